@@ -1,0 +1,82 @@
+/**
+ * Shared pieces of the benchmarks: argument parsing, model files in a temp folder,
+ * a closed-loop load generator and latency summaries. Benchmarks print progress as
+ * they go and finish with one JSON line, the result.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as hdr from 'hdr-histogram-js';
+
+export const quick = process.argv.includes('--quick');
+
+export function log(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+export function tempModelDir(): { dir: string; write(name: string, bytes: Uint8Array): string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-bench-'));
+  return {
+    dir,
+    write(name, bytes) {
+      const path = join(dir, name);
+      writeFileSync(path, bytes);
+      return path;
+    },
+    cleanup() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ClosedLoopResult {
+  requests: number;
+  rows: number;
+  elapsedMs: number;
+  rowsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  failed: number;
+}
+
+/**
+ * `concurrency` requesters, each sending its next request as soon as the last one is
+ * answered, for `durationMs`. Latency is measured by the caller's clock.
+ */
+export async function closedLoop(concurrency: number, durationMs: number, rowsPerRequest: number, send: () => Promise<unknown>): Promise<ClosedLoopResult> {
+  const latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  let requests = 0;
+  let failed = 0;
+  const started = performance.now();
+  const end = started + durationMs;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        try {
+          await send();
+          requests++;
+          latency.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+        } catch (error) {
+          failed++;
+          if (failed === 1) log(`request failed: ${(error as Error).message}`);
+        }
+      }
+    }),
+  );
+  const elapsedMs = performance.now() - started;
+  return {
+    requests,
+    rows: requests * rowsPerRequest,
+    elapsedMs,
+    rowsPerSecond: (requests * rowsPerRequest * 1000) / elapsedMs,
+    p50Ms: latency.getValueAtPercentile(50) / 1000,
+    p99Ms: latency.getValueAtPercentile(99) / 1000,
+    failed,
+  };
+}
+
+export function round(value: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

@@ -1,0 +1,118 @@
+/**
+ * Shared-memory arenas where batches are assembled. One SharedArrayBuffer per pool,
+ * cut into fixed slots, each large enough for a full batch of every input and output.
+ * The main thread is the only writer of the pool's bookkeeping; workers only read
+ * inputs from and write outputs into the slot a batch names.
+ */
+import { dtypeInfo, type TensorData } from './dtypes.js';
+import type { PlannedTensor } from './signature.js';
+
+export interface TensorRegion {
+  readonly name: string;
+  /** Byte offset of the region within a slot. */
+  readonly offset: number;
+  readonly rowBytes: number;
+}
+
+export interface ArenaLayout {
+  readonly slotBytes: number;
+  readonly slots: number;
+  readonly maxRows: number;
+  readonly inputs: readonly TensorRegion[];
+  readonly outputs: readonly TensorRegion[];
+}
+
+export interface ArenaStats {
+  name: string;
+  slots: number;
+  slotsInUse: number;
+  capacityBytes: number;
+  usedBytes: number;
+  highWaterBytes: number;
+  acquired: number;
+}
+
+const ALIGN = 64; // cache line: regions never share one
+
+function align(n: number): number {
+  return Math.ceil(n / ALIGN) * ALIGN;
+}
+
+export function planArena(inputs: readonly PlannedTensor[], outputs: readonly PlannedTensor[], maxRows: number, slots: number): ArenaLayout {
+  let offset = 0;
+  const regions = (tensors: readonly PlannedTensor[]) =>
+    tensors.map((t) => {
+      const rowBytes = t.rowElements * dtypeInfo(t.dtype).bytes;
+      const region = { name: t.name, offset, rowBytes };
+      offset += align(rowBytes * maxRows);
+      return region;
+    });
+  const inputRegions = regions(inputs);
+  const outputRegions = regions(outputs);
+  return { slotBytes: Math.max(ALIGN, offset), slots, maxRows, inputs: inputRegions, outputs: outputRegions };
+}
+
+/** Typed views of one slot's regions, built once per slot and reused for every batch. */
+export function slotViews(sab: SharedArrayBuffer, layout: ArenaLayout, slot: number, tensors: readonly PlannedTensor[], regions: readonly TensorRegion[]): TensorData[] {
+  return tensors.map((t, i) => {
+    const info = dtypeInfo(t.dtype);
+    const region = regions[i]!;
+    return new info.ctor(sab, slot * layout.slotBytes + region.offset, t.rowElements * layout.maxRows);
+  });
+}
+
+export class ArenaPool {
+  readonly sab: SharedArrayBuffer;
+  private readonly free: number[] = [];
+  private readonly usedBySlot: Float64Array;
+  private usedBytes = 0;
+  private highWaterBytes = 0;
+  private acquired = 0;
+
+  constructor(
+    readonly name: string,
+    readonly layout: ArenaLayout,
+  ) {
+    this.sab = new SharedArrayBuffer(layout.slotBytes * layout.slots);
+    this.usedBySlot = new Float64Array(layout.slots);
+    for (let i = layout.slots - 1; i >= 0; i--) this.free.push(i);
+  }
+
+  get available(): number {
+    return this.free.length;
+  }
+
+  acquire(): number | undefined {
+    const slot = this.free.pop();
+    if (slot !== undefined) this.acquired++;
+    return slot;
+  }
+
+  /** Record how many bytes of the slot the batch occupies. */
+  setUsed(slot: number, rows: number): void {
+    let bytes = 0;
+    for (const r of this.layout.inputs) bytes += r.rowBytes * rows;
+    for (const r of this.layout.outputs) bytes += r.rowBytes * rows;
+    this.usedBytes += bytes - this.usedBySlot[slot]!;
+    this.usedBySlot[slot] = bytes;
+    if (this.usedBytes > this.highWaterBytes) this.highWaterBytes = this.usedBytes;
+  }
+
+  release(slot: number): void {
+    this.usedBytes -= this.usedBySlot[slot]!;
+    this.usedBySlot[slot] = 0;
+    this.free.push(slot);
+  }
+
+  stats(): ArenaStats {
+    return {
+      name: this.name,
+      slots: this.layout.slots,
+      slotsInUse: this.layout.slots - this.free.length,
+      capacityBytes: this.sab.byteLength,
+      usedBytes: this.usedBytes,
+      highWaterBytes: this.highWaterBytes,
+      acquired: this.acquired,
+    };
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * The engine: a set of models, each served by its own runner (queue, batcher, worker
+ * pool), plus the process-wide pieces: event log, event-loop delay and the snapshot
+ * that gathers every statistic into one JSON object.
+ *
+ * The engine imports nothing from Electron: the desktop app and the headless server
+ * are two thin shells around it.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseServingConfig, type BatchingConfig, type ModelServingConfigInput, type QueueConfig } from './config.js';
+import { ConfigError, ModelLoadError, ShuttingDownError, UnknownModelError } from './errors.js';
+import { EventLog, type EngineEvent, type EventListener } from './events.js';
+import { ModelRunner } from './model-runner.js';
+import type { InferOptions, InferResult } from './request.js';
+import type { ServingPlan, ModelSignature } from './signature.js';
+import type { EngineSnapshot } from './snapshot.js';
+import { LoopDelayMonitor } from './stats/loop-delay.js';
+import type { FaultKind } from './worker/protocol.js';
+
+export interface EngineOptions {
+  /** Seconds over which rates and windowed percentiles are computed. Default 10. */
+  readonly windowSeconds?: number;
+  /** Events kept in the log. Default 1000. */
+  readonly eventCapacity?: number;
+}
+
+export interface LoadModelOptions {
+  readonly name: string;
+  /** A path to an .onnx file, or the model's bytes. */
+  readonly source: string | Uint8Array;
+  readonly version?: number;
+  readonly config?: ModelServingConfigInput;
+}
+
+/** A loaded model's calling surface, so hot loops skip the name lookup. */
+export interface ModelHandle {
+  readonly name: string;
+  readonly plan: ServingPlan;
+  readonly signature: ModelSignature;
+  infer(inputs: unknown, options?: InferOptions): Promise<InferResult>;
+}
+
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export class Engine {
+  readonly events: EventLog;
+  private readonly models = new Map<string, ModelRunner>();
+  private readonly loopDelay: LoopDelayMonitor;
+  private readonly windowSeconds: number;
+  private readonly startedAt = performance.now();
+  private state: EngineSnapshot['state'] = 'running';
+
+  constructor(options: EngineOptions = {}) {
+    this.windowSeconds = options.windowSeconds ?? 10;
+    this.events = new EventLog(options.eventCapacity ?? 1000);
+    this.loopDelay = new LoopDelayMonitor(this.windowSeconds * 1000);
+  }
+
+  /** Load a model into its own worker pool and wait until every worker is ready. */
+  async loadModel(options: LoadModelOptions): Promise<ModelHandle> {
+    if (this.state !== 'running') throw new ShuttingDownError('the engine is stopping');
+    if (!MODEL_NAME.test(options.name)) {
+      throw new ConfigError(`model name "${options.name}" must be 1-64 letters, digits, ".", "_" or "-"`);
+    }
+    if (this.models.has(options.name)) throw new ConfigError(`a model named "${options.name}" is already loaded`);
+    const config = parseServingConfig(options.config, `model "${options.name}"`);
+    const bytes = typeof options.source === 'string' ? await readModelFile(options.source) : options.source;
+    const runner = new ModelRunner({ name: options.name, version: options.version ?? 1, bytes }, config, this.events, this.windowSeconds);
+    this.models.set(options.name, runner);
+    try {
+      await runner.start();
+    } catch (error) {
+      this.models.delete(options.name);
+      throw error;
+    }
+    return this.model(options.name);
+  }
+
+  model(name: string): ModelHandle {
+    const runner = this.runner(name);
+    return {
+      name,
+      plan: runner.plan,
+      signature: runner.signature!,
+      infer: (inputs, options) => runner.infer(inputs, options),
+    };
+  }
+
+  infer(model: string, inputs: unknown, options?: InferOptions): Promise<InferResult> {
+    const runner = this.models.get(model);
+    if (!runner) return Promise.reject(new UnknownModelError(model));
+    return runner.infer(inputs, options);
+  }
+
+  modelNames(): string[] {
+    return [...this.models.keys()];
+  }
+
+  pause(model: string): void {
+    this.runner(model).pause();
+  }
+
+  resume(model: string): void {
+    this.runner(model).resume();
+  }
+
+  drain(model: string): Promise<void> {
+    return this.runner(model).drain();
+  }
+
+  reconfigureQueue(model: string, queue: Partial<QueueConfig>): void {
+    const runner = this.runner(model);
+    const merged = parseServingConfig({ queue: { ...runner.queue.policy, ...queue } }).queue;
+    runner.reconfigureQueue(merged);
+  }
+
+  reconfigureBatching(model: string, batching: Partial<BatchingConfig>): void {
+    const runner = this.runner(model);
+    const current = runner.snapshotModel().batching;
+    const merged = parseServingConfig({
+      batching: { maxBatchSize: current.maxBatchRows, maxQueueDelayUs: current.maxQueueDelayUs, preferredBatchSizes: current.preferredBatchSizes, ...batching },
+    }).batching;
+    runner.reconfigureBatching(merged);
+  }
+
+  resizeWorkers(model: string, count: number): void {
+    if (!Number.isInteger(count) || count < 1 || count > 64) throw new ConfigError(`worker count must be 1-64, got ${count}`);
+    this.runner(model).resizeWorkers(count);
+  }
+
+  /** Chaos testing: make one of a model's workers crash or hang. */
+  injectFault(model: string, workerIndex: number, kind: FaultKind): string {
+    return this.runner(model).injectFault(workerIndex, kind);
+  }
+
+  onEvent(listener: EventListener): () => void {
+    return this.events.subscribe(listener);
+  }
+
+  snapshot(recentEvents = 50): EngineSnapshot {
+    const runners = [...this.models.values()].filter((r) => r.state !== 'starting');
+    const arenas = runners.flatMap((r) => r.arenaStats());
+    const totals = { capacityBytes: 0, usedBytes: 0, highWaterBytes: 0 };
+    for (const a of arenas) {
+      totals.capacityBytes += a.capacityBytes;
+      totals.usedBytes += a.usedBytes;
+      totals.highWaterBytes += a.highWaterBytes;
+    }
+    const events: EngineEvent[] = this.events.since(0);
+    return {
+      timeMs: Date.now(),
+      uptimeMs: performance.now() - this.startedAt,
+      state: this.state,
+      windowSeconds: this.windowSeconds,
+      eventLoopDelayMs: this.loopDelay.summary(),
+      models: runners.map((r) => r.snapshotModel()),
+      queues: runners.map((r) => r.snapshotQueue()),
+      workers: runners.flatMap((r) => r.workerStats()),
+      arenas,
+      arenaTotals: totals,
+      recentEvents: events.slice(Math.max(0, events.length - recentEvents)),
+    };
+  }
+
+  /**
+   * Stop everything. Accepted requests get up to `drainTimeoutMs` to finish; the rest are
+   * rejected with ShuttingDownError. Resolves once every worker thread has exited.
+   */
+  async stop(drainTimeoutMs = 5000): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'stopping') return;
+    this.state = 'stopping';
+    this.events.emit('info', 'engine-stopping', `engine stopping (drain up to ${drainTimeoutMs} ms)`);
+    await Promise.all([...this.models.values()].map((r) => r.stop(drainTimeoutMs)));
+    this.loopDelay.close();
+    this.state = 'stopped';
+    this.events.emit('info', 'engine-stopped', 'engine stopped');
+  }
+
+  private runner(name: string): ModelRunner {
+    const runner = this.models.get(name);
+    if (!runner) throw new UnknownModelError(name);
+    return runner;
+  }
+}
+
+async function readModelFile(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (error) {
+    throw new ModelLoadError(`cannot read model file ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Messages between the engine (main thread) and an inference worker thread. Both ends
+ * are our own code in one process, so these are plain TypeScript types, not schemas;
+ * the shared status block carries what must stay readable while a worker is busy.
+ */
+import type { ArenaLayout } from '../arena.js';
+import type { RawValueMetadata, ServingPlan } from '../signature.js';
+
+export type FaultKind = 'crash-now' | 'hang-now' | 'crash-next-batch' | 'hang-next-batch';
+
+export type ToWorker =
+  | { type: 'load'; version: number; model: Uint8Array; intraOpThreads: number }
+  | { type: 'attach'; version: number; sab: SharedArrayBuffer; layout: ArenaLayout; plan: ServingPlan }
+  | { type: 'release'; version: number }
+  | { type: 'run'; batchId: number; version: number; slot: number; rows: number }
+  | { type: 'fault'; kind: FaultKind }
+  | { type: 'shutdown' };
+
+export type FromWorker =
+  | { type: 'loaded'; version: number; inputs: RawValueMetadata[]; outputs: RawValueMetadata[]; loadMs: number }
+  | { type: 'load-failed'; version: number; message: string }
+  | { type: 'done'; batchId: number; computeMs: number }
+  | { type: 'run-failed'; batchId: number; message: string };
+
+export interface WorkerInit {
+  readonly workerId: string;
+  readonly status: SharedArrayBuffer;
+  readonly heartbeatIntervalMs: number;
+}
+
+/** Fields of the per-worker status block (a BigInt64Array), written by the worker with Atomics. */
+export const Status = {
+  heartbeatMs: 0,
+  batches: 1,
+  rows: 2,
+  busyUs: 3,
+  state: 4,
+  batchStartedMs: 5,
+} as const;
+export const STATUS_FIELDS = 6;
+
+export const WorkerPhase = { starting: 0n, idle: 1n, busy: 2n } as const;
