@@ -52,7 +52,7 @@ export const WorkerConfigSchema = z.strictObject({
   missedHeartbeats: int(2, 100).default(4),
   /** A batch running longer than this declares its worker hung. */
   batchTimeoutMs: int(100, 3_600_000).default(30_000),
-  startupTimeoutMs: int(100, 600_000).default(30_000),
+  startupTimeoutMs: int(1, 600_000).default(30_000),
   restartBackoffInitialMs: int(1, 60_000).default(100),
   restartBackoffMaxMs: int(1, 600_000).default(10_000),
 });

@@ -434,33 +434,34 @@ export class ModelRunner {
   /** Form and dispatch batches while workers have room and the batching policy allows. */
   private pump(): void {
     if (this.paused || this.stateValue === 'stopped') return;
-    const plan = this.pool.plan;
-    const batching = this.config.batching;
     while (this.queue.depth > 0) {
       const worker = this.pool.pick();
       if (!worker) return;
-      let target = plan.maxRows;
-      if (plan.mode === 'dynamic') {
-        const queuedRows = this.queue.rows;
-        // Spread the outstanding rows over every pipeline slot, so that each worker has its
-        // next batch waiting when it finishes one; with a backlog this is the max batch size,
-        // with spare capacity it is small and nothing waits for a batch that cannot fill.
-        const share = Math.ceil((queuedRows + this.runningRows) / Math.max(1, this.pool.slots));
-        target = Math.max(1, Math.min(plan.maxRows, batching.maxBatchSize, share));
-        if (queuedRows < target) {
-          const preferred = largestAtMost(batching.preferredBatchSizes, queuedRows);
-          const waitedUs = (performance.now() - this.queue.peek()!.acceptedAt) * 1000;
-          const flushNow = this.draining || this.stateValue === 'stopping' || waitedUs >= batching.maxQueueDelayUs;
-          if (preferred !== undefined && !flushNow) target = preferred;
-          else if (!flushNow) {
-            this.waitingForRows = target;
-            this.scheduleFlush(batching.maxQueueDelayUs - waitedUs);
-            return;
-          }
-        }
-      }
-      this.dispatch(worker, target);
+      const rows = this.nextBatchRows();
+      if (rows === undefined) return;
+      this.dispatch(worker, rows);
     }
+  }
+
+  /** Rows for the next batch, or undefined to wait for more (a flush is then scheduled). */
+  private nextBatchRows(): number | undefined {
+    const plan = this.pool.plan;
+    if (plan.mode === 'unbatched') return plan.maxRows;
+    const batching = this.config.batching;
+    const queuedRows = this.queue.rows;
+    // Spread the outstanding rows over every pipeline slot, so that each worker has its
+    // next batch waiting when it finishes one. With a backlog this is the max batch size;
+    // with spare capacity it is small, and nothing waits for a batch that cannot fill.
+    const share = Math.ceil((queuedRows + this.runningRows) / Math.max(1, this.pool.slots));
+    const target = Math.max(1, Math.min(plan.maxRows, batching.maxBatchSize, share));
+    const preferred = largestAtMost(batching.preferredBatchSizes, Math.min(queuedRows, target));
+    if (preferred !== undefined) return preferred;
+    if (queuedRows >= target) return target;
+    const waitedUs = (performance.now() - this.queue.peek()!.acceptedAt) * 1000;
+    if (this.draining || this.stateValue === 'stopping' || waitedUs >= batching.maxQueueDelayUs) return target;
+    this.waitingForRows = Math.min(target, ...batching.preferredBatchSizes.filter((p) => p > queuedRows));
+    this.scheduleFlush(batching.maxQueueDelayUs - waitedUs);
+    return undefined;
   }
 
   private dispatch(worker: WorkerHandle<Batch>, targetRows: number): void {

@@ -104,8 +104,9 @@ class WorkerHandle<B extends InflightBatch> {
     };
   }
 
-  post(message: ToWorker, transfer?: ArrayBuffer[]): void {
-    this.worker?.postMessage(message, transfer);
+  post(message: ToWorker): void {
+    if (!this.worker) throw new Error(`worker ${this.id} has no thread (state ${this.state})`);
+    this.worker.postMessage(message);
   }
 }
 
@@ -345,6 +346,7 @@ export class WorkerPool<B extends InflightBatch> {
 
   private onMessage(handle: WorkerHandle<B>, worker: Worker, message: FromWorker): void {
     if (handle.worker !== worker) return;
+    if (handle.state === 'stopped' && (message.type === 'loaded' || message.type === 'load-failed')) return;
     switch (message.type) {
       case 'loaded':
         this.onLoaded(handle, message);
@@ -379,8 +381,8 @@ export class WorkerPool<B extends InflightBatch> {
     try {
       const signature = signatureFromMetadata(message.inputs, message.outputs);
       if (!this.signatureValue) {
-        this.signatureValue = signature;
         this.planValue = planServing(signature, this.maxBatchSize);
+        this.signatureValue = signature;
       } else {
         const difference = signaturesCompatible(this.signatureValue, signature);
         if (difference) throw new UnsupportedModelError(`worker ${handle.id} sees a different signature: ${difference}`);
@@ -414,8 +416,7 @@ export class WorkerPool<B extends InflightBatch> {
 
   /** The worker is gone or unusable: give back its batches and schedule a restart. */
   private lose(handle: WorkerHandle<B>, reason: string, kind: 'worker-crashed' | 'worker-hung'): void {
-    const totals = handle.totals();
-    handle.base = totals;
+    handle.base = handle.totals();
     handle.status = new BigInt64Array(new SharedArrayBuffer(STATUS_FIELDS * 8));
     handle.lastError = reason;
     const batches = [...handle.inflight.values()];
@@ -428,18 +429,17 @@ export class WorkerPool<B extends InflightBatch> {
       handle.ready.reject(new ModelLoadError(`worker ${handle.id} failed while starting: ${reason}`));
       handle.ready = undefined;
     }
+    // The state changes before the runner hears of the loss: it re-dispatches at once and
+    // must not pick this worker again.
+    const retiring = handle.state === 'retiring';
+    handle.state = this.stopping || retiring ? 'stopped' : 'dead';
+    if (retiring) this.handles.splice(this.handles.indexOf(handle), 1);
     this.events.emit('error', kind, `worker ${handle.id} ${kind === 'worker-hung' ? 'hung' : 'died'}: ${reason}`, { model: this.model, worker: handle.id });
     if (batches.length > 0) this.callbacks.onWorkerLost(handle.id, batches, reason);
-    if (this.stopping) {
-      handle.state = 'stopped';
-      return;
-    }
-    if (handle.state === 'retiring') {
-      handle.state = 'stopped';
-      this.handles.splice(this.handles.indexOf(handle), 1);
-      return;
-    }
-    handle.state = 'dead';
+    if (handle.state === 'dead') this.scheduleRestart(handle);
+  }
+
+  private scheduleRestart(handle: WorkerHandle<B>): void {
     const backoff = Math.min(this.config.restartBackoffMaxMs, this.config.restartBackoffInitialMs * 2 ** handle.consecutiveFailures);
     handle.consecutiveFailures++;
     this.events.emit('warn', 'worker-restarting', `restarting worker ${handle.id} in ${backoff} ms`, { model: this.model, worker: handle.id });
@@ -448,7 +448,7 @@ export class WorkerPool<B extends InflightBatch> {
       if (this.stopping || handle.state !== 'dead') return;
       handle.restarts++;
       this.spawn(handle).catch(() => {
-        // Logged by lose(); the next backoff step retries.
+        // Already logged by lose(); the next backoff step retries.
       });
     }, backoff);
   }

@@ -94,11 +94,11 @@ async function run(batchId: number, version: number, slot: number, rows: number)
     return;
   }
   if (pendingFault === 'crash-next-batch') process.exit(70);
-  if (pendingFault === 'hang-next-batch') spinForever();
   const { plan, inputViews, outputViews, staging } = state.attached;
   const started = performance.now();
   Atomics.store(status, Status.batchStartedMs, BigInt(Date.now()));
   Atomics.store(status, Status.state, WorkerPhase.busy);
+  if (pendingFault === 'hang-next-batch') spinForever(); // as a native run that never returns
   try {
     const feeds: Record<string, ort.Tensor> = {};
     for (let i = 0; i < plan.inputs.length; i++) {

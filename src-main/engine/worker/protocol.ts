@@ -6,6 +6,11 @@
 import type { ArenaLayout } from '../arena.js';
 import type { RawValueMetadata, ServingPlan } from '../signature.js';
 
+/**
+ * Faults a test (or an operator's chaos drill) can inject: a crash or a JS hang right
+ * away (an idle hang stops heartbeats), or a crash or hang inside the next batch (a
+ * batch that never finishes, as a stuck native call would).
+ */
 export type FaultKind = 'crash-now' | 'hang-now' | 'crash-next-batch' | 'hang-next-batch';
 
 export type ToWorker =

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { LatencyHistogram } from '../../src-main/engine/stats/histogram.js';
+import { WindowedCounter } from '../../src-main/engine/stats/window.js';
+
+function clock(start = 1_000_000) {
+  let now = start;
+  return { now: () => now, advance: (ms: number) => (now += ms) };
+}
+
+describe('WindowedCounter', () => {
+  it('reports a per-second rate over the window and a lifetime total', () => {
+    const c = clock();
+    const counter = new WindowedCounter(5, c.now);
+    for (let s = 0; s < 5; s++) {
+      counter.add(100);
+      c.advance(1000);
+    }
+    expect(counter.ratePerSecond()).toBeCloseTo(100, 5);
+    expect(counter.total).toBe(500);
+  });
+
+  it('forgets seconds that left the window', () => {
+    const c = clock();
+    const counter = new WindowedCounter(3, c.now);
+    counter.add(1000);
+    c.advance(10_000);
+    counter.add(30);
+    c.advance(1000);
+    expect(counter.ratePerSecond()).toBeLessThanOrEqual(30);
+    expect(counter.total).toBe(1030);
+  });
+});
+
+describe('LatencyHistogram', () => {
+  it('reports windowed percentiles and keeps the lifetime across rotations', () => {
+    const c = clock();
+    const h = new LatencyHistogram(2, c.now);
+    for (let i = 1; i <= 100; i++) h.record(i); // 1..100 ms
+    expect(h.window().count).toBe(100);
+    expect(h.window().p50Ms).toBeCloseTo(50, 0);
+    expect(h.window().p99Ms).toBeCloseTo(99, 0);
+    c.advance(5000);
+    h.record(500);
+    const window = h.window();
+    expect(window.count).toBe(1);
+    expect(window.maxMs).toBeCloseTo(500, 0);
+    const lifetime = h.lifetime();
+    expect(lifetime.count).toBe(101);
+    expect(lifetime.maxMs).toBeCloseTo(500, 0);
+    // Reading lifetime twice must not double-count buckets not yet folded.
+    expect(h.lifetime().count).toBe(101);
+    for (let s = 0; s < 10; s++) {
+      c.advance(1000);
+      h.record(1, 10);
+    }
+    expect(h.lifetime().count).toBe(201);
+  });
+
+  it('records a value many times at once', () => {
+    const h = new LatencyHistogram(5);
+    h.record(2, 50);
+    expect(h.window()).toMatchObject({ count: 50 });
+    expect(h.window().meanMs).toBeCloseTo(2, 2);
+  });
+});
