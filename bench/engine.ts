@@ -6,7 +6,9 @@
  *   piscina a Piscina pool of the same size, one ORT session per thread, one run per request
  *           (what a user would write instead);
  *   engine  Switchboard under 256 concurrent requesters of one row each.
- * The last line printed is the JSON result.
+ * The machine is shared and noisy, so the three run in alternation for several rounds and
+ * each keeps its best round: every contender gets the same chances. Percentiles and loop
+ * delay come from the engine's best round. The last line printed is the JSON result.
  */
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
@@ -18,7 +20,8 @@ import { closedLoop, log, quick, round, tempModelDir } from './lib.js';
 const WORKERS = 2;
 const CONCURRENCY = 256;
 const MAX_BATCH = 128;
-const durationMs = quick ? 2500 : 10_000;
+const durationMs = quick ? 1500 : 5000;
+const rounds = quick ? 2 : 3;
 
 interface ModelCase {
   key: 'small' | 'large';
@@ -38,10 +41,11 @@ async function runRaw(modelPath: string, rowElements: number): Promise<number> {
         workerData: { modelPath, inputName: 'obs', rowElements, batch: MAX_BATCH, durationMs, intraOpThreads: 1 },
       }),
   );
-  const next = (w: Worker) => new Promise<{ rows: number; elapsedMs: number }>((resolve, reject) => {
-    w.once('message', resolve);
-    w.once('error', reject);
-  });
+  const next = (w: Worker) =>
+    new Promise<{ rows: number; elapsedMs: number }>((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
   await Promise.all(workers.map(next));
   const results = workers.map(next);
   for (const w of workers) w.postMessage('go');
@@ -90,12 +94,24 @@ try {
     const path = models.write(`${c.key}.onnx`, buildMlp({ layers: c.layers, seed: 7 }));
     const rowElements = c.layers[0]!;
     log(`[${c.key}] MLP ${c.layers.join('-')}, ${WORKERS} workers, ${durationMs} ms per run`);
-    const raw = await runRaw(path, rowElements);
-    log(`[${c.key}] raw ORT, batch ${MAX_BATCH}: ${Math.round(raw)} rows/s`);
-    const piscina = await runPiscina(path, rowElements);
-    log(`[${c.key}] piscina, one run per request: ${Math.round(piscina.rowsPerSecond)} rows/s`);
-    const engine = await runEngine(path, rowElements);
-    log(`[${c.key}] engine: ${Math.round(engine.rowsPerSecond)} rows/s, mean batch ${engine.meanBatchRows.toFixed(1)} rows, p50 ${engine.p50Ms} ms, p99 ${engine.p99Ms} ms, loop delay p99 ${engine.loopDelayP99Ms.toFixed(2)} ms, failed ${engine.failed}`);
+    let raw = 0;
+    let piscina: Awaited<ReturnType<typeof runPiscina>> | undefined;
+    let engine: Awaited<ReturnType<typeof runEngine>> | undefined;
+    for (let round = 1; round <= rounds; round++) {
+      const r = await runRaw(path, rowElements);
+      log(`[${c.key}] round ${round} raw ORT, batch ${MAX_BATCH}: ${Math.round(r)} rows/s`);
+      raw = Math.max(raw, r);
+      const p = await runPiscina(path, rowElements);
+      log(`[${c.key}] round ${round} piscina, one run per request: ${Math.round(p.rowsPerSecond)} rows/s`);
+      if (!piscina || p.rowsPerSecond > piscina.rowsPerSecond) piscina = p;
+      const e = await runEngine(path, rowElements);
+      log(
+        `[${c.key}] round ${round} engine: ${Math.round(e.rowsPerSecond)} rows/s, mean batch ${e.meanBatchRows.toFixed(1)} rows, ` +
+          `p50 ${e.p50Ms} ms, p99 ${e.p99Ms} ms, loop delay p99 ${e.loopDelayP99Ms.toFixed(2)} ms, failed ${e.failed}`,
+      );
+      if (!engine || e.rowsPerSecond > engine.rowsPerSecond) engine = e;
+    }
+    if (!piscina || !engine) throw new Error('no rounds ran');
     output[c.key] = {
       engine_rows_s: Math.round(engine.rowsPerSecond),
       piscina_rows_s: Math.round(piscina.rowsPerSecond),

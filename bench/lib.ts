@@ -43,7 +43,12 @@ export interface ClosedLoopResult {
  * `concurrency` requesters, each sending its next request as soon as the last one is
  * answered, for `durationMs`. Latency is measured by the caller's clock.
  */
-export async function closedLoop(concurrency: number, durationMs: number, rowsPerRequest: number, send: () => Promise<unknown>): Promise<ClosedLoopResult> {
+export async function closedLoop(
+  concurrency: number,
+  durationMs: number,
+  rowsPerRequest: number,
+  send: () => Promise<unknown>,
+): Promise<ClosedLoopResult> {
   const latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
   let requests = 0;
   let failed = 0;

@@ -4,7 +4,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 
 const { modelPath, inputName, rowElements, batch, durationMs, intraOpThreads } = workerData;
-const session = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: intraOpThreads, interOpNumThreads: 1, executionMode: 'sequential' });
+const session = await ort.InferenceSession.create(modelPath, {
+  intraOpNumThreads: intraOpThreads,
+  interOpNumThreads: 1,
+  executionMode: 'sequential',
+});
 const data = new Float32Array(batch * rowElements).map((_, i) => Math.sin(i));
 const feeds = { [inputName]: new ort.Tensor('float32', data, [batch, rowElements]) };
 for (let i = 0; i < 20; i++) await session.run(feeds); // warm-up

@@ -38,7 +38,12 @@ function align(n: number): number {
   return Math.ceil(n / ALIGN) * ALIGN;
 }
 
-export function planArena(inputs: readonly PlannedTensor[], outputs: readonly PlannedTensor[], maxRows: number, slots: number): ArenaLayout {
+export function planArena(
+  inputs: readonly PlannedTensor[],
+  outputs: readonly PlannedTensor[],
+  maxRows: number,
+  slots: number,
+): ArenaLayout {
   let offset = 0;
   const regions = (tensors: readonly PlannedTensor[]) =>
     tensors.map((t) => {
@@ -53,7 +58,13 @@ export function planArena(inputs: readonly PlannedTensor[], outputs: readonly Pl
 }
 
 /** Typed views of one slot's regions, built once per slot and reused for every batch. */
-export function slotViews(sab: SharedArrayBuffer, layout: ArenaLayout, slot: number, tensors: readonly PlannedTensor[], regions: readonly TensorRegion[]): TensorData[] {
+export function slotViews(
+  sab: SharedArrayBuffer,
+  layout: ArenaLayout,
+  slot: number,
+  tensors: readonly PlannedTensor[],
+  regions: readonly TensorRegion[],
+): TensorData[] {
   return tensors.map((t, i) => {
     const info = dtypeInfo(t.dtype);
     const region = regions[i]!;

@@ -21,15 +21,7 @@ export type TypedArrayFor<D extends DType> = D extends 'float32'
               ? Uint16Array
               : Uint8Array;
 
-export type TensorData =
-  | Float32Array
-  | Float64Array
-  | Int32Array
-  | BigInt64Array
-  | Uint8Array
-  | Int8Array
-  | Int16Array
-  | Uint16Array;
+export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Int16Array | Uint16Array;
 
 type TypedArrayCtor = {
   new (length: number): TensorData;
@@ -48,15 +40,15 @@ export interface DTypeInfo {
 }
 
 const table: Record<DType, DTypeInfo> = {
-  float32: { name: 'float32', ctor: Float32Array as TypedArrayCtor, bytes: 4, onnx: 1, floating: true },
-  uint8: { name: 'uint8', ctor: Uint8Array as TypedArrayCtor, bytes: 1, onnx: 2, floating: false },
-  int8: { name: 'int8', ctor: Int8Array as TypedArrayCtor, bytes: 1, onnx: 3, floating: false },
-  uint16: { name: 'uint16', ctor: Uint16Array as TypedArrayCtor, bytes: 2, onnx: 4, floating: false },
-  int16: { name: 'int16', ctor: Int16Array as TypedArrayCtor, bytes: 2, onnx: 5, floating: false },
-  int32: { name: 'int32', ctor: Int32Array as TypedArrayCtor, bytes: 4, onnx: 6, floating: false },
-  int64: { name: 'int64', ctor: BigInt64Array as unknown as TypedArrayCtor, bytes: 8, onnx: 7, floating: false },
-  bool: { name: 'bool', ctor: Uint8Array as TypedArrayCtor, bytes: 1, onnx: 9, floating: false },
-  float64: { name: 'float64', ctor: Float64Array as TypedArrayCtor, bytes: 8, onnx: 11, floating: true },
+  float32: { name: 'float32', ctor: Float32Array, bytes: 4, onnx: 1, floating: true },
+  uint8: { name: 'uint8', ctor: Uint8Array, bytes: 1, onnx: 2, floating: false },
+  int8: { name: 'int8', ctor: Int8Array, bytes: 1, onnx: 3, floating: false },
+  uint16: { name: 'uint16', ctor: Uint16Array, bytes: 2, onnx: 4, floating: false },
+  int16: { name: 'int16', ctor: Int16Array, bytes: 2, onnx: 5, floating: false },
+  int32: { name: 'int32', ctor: Int32Array, bytes: 4, onnx: 6, floating: false },
+  int64: { name: 'int64', ctor: BigInt64Array, bytes: 8, onnx: 7, floating: false },
+  bool: { name: 'bool', ctor: Uint8Array, bytes: 1, onnx: 9, floating: false },
+  float64: { name: 'float64', ctor: Float64Array, bytes: 8, onnx: 11, floating: true },
 };
 
 export const DTYPES: readonly DType[] = Object.keys(table) as DType[];

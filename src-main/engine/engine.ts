@@ -118,7 +118,12 @@ export class Engine {
     const runner = this.runner(model);
     const current = runner.snapshotModel().batching;
     const merged = parseServingConfig({
-      batching: { maxBatchSize: current.maxBatchRows, maxQueueDelayUs: current.maxQueueDelayUs, preferredBatchSizes: current.preferredBatchSizes, ...batching },
+      batching: {
+        maxBatchSize: current.maxBatchRows,
+        maxQueueDelayUs: current.maxQueueDelayUs,
+        preferredBatchSizes: current.preferredBatchSizes,
+        ...batching,
+      },
     }).batching;
     runner.reconfigureBatching(merged);
   }

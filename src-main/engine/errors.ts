@@ -153,3 +153,8 @@ export class QueueDrainingError extends EngineError {
     super(`queue "${queue}" is draining and accepts no new requests until it is empty`);
   }
 }
+
+/** A caught value as an Error: anything thrown that is not one is wrapped, never lost. */
+export function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}

@@ -13,9 +13,9 @@ import { DeadlineScheduler, type Deadline } from './deadlines.js';
 import type { TensorData } from './dtypes.js';
 import {
   AbortedError,
+  asError,
   InferenceFailedError,
   QueueDrainingError,
-  QueueFullError,
   QueueTimeoutError,
   RateLimitedError,
   RequestTimeoutError,
@@ -181,7 +181,7 @@ export class ModelRunner {
     } catch (error) {
       if (error instanceof InvalidInputError) this.counts.rejectedInvalid++;
       else if (error instanceof RateLimitedError) this.counts.rejectedRateLimited++;
-      return Promise.reject(error);
+      return Promise.reject(asError(error));
     }
     const acceptedAt = performance.now();
     return new Promise<InferResult>((resolve, reject) => {
@@ -190,7 +190,7 @@ export class ModelRunner {
       try {
         offered = this.queue.offer(request);
       } catch (error) {
-        reject(error as QueueFullError);
+        reject(asError(error)); // QueueFullError
         return;
       }
       if (offered === undefined) this.accepted(request);
@@ -230,16 +230,28 @@ export class ModelRunner {
   reconfigureQueue(queue: QueueConfig): void {
     this.config = { ...this.config, queue };
     this.queue.reconfigure(queue);
-    this.events.emit('info', 'queue-reconfigured', `queue "${this.queue.name}" now capacity ${queue.capacity}, policy ${queue.fullPolicy}`, { model: this.name });
+    this.events.emit(
+      'info',
+      'queue-reconfigured',
+      `queue "${this.queue.name}" now capacity ${queue.capacity}, policy ${queue.fullPolicy}`,
+      { model: this.name },
+    );
   }
 
   reconfigureBatching(batching: BatchingConfig): void {
     if (batching.maxBatchSize > this.pool.plan.maxRows && this.pool.plan.mode === 'dynamic') {
       // Arenas are sized for the batch size the model started with; a larger one needs a reload.
-      throw new RangeError(`maxBatchSize ${batching.maxBatchSize} exceeds the arena's ${this.pool.plan.maxRows} rows; reload the model to grow it`);
+      throw new RangeError(
+        `maxBatchSize ${batching.maxBatchSize} exceeds the arena's ${this.pool.plan.maxRows} rows; reload the model to grow it`,
+      );
     }
     this.config = { ...this.config, batching };
-    this.events.emit('info', 'queue-reconfigured', `batching for "${this.name}": max ${batching.maxBatchSize} rows, delay ${batching.maxQueueDelayUs} µs`, { model: this.name });
+    this.events.emit(
+      'info',
+      'queue-reconfigured',
+      `batching for "${this.name}": max ${batching.maxBatchSize} rows, delay ${batching.maxQueueDelayUs} µs`,
+      { model: this.name },
+    );
     this.pump();
   }
 
@@ -311,7 +323,11 @@ export class ModelRunner {
       batchSizeBuckets: buckets,
       meanBatchRows: c.batches === 0 ? 0 : c.batchRows / c.batches,
       latencyMs: { queue: this.queueLatency.window(), compute: this.computeLatency.window(), total: this.totalLatency.window() },
-      lifetimeLatencyMs: { queue: this.queueLatency.lifetime(), compute: this.computeLatency.lifetime(), total: this.totalLatency.lifetime() },
+      lifetimeLatencyMs: {
+        queue: this.queueLatency.lifetime(),
+        compute: this.computeLatency.lifetime(),
+        total: this.totalLatency.lifetime(),
+      },
     };
   }
 
@@ -328,7 +344,12 @@ export class ModelRunner {
       paused: this.paused,
       draining: this.draining,
       waitingForRoom: q.waiting,
-      policy: { fullPolicy: policy.fullPolicy, fullWaitTimeoutMs: policy.fullWaitTimeoutMs, maxWaiters: policy.maxWaiters, queueTimeoutMs: policy.queueTimeoutMs },
+      policy: {
+        fullPolicy: policy.fullPolicy,
+        fullWaitTimeoutMs: policy.fullWaitTimeoutMs,
+        maxWaiters: policy.maxWaiters,
+        queueTimeoutMs: policy.queueTimeoutMs,
+      },
       rateLimit: {
         perQueue: this.config.rateLimit.perQueue ?? null,
         perClient: this.config.rateLimit.perClient ?? null,
@@ -408,15 +429,18 @@ export class ModelRunner {
     const timeoutMs = this.config.queue.queueTimeoutMs;
     if (!head || timeoutMs === 0) return;
     const dueIn = head.acceptedAt + timeoutMs - performance.now();
-    this.queueSweepTimer = setTimeout(() => {
-      this.queueSweepTimer = undefined;
-      const now = performance.now();
-      for (let oldest = this.queue.peek(); oldest && oldest.acceptedAt + timeoutMs <= now; oldest = this.queue.peek()) {
-        this.counts.queueTimedOut++;
-        this.rejectRequest(oldest, new QueueTimeoutError(this.queue.name, timeoutMs));
-      }
-      this.armQueueSweep();
-    }, Math.max(0, Math.ceil(dueIn)));
+    this.queueSweepTimer = setTimeout(
+      () => {
+        this.queueSweepTimer = undefined;
+        const now = performance.now();
+        for (let oldest = this.queue.peek(); oldest && oldest.acceptedAt + timeoutMs <= now; oldest = this.queue.peek()) {
+          this.counts.queueTimedOut++;
+          this.rejectRequest(oldest, new QueueTimeoutError(this.queue.name, timeoutMs));
+        }
+        this.armQueueSweep();
+      },
+      Math.max(0, Math.ceil(dueIn)),
+    );
   }
 
   /** Reject, taking the request out of the queue or out of the running count. */

@@ -21,7 +21,11 @@ export interface QueueSnapshot {
   draining: boolean;
   waitingForRoom: number;
   policy: { fullPolicy: 'reject' | 'wait'; fullWaitTimeoutMs: number; maxWaiters: number; queueTimeoutMs: number };
-  rateLimit: { perQueue: { ratePerSecond: number; burst: number } | null; perClient: { ratePerSecond: number; burst: number } | null; trackedClients: number };
+  rateLimit: {
+    perQueue: { ratePerSecond: number; burst: number } | null;
+    perClient: { ratePerSecond: number; burst: number } | null;
+    trackedClients: number;
+  };
   enqueued: number;
   dequeued: number;
   rejected: { full: number; rateLimited: number; invalid: number; draining: number; shuttingDown: number };

@@ -55,13 +55,9 @@ export function validateInputs(plan: ServingPlan, inputs: unknown, checkFinite: 
     const carried = dtypesOfArray(tensor.data);
     if (!carried.includes(spec.dtype) || (tensor.dtype !== undefined && tensor.dtype !== spec.dtype)) {
       const got = tensor.dtype ?? carried[0] ?? tensor.data.constructor.name;
-      throw new InvalidInputError(
-        'dtype',
-        spec.name,
-        `expected ${spec.dtype} (${dtypeInfo(spec.dtype).ctor.name}), got ${got}`,
-      );
+      throw new InvalidInputError('dtype', spec.name, `expected ${spec.dtype} (${dtypeInfo(spec.dtype).ctor.name}), got ${got}`);
     }
-    const dims = tensor.dims;
+    const dims: readonly unknown[] = tensor.dims;
     if (dims.length !== spec.rowShape.length + 1) {
       throw new InvalidInputError('rank', spec.name, `expected rank ${spec.rowShape.length + 1}, got ${dims.length}`);
     }
@@ -76,7 +72,7 @@ export function validateInputs(plan: ServingPlan, inputs: unknown, checkFinite: 
       }
       elements *= size;
     }
-    const batch = dims[0]!;
+    const batch = dims[0] as number; // checked in the loop above
     if (plan.mode === 'unbatched') {
       if (batch !== plan.fixedBatch) {
         throw new InvalidInputError('dim', spec.name, `dim 0 is fixed at ${plan.fixedBatch} by the model, got ${batch}`);

@@ -89,7 +89,11 @@ class WorkerHandle<B extends InflightBatch> {
     readonly id: string,
     windowSeconds: number,
   ) {
-    this.busySamples = new SecondRing<BusySample>(windowSeconds, () => ({ busyUs: 0, atMs: 0, set: false }), (s) => (s.set = false));
+    this.busySamples = new SecondRing<BusySample>(
+      windowSeconds,
+      () => ({ busyUs: 0, atMs: 0, set: false }),
+      (s) => (s.set = false),
+    );
   }
 
   read(field: number): number {
@@ -186,11 +190,7 @@ export class WorkerPool<B extends InflightBatch> {
     let best: WorkerHandle<B> | undefined;
     for (const h of this.handles) {
       if ((h.state !== 'ready' && h.state !== 'degraded') || !h.arena || h.arena.available === 0) continue;
-      if (
-        !best ||
-        (best.state === 'degraded' && h.state === 'ready') ||
-        (best.state === h.state && h.inflight.size < best.inflight.size)
-      ) {
+      if (!best || (best.state === 'degraded' && h.state === 'ready') || (best.state === h.state && h.inflight.size < best.inflight.size)) {
         best = h;
       }
     }
@@ -323,7 +323,11 @@ export class WorkerPool<B extends InflightBatch> {
     handle.state = 'starting';
     handle.startedAt = performance.now();
     handle.status = new BigInt64Array(new SharedArrayBuffer(STATUS_FIELDS * 8));
-    const init: WorkerInit = { workerId: handle.id, status: handle.status.buffer as SharedArrayBuffer, heartbeatIntervalMs: this.config.heartbeatIntervalMs };
+    const init: WorkerInit = {
+      workerId: handle.id,
+      status: handle.status.buffer,
+      heartbeatIntervalMs: this.config.heartbeatIntervalMs,
+    };
     const worker = spawnModuleWorker(
       { callerUrl: import.meta.url, source: './worker/inference-worker.ts', built: 'inference-worker.js' },
       { workerData: init, name: handle.id },
@@ -340,7 +344,12 @@ export class WorkerPool<B extends InflightBatch> {
       if (handle.state === 'stopped') return;
       this.lose(handle, handle.lastError ?? `thread exited with code ${code}`, 'worker-crashed');
     });
-    worker.postMessage({ type: 'load', version: version.version, model: version.bytes, intraOpThreads: this.config.intraOpThreads } satisfies ToWorker);
+    worker.postMessage({
+      type: 'load',
+      version: version.version,
+      model: version.bytes,
+      intraOpThreads: this.config.intraOpThreads,
+    } satisfies ToWorker);
     return ready;
   }
 
@@ -366,7 +375,10 @@ export class WorkerPool<B extends InflightBatch> {
           handle.consecutiveFailures = 0;
           this.callbacks.onDone(batch, message.computeMs);
         } else {
-          this.events.emit('error', 'batch-failed', `batch of ${batch.rows} rows failed on ${handle.id}: ${message.message}`, { model: this.model, worker: handle.id });
+          this.events.emit('error', 'batch-failed', `batch of ${batch.rows} rows failed on ${handle.id}: ${message.message}`, {
+            model: this.model,
+            worker: handle.id,
+          });
           this.callbacks.onRunFailed(batch, message.message);
         }
         handle.arena!.release(batch.slot);
@@ -396,7 +408,10 @@ export class WorkerPool<B extends InflightBatch> {
     handle.post({ type: 'attach', version: message.version, sab: handle.arena.sab, layout: handle.arena.layout, plan });
     handle.state = 'ready';
     handle.lastError = null;
-    this.events.emit('info', 'worker-ready', `worker ${handle.id} ready (session created in ${message.loadMs.toFixed(1)} ms)`, { model: this.model, worker: handle.id });
+    this.events.emit('info', 'worker-ready', `worker ${handle.id} ready (session created in ${message.loadMs.toFixed(1)} ms)`, {
+      model: this.model,
+      worker: handle.id,
+    });
     handle.ready?.resolve();
     handle.ready = undefined;
     this.callbacks.onCapacity();
@@ -434,7 +449,10 @@ export class WorkerPool<B extends InflightBatch> {
     const retiring = handle.state === 'retiring';
     handle.state = this.stopping || retiring ? 'stopped' : 'dead';
     if (retiring) this.handles.splice(this.handles.indexOf(handle), 1);
-    this.events.emit('error', kind, `worker ${handle.id} ${kind === 'worker-hung' ? 'hung' : 'died'}: ${reason}`, { model: this.model, worker: handle.id });
+    this.events.emit('error', kind, `worker ${handle.id} ${kind === 'worker-hung' ? 'hung' : 'died'}: ${reason}`, {
+      model: this.model,
+      worker: handle.id,
+    });
     if (batches.length > 0) this.callbacks.onWorkerLost(handle.id, batches, reason);
     if (handle.state === 'dead') this.scheduleRestart(handle);
   }
@@ -442,7 +460,10 @@ export class WorkerPool<B extends InflightBatch> {
   private scheduleRestart(handle: WorkerHandle<B>): void {
     const backoff = Math.min(this.config.restartBackoffMaxMs, this.config.restartBackoffInitialMs * 2 ** handle.consecutiveFailures);
     handle.consecutiveFailures++;
-    this.events.emit('warn', 'worker-restarting', `restarting worker ${handle.id} in ${backoff} ms`, { model: this.model, worker: handle.id });
+    this.events.emit('warn', 'worker-restarting', `restarting worker ${handle.id} in ${backoff} ms`, {
+      model: this.model,
+      worker: handle.id,
+    });
     handle.restartTimer = setTimeout(() => {
       handle.restartTimer = undefined;
       if (this.stopping || handle.state !== 'dead') return;

@@ -15,7 +15,11 @@ describe('watchdog and recovery', () => {
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => model.infer(request(i === 0 ? 42 : i))));
     expect(results).toHaveLength(50);
     expect(results[0]!.outputs.logits!.data).toEqual(reference.outputs.logits!.data);
-    await until(() => engine.snapshot().workers.every((w) => w.state === 'ready') && engine.snapshot().workers.some((w) => w.restarts === 1), 10_000, 'restart');
+    await until(
+      () => engine.snapshot().workers.every((w) => w.state === 'ready') && engine.snapshot().workers.some((w) => w.restarts === 1),
+      10_000,
+      'restart',
+    );
     const snap = engine.snapshot();
     const restarted = snap.workers.find((w) => w.id === crashed)!;
     expect(restarted).toMatchObject({ restarts: 1, state: 'ready' });

@@ -73,7 +73,9 @@ describe('engine lifecycle', () => {
     const before = resources();
     const engine = new Engine();
     const model = await engine.loadModel({ name: 'm', source: smallMlp(), config: { workers: { count: 2 } } });
-    await Promise.all(Array.from({ length: 200 }, (_, i) => model.infer(request(i), { timeoutMs: 60_000, signal: new AbortController().signal })));
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) => model.infer(request(i), { timeoutMs: 60_000, signal: new AbortController().signal })),
+    );
     engine.resizeWorkers('m', 3);
     await until(() => engine.snapshot().workers.filter((w) => w.state === 'ready').length === 3, 10_000, 'third worker');
     engine.injectFault('m', 2, 'crash-now');
@@ -90,7 +92,11 @@ describe('engine lifecycle', () => {
     const { engine, model } = await startModel(smallMlp(), { workers: { count: 1 } });
     const load = Array.from({ length: 400 }, (_, i) => model.infer(request(i)));
     engine.resizeWorkers('m', 3);
-    await until(() => engine.snapshot().workers.length === 3 && engine.snapshot().workers.every((w) => w.state === 'ready'), 10_000, 'grow');
+    await until(
+      () => engine.snapshot().workers.length === 3 && engine.snapshot().workers.every((w) => w.state === 'ready'),
+      10_000,
+      'grow',
+    );
     engine.resizeWorkers('m', 1);
     expect(await outcomes(load)).toEqual({ ok: 400 });
     await until(() => engine.snapshot().workers.length === 1, 10_000, 'shrink');
@@ -115,13 +121,16 @@ describe('statistics under concurrency', () => {
     for (let round = 0; round < 20; round++) {
       for (let i = 0; i < 40; i++) {
         const kind = (round * 40 + i) % 10;
-        if (kind === 0) track(model.infer({ obs: { data: new Float32Array(3), dims: [1, 3] } })); // invalid
-        else if (kind === 1) track(model.infer(request(i), { timeoutMs: 1 })); // likely to time out
+        if (kind === 0)
+          track(model.infer({ obs: { data: new Float32Array(3), dims: [1, 3] } })); // invalid
+        else if (kind === 1)
+          track(model.infer(request(i), { timeoutMs: 1 })); // likely to time out
         else if (kind === 2) {
           const c = new AbortController();
           controllers.push(c);
           track(model.infer(request(i), { signal: c.signal }));
-        } else if (kind === 3) track(model.infer(request(i), { clientId: `client-${i % 2}` })); // rate-limited clients
+        } else if (kind === 3)
+          track(model.infer(request(i), { clientId: `client-${i % 2}` })); // rate-limited clients
         else track(model.infer(request(i, 1 + (i % 3))));
       }
       controllers.splice(0).forEach((c, k) => k % 2 === 0 && c.abort());

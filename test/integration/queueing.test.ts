@@ -134,7 +134,9 @@ describe('bounded queue in the engine', () => {
   it('rejects bad input with a typed error and enqueues nothing', async () => {
     const { engine, model } = await startModel(smallMlp(), { checkFinite: true });
     await expect(model.infer({ obs: { data: new Float32Array(WIDTH), dims: [1, WIDTH + 1] } })).rejects.toBeInstanceOf(InvalidInputError);
-    await expect(model.infer({ obs: { data: new Float32Array(WIDTH).fill(Number.NaN), dims: [1, WIDTH] } })).rejects.toMatchObject({ kind: 'non_finite' });
+    await expect(model.infer({ obs: { data: new Float32Array(WIDTH).fill(Number.NaN), dims: [1, WIDTH] } })).rejects.toMatchObject({
+      kind: 'non_finite',
+    });
     await expect(engine.infer('nope', request())).rejects.toMatchObject({ code: 'UNKNOWN_MODEL' });
     const snap = engine.snapshot();
     expect(snap.models[0]!.requests.accepted).toBe(0);

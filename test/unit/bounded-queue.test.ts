@@ -4,6 +4,11 @@ import { parseServingConfig, type QueueConfig } from '../../src-main/engine/conf
 import { QueueFullError } from '../../src-main/engine/errors.js';
 
 const item = (rows = 1): Queueable & { id: number } => ({ inQueue: false, rows, id: Math.random() });
+/** Enqueue where there is room: offer() must complete at once. */
+function put(q: BoundedQueue<Queueable>, it: Queueable): void {
+  expect(q.offer(it)).toBeUndefined();
+}
+
 const config = (over: Partial<QueueConfig>): QueueConfig => ({ ...parseServingConfig({}).queue, ...over });
 
 afterEach(() => {
@@ -13,8 +18,8 @@ afterEach(() => {
 describe('BoundedQueue', () => {
   it('rejects at once when full under policy "reject", and enqueues nothing', () => {
     const q = new BoundedQueue('q', config({ capacity: 2, fullPolicy: 'reject' }));
-    q.offer(item());
-    q.offer(item());
+    put(q, item());
+    put(q, item());
     expect(() => q.offer(item())).toThrow(QueueFullError);
     expect(q.depth).toBe(2);
     expect(q.counters.rejectedFull).toBe(1);
@@ -25,8 +30,8 @@ describe('BoundedQueue', () => {
     const q = new BoundedQueue('q', config({ capacity: 10 }));
     const a = item(3);
     const b = item(2);
-    q.offer(a);
-    q.offer(b);
+    put(q, a);
+    put(q, b);
     expect(q.rows).toBe(5);
     expect(q.shift()).toBe(a);
     expect(q.shift()).toBe(b);
@@ -38,9 +43,9 @@ describe('BoundedQueue', () => {
   it('removes an item from the middle in O(1) and skips it at the head', () => {
     const q = new BoundedQueue('q', config({ capacity: 10 }));
     const [a, b, c] = [item(), item(), item()];
-    q.offer(a);
-    q.offer(b);
-    q.offer(c);
+    put(q, a);
+    put(q, b);
+    put(q, c);
     expect(q.remove(b)).toBe(true);
     expect(q.remove(b)).toBe(false);
     expect(q.depth).toBe(2);
@@ -51,7 +56,7 @@ describe('BoundedQueue', () => {
 
   it('under policy "wait" admits a waiting caller as soon as room frees up', async () => {
     const q = new BoundedQueue('q', config({ capacity: 1, fullPolicy: 'wait', fullWaitTimeoutMs: 10_000 }));
-    q.offer(item());
+    put(q, item());
     const waiting = item();
     const admitted = q.offer(waiting);
     expect(admitted).toBeInstanceOf(Promise);
@@ -66,7 +71,7 @@ describe('BoundedQueue', () => {
   it('under policy "wait" rejects a caller that waited past the timeout', async () => {
     vi.useFakeTimers();
     const q = new BoundedQueue('q', config({ capacity: 1, fullPolicy: 'wait', fullWaitTimeoutMs: 50 }));
-    q.offer(item());
+    put(q, item());
     const waiting = q.offer(item()) as Promise<void>;
     const outcome = waiting.then(
       () => 'admitted',
@@ -81,7 +86,7 @@ describe('BoundedQueue', () => {
 
   it('bounds the number of waiting callers', () => {
     const q = new BoundedQueue('q', config({ capacity: 1, fullPolicy: 'wait', maxWaiters: 1, fullWaitTimeoutMs: 10_000 }));
-    q.offer(item());
+    put(q, item());
     const first = q.offer(item()) as Promise<void>;
     expect(() => q.offer(item())).toThrow(QueueFullError);
     q.failWaiters(new Error('stop'));
@@ -90,7 +95,7 @@ describe('BoundedQueue', () => {
 
   it('keeps FIFO order for waiters even when room appears', async () => {
     const q = new BoundedQueue('q', config({ capacity: 1, fullPolicy: 'wait', fullWaitTimeoutMs: 10_000 }));
-    q.offer(item());
+    put(q, item());
     const w1 = item();
     const p1 = q.offer(w1) as Promise<void>;
     q.shift(); // admits w1
@@ -102,7 +107,7 @@ describe('BoundedQueue', () => {
     const q = new BoundedQueue('q', config({ capacity: 1 }));
     const a = item();
     const retried = item();
-    q.offer(a);
+    put(q, a);
     q.unshift(retried);
     expect(q.depth).toBe(2);
     expect(q.shift()).toBe(retried);
@@ -110,10 +115,10 @@ describe('BoundedQueue', () => {
 
   it('applies a new capacity live', () => {
     const q = new BoundedQueue('q', config({ capacity: 1 }));
-    q.offer(item());
+    put(q, item());
     expect(() => q.offer(item())).toThrow(QueueFullError);
     q.reconfigure(config({ capacity: 2 }));
-    q.offer(item());
+    put(q, item());
     expect(q.depth).toBe(2);
     expect(q.capacity).toBe(2);
   });

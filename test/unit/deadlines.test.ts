@@ -42,7 +42,10 @@ describe('DeadlineScheduler', () => {
       }
     });
     vi.advanceTimersByTime(2000);
-    const expected = entries.filter((_, i) => !cancelled.has(i)).map((e) => e.at).sort((a, b) => a - b);
+    const expected = entries
+      .filter((_, i) => !cancelled.has(i))
+      .map((e) => e.at)
+      .sort((a, b) => a - b);
     expect(fired).toEqual(expected);
   });
 

@@ -67,7 +67,12 @@ export class WindowedCounter {
   private readonly ring: SecondRing<{ n: number }>;
 
   constructor(windowSeconds: number, clock?: Clock) {
-    this.ring = new SecondRing(windowSeconds, () => ({ n: 0 }), (b) => (b.n = 0), clock);
+    this.ring = new SecondRing(
+      windowSeconds,
+      () => ({ n: 0 }),
+      (b) => (b.n = 0),
+      clock,
+    );
   }
 
   add(n = 1, nowMs?: number): void {

@@ -1,0 +1,45 @@
+/**
+ * The one-line status the headless engine prints every second: what an operator
+ * checks first (throughput, latency split into queue and compute, queue fill, worker
+ * health, shared memory, event-loop delay), from one snapshot.
+ */
+import type { EngineSnapshot } from '../engine/index.js';
+
+function count(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+function ms(n: number): string {
+  return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
+}
+
+export function bytes(n: number): string {
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GiB`;
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(0)} KiB`;
+  return `${n} B`;
+}
+
+export function summaryLine(snapshot: EngineSnapshot): string {
+  const parts: string[] = [new Date(snapshot.timeMs).toISOString().slice(11, 19)];
+  for (const model of snapshot.models) {
+    const queue = snapshot.queues.find((q) => q.model === model.name);
+    const workers = snapshot.workers.filter((w) => w.model === model.name);
+    const ready = workers.filter((w) => w.state === 'ready').length;
+    const unhealthy = workers.filter((w) => w.state !== 'ready').map((w) => `${w.id} ${w.state}`);
+    const l = model.latencyMs;
+    parts.push(
+      `${model.name} v${model.version}`,
+      `${count(model.requestsPerSecond)} req/s ${count(model.rowsPerSecond)} rows/s`,
+      `batch ${model.meanBatchRows.toFixed(1)}`,
+      `p50 ${ms(l.total.p50Ms)} p99 ${ms(l.total.p99Ms)} ms (queue ${ms(l.queue.p99Ms)} compute ${ms(l.compute.p99Ms)})`,
+      queue ? `queue ${count(queue.depth)}/${count(queue.capacity)}${queue.paused ? ' paused' : ''}` : 'queue -',
+      `workers ${ready}/${workers.length} ready${unhealthy.length ? ` (${unhealthy.join(', ')})` : ''}`,
+    );
+    const failures = model.requests.failed + model.requests.timedOut + (queue ? queue.rejected.full + queue.rejected.rateLimited : 0);
+    if (failures > 0) parts.push(`refused/failed ${count(failures)}`);
+  }
+  parts.push(`arena ${bytes(snapshot.arenaTotals.usedBytes)}/${bytes(snapshot.arenaTotals.capacityBytes)}`);
+  parts.push(`loop p99 ${ms(snapshot.eventLoopDelayMs.p99Ms)} ms`);
+  return parts.join(' | ');
+}
