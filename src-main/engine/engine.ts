@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { parseServingConfig, type BatchingConfig, type ModelServingConfigInput, type QueueConfig } from './config.js';
 import { ConfigError, ModelLoadError, ShuttingDownError, UnknownModelError } from './errors.js';
 import { EventLog, type EngineEvent, type EventListener } from './events.js';
-import { ModelRunner } from './model-runner.js';
+import { ModelRunner, type SwapOptions, type SwapRecord, type VersionSnapshot } from './model-runner.js';
 import type { InferOptions, InferResult } from './request.js';
 import type { ServingPlan, ModelSignature } from './signature.js';
 import type { EngineSnapshot } from './snapshot.js';
@@ -37,6 +37,8 @@ export interface ModelHandle {
   readonly name: string;
   readonly plan: ServingPlan;
   readonly signature: ModelSignature;
+  /** The active version. */
+  readonly version: number;
   infer(inputs: unknown, options?: InferOptions): Promise<InferResult>;
 }
 
@@ -80,8 +82,16 @@ export class Engine {
     const runner = this.runner(name);
     return {
       name,
-      plan: runner.plan,
-      signature: runner.signature!,
+      // Getters: after a swap they describe the version then active.
+      get plan() {
+        return runner.plan;
+      },
+      get signature() {
+        return runner.signature;
+      },
+      get version() {
+        return runner.version;
+      },
       infer: (inputs, options) => runner.infer(inputs, options),
     };
   }
@@ -131,6 +141,23 @@ export class Engine {
   resizeWorkers(model: string, count: number): void {
     if (!Number.isInteger(count) || count < 1 || count > 64) throw new ConfigError(`worker count must be 1-64, got ${count}`);
     this.runner(model).resizeWorkers(count);
+  }
+
+  /**
+   * Hot-swap a loaded model to another version (see ModelRunner.swap): loaded beside the
+   * active one, then activated between batches; nothing accepted is dropped, and any
+   * failure leaves the active version serving. `keepWarm` versions (the active one
+   * included) stay loaded for instant rollback.
+   */
+  swapModel(model: string, options: SwapOptions, keepWarm = 1): Promise<SwapRecord> {
+    const runner = this.models.get(model);
+    if (!runner) return Promise.reject(new UnknownModelError(model));
+    return runner.swap(options, keepWarm);
+  }
+
+  /** The versions of a model loaded now, and whether each is active, warm or draining. */
+  modelVersions(model: string): VersionSnapshot[] {
+    return this.runner(model).versions();
   }
 
   /** Chaos testing: make one of a model's workers crash or hang. */

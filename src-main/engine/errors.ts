@@ -158,3 +158,19 @@ export class QueueDrainingError extends EngineError {
 export function asError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
 }
+
+/** A new version's signature differs from the active one's, and no force was given. */
+export class IncompatibleModelError extends EngineError {
+  readonly code = 'INCOMPATIBLE_MODEL';
+}
+
+/** The bytes to load are not the bytes that were validated (the file changed in between). */
+export class ChecksumMismatchError extends EngineError {
+  readonly code = 'CHECKSUM_MISMATCH';
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`model bytes have sha256 ${actual.slice(0, 12)}..., expected ${expected.slice(0, 12)}... (changed after validation?)`);
+  }
+}

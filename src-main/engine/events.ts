@@ -8,6 +8,8 @@ export type EventLevel = 'info' | 'warn' | 'error';
 export type EventKind =
   | 'model-loaded'
   | 'model-unloaded'
+  | 'model-swapped'
+  | 'swap-failed'
   | 'worker-ready'
   | 'worker-crashed'
   | 'worker-hung'

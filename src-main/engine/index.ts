@@ -15,6 +15,7 @@ export type { DType, TensorData } from './dtypes.js';
 export type { ModelSignature, TensorSpec, ServingPlan } from './signature.js';
 export type { ModelServingConfig, ModelServingConfigInput, BatchingConfig, QueueConfig, RateLimitConfig, WorkerConfig } from './config.js';
 export type { EngineSnapshot, ModelSnapshot, QueueSnapshot } from './snapshot.js';
+export type { SwapKind, SwapOptions, SwapRecord, VersionSnapshot } from './model-runner.js';
 export type { WorkerStats, WorkerState } from './worker-pool.js';
 export type { ArenaStats } from './arena.js';
 export type { EngineEvent, EventKind, EventLevel } from './events.js';

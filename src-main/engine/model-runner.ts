@@ -5,8 +5,7 @@
  * on the engine's thread and is the single writer of its counters.
  */
 import { createHash } from 'node:crypto';
-import type { ArenaPool } from './arena.js';
-import { slotViews } from './arena.js';
+import { slotViews, type ArenaPool } from './arena.js';
 import { BoundedQueue } from './bounded-queue.js';
 import type { ModelServingConfig, QueueConfig, BatchingConfig } from './config.js';
 import { DeadlineScheduler, type Deadline } from './deadlines.js';
@@ -14,6 +13,8 @@ import type { TensorData } from './dtypes.js';
 import {
   AbortedError,
   asError,
+  ChecksumMismatchError,
+  ConfigError,
   InferenceFailedError,
   QueueDrainingError,
   QueueTimeoutError,
@@ -30,13 +31,52 @@ import type { ModelSnapshot, QueueSnapshot } from './snapshot.js';
 import { LatencyHistogram } from './stats/histogram.js';
 import { WindowedCounter } from './stats/window.js';
 import { validateInputs } from './validate.js';
-import { WorkerPool, type InflightBatch, type WorkerHandle } from './worker-pool.js';
+import type { ModelSignature, ServingPlan } from './signature.js';
+import { WorkerPool, type InflightBatch, type ServedVersion, type WorkerHandle } from './worker-pool.js';
 import type { FaultKind } from './worker/protocol.js';
 
 interface Batch extends InflightBatch {
   readonly requests: InferRequest[];
-  readonly arena: ArenaPool;
 }
+
+export type SwapKind = 'load' | 'activate' | 'rollback' | 'follow-latest' | 'reload';
+
+/** One change of the active version, for the swap history. */
+export interface SwapRecord {
+  readonly from: number | null;
+  readonly to: number;
+  readonly kind: SwapKind;
+  readonly startedAtMs: number;
+  /** Session creation on the slowest worker (0 when the version was already warm). */
+  readonly loadMs: number;
+  /** From the call to the moment new requests go to the new version. */
+  readonly totalMs: number;
+  readonly ok: boolean;
+  readonly error: string | null;
+}
+
+export interface SwapOptions {
+  readonly version: number;
+  readonly bytes: Uint8Array;
+  /** The sha256 the updater validated; the bytes are re-hashed and must match. */
+  readonly expectedSha256?: string;
+  /** Accept a signature that differs from the active one. */
+  readonly force?: boolean;
+  readonly kind?: SwapKind;
+}
+
+export interface VersionSnapshot {
+  version: number;
+  state: 'active' | 'warm' | 'draining';
+  sha256: string;
+  sizeBytes: number;
+  loadedAtMs: number;
+  loadMs: number;
+  /** Requests accepted for this version and not yet answered. */
+  pendingRequests: number;
+}
+
+const SWAP_HISTORY = 100;
 
 interface SlotViews {
   readonly inputs: TensorData[][];
@@ -72,8 +112,14 @@ export class ModelRunner {
   private nextBatchId = 1;
   private runningRequests = 0;
   private runningRows = 0;
-  private readonly sha256: string;
-  private loadedAtMs = 0;
+  private activeServed: ServedVersion | undefined;
+  /** Requests accepted and not yet settled, per version: a version is released only at zero. */
+  private readonly versionRefs = new Map<number, number>();
+  /** Versions by how recently they were active, most recent first (for keeping warm). */
+  private activationOrder: number[] = [];
+  private readonly swapHistory: SwapRecord[] = [];
+  private swapChain: Promise<unknown> = Promise.resolve();
+  private readonly settledHook = (request: InferRequest) => this.onRequestSettled(request);
 
   private readonly counts = {
     accepted: 0,
@@ -107,7 +153,6 @@ export class ModelRunner {
   ) {
     this.queue = new BoundedQueue(source.name, config.queue);
     this.limiter = new EnqueueRateLimiter(source.name, config.rateLimit);
-    this.sha256 = createHash('sha256').update(source.bytes).digest('hex');
     this.pool = new WorkerPool<Batch>(
       source.name,
       config.workers,
@@ -139,23 +184,29 @@ export class ModelRunner {
     return this.stateValue;
   }
 
+  private get active(): ServedVersion {
+    if (!this.activeServed) throw new Error(`model "${this.name}" has no active version before start()`);
+    return this.activeServed;
+  }
+
   get version(): number {
-    return this.source.version;
+    return this.active.version;
   }
 
-  get plan() {
-    return this.pool.plan;
+  get plan(): ServingPlan {
+    return this.active.plan;
   }
 
-  get signature() {
-    return this.pool.signature;
+  get signature(): ModelSignature {
+    return this.active.signature;
   }
 
   async start(): Promise<void> {
-    await this.pool.start({ version: this.source.version, bytes: this.source.bytes });
-    this.loadedAtMs = Date.now();
+    const sha256 = sha256Of(this.source.bytes);
+    this.activeServed = await this.pool.start(this.source.version, this.source.bytes, sha256);
+    this.activationOrder = [this.source.version];
     this.stateValue = 'running';
-    const plan = this.pool.plan;
+    const plan = this.plan;
     this.events.emit(
       'info',
       'model-loaded',
@@ -176,7 +227,7 @@ export class ModelRunner {
     }
     let validated;
     try {
-      validated = validateInputs(this.pool.plan, inputs, options.checkFinite ?? this.config.checkFinite);
+      validated = validateInputs(this.active.plan, inputs, options.checkFinite ?? this.config.checkFinite);
       if (this.limiter.enabled) this.limiter.admit(options.clientId);
     } catch (error) {
       if (error instanceof InvalidInputError) this.counts.rejectedInvalid++;
@@ -185,12 +236,15 @@ export class ModelRunner {
     }
     const acceptedAt = performance.now();
     return new Promise<InferResult>((resolve, reject) => {
-      const request = new InferRequest(validated.data, validated.rows, acceptedAt, options, resolve, reject);
+      const version = this.active.version;
+      const request = new InferRequest(validated.data, validated.rows, version, acceptedAt, options, resolve, reject);
+      request.onSettled = this.settledHook;
+      this.versionRefs.set(version, (this.versionRefs.get(version) ?? 0) + 1);
       let offered;
       try {
         offered = this.queue.offer(request);
       } catch (error) {
-        reject(asError(error)); // QueueFullError
+        request.reject(asError(error)); // QueueFullError
         return;
       }
       if (offered === undefined) this.accepted(request);
@@ -239,10 +293,10 @@ export class ModelRunner {
   }
 
   reconfigureBatching(batching: BatchingConfig): void {
-    if (batching.maxBatchSize > this.pool.plan.maxRows && this.pool.plan.mode === 'dynamic') {
+    if (batching.maxBatchSize > this.plan.maxRows && this.plan.mode === 'dynamic') {
       // Arenas are sized for the batch size the model started with; a larger one needs a reload.
       throw new RangeError(
-        `maxBatchSize ${batching.maxBatchSize} exceeds the arena's ${this.pool.plan.maxRows} rows; reload the model to grow it`,
+        `maxBatchSize ${batching.maxBatchSize} exceeds the arena's ${this.plan.maxRows} rows; reload the model to grow it`,
       );
     }
     this.config = { ...this.config, batching };
@@ -288,18 +342,121 @@ export class ModelRunner {
     for (const resolve of this.drainWaiters.splice(0)) resolve();
   }
 
+  /**
+   * Make `options.version` the active version. Its sessions are created beside the old
+   * ones, one worker at a time so the rest keep serving; new requests go to it from the
+   * moment it is active, while requests accepted before finish on the version they were
+   * validated for. Any failure leaves the old version serving. Swaps run one at a time.
+   */
+  swap(options: SwapOptions, keepWarm = 1): Promise<SwapRecord> {
+    const run = this.swapChain.then(() => this.swapNow(options, keepWarm));
+    this.swapChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Versions loaded now: the active one, warm ones kept for rollback, old ones finishing requests. */
+  versions(): VersionSnapshot[] {
+    const warm = new Set(this.activationOrder);
+    return this.pool
+      .versions()
+      .sort((a, b) => b.version - a.version)
+      .map((v) => ({
+        version: v.version,
+        state: v.version === this.active.version ? 'active' : warm.has(v.version) ? 'warm' : 'draining',
+        sha256: v.sha256,
+        sizeBytes: v.bytes.byteLength,
+        loadedAtMs: v.loadedAtMs,
+        loadMs: v.loadMs,
+        pendingRequests: this.versionRefs.get(v.version) ?? 0,
+      }));
+  }
+
+  swaps(): SwapRecord[] {
+    return [...this.swapHistory];
+  }
+
+  private async swapNow(options: SwapOptions, keepWarm: number): Promise<SwapRecord> {
+    const startedAtMs = Date.now();
+    const started = performance.now();
+    const from = this.active.version;
+    const kind = options.kind ?? 'activate';
+    const record = (ok: boolean, loadMs: number, error: string | null): SwapRecord => {
+      const entry: SwapRecord = { from, to: options.version, kind, startedAtMs, loadMs, totalMs: performance.now() - started, ok, error };
+      this.swapHistory.push(entry);
+      if (this.swapHistory.length > SWAP_HISTORY) this.swapHistory.shift();
+      return entry;
+    };
+    try {
+      if (this.stateValue !== 'running') throw new ShuttingDownError(`model "${this.name}" is ${this.stateValue}`);
+      const warm = this.pool.has(options.version);
+      if (!warm || kind === 'reload') {
+        const sha256 = sha256Of(options.bytes);
+        if (options.expectedSha256 !== undefined && options.expectedSha256 !== sha256) {
+          throw new ChecksumMismatchError(options.expectedSha256, sha256);
+        }
+        if (warm && kind === 'reload' && options.version !== from) this.pool.release(options.version);
+        if (kind === 'reload' && options.version === from) {
+          throw new ConfigError(`model "${this.name}": reload the active version by publishing it as a new version, or activate another first`);
+        }
+      }
+      const served = await this.pool.introduce(options.version, options.bytes, sha256Of(options.bytes), {
+        compareWith: this.active.signature,
+        force: options.force ?? false,
+      });
+      this.activeServed = served;
+      this.activationOrder = [options.version, ...this.activationOrder.filter((v) => v !== options.version)].slice(0, Math.max(1, keepWarm));
+      const entry = record(true, warm ? 0 : served.loadMs, null);
+      this.events.emit('info', 'model-swapped', `model "${this.name}": version ${from} -> ${options.version} (${kind}, ${entry.totalMs.toFixed(1)} ms)`, {
+        model: this.name,
+      });
+      this.releaseUnused();
+      this.pump();
+      return entry;
+    } catch (error) {
+      const message = asError(error).message;
+      record(false, 0, message);
+      this.events.emit('error', 'swap-failed', `model "${this.name}": swap to version ${options.version} failed, version ${from} keeps serving: ${message}`, {
+        model: this.name,
+      });
+      throw error;
+    }
+  }
+
+  /** Release versions that are neither active, kept warm, nor still owed answers. */
+  private releaseUnused(): void {
+    for (const served of this.pool.versions()) {
+      const v = served.version;
+      if (this.activationOrder.includes(v) || (this.versionRefs.get(v) ?? 0) > 0) continue;
+      this.pool.release(v);
+    }
+  }
+
+  private onRequestSettled(request: InferRequest): void {
+    const left = (this.versionRefs.get(request.version) ?? 1) - 1;
+    if (left > 0) {
+      this.versionRefs.set(request.version, left);
+      return;
+    }
+    this.versionRefs.delete(request.version);
+    if (request.version !== this.activeServed?.version && !this.activationOrder.includes(request.version) && this.stateValue === 'running') {
+      this.pool.release(request.version);
+    }
+  }
+
   snapshotModel(): ModelSnapshot {
-    const plan = this.pool.plan;
+    const plan = this.plan;
     const c = this.counts;
     const buckets: { upTo: number; count: number }[] = [];
     for (let i = 0; 2 ** i / 2 < plan.maxRows; i++) buckets.push({ upTo: Math.min(2 ** i, plan.maxRows), count: this.batchSizeCounts[i]! });
     return {
       name: this.name,
       version: this.version,
-      sha256: this.sha256,
-      sizeBytes: this.source.bytes.byteLength,
-      loadedAtMs: this.loadedAtMs,
-      signature: this.pool.signature!,
+      sha256: this.active.sha256,
+      sizeBytes: this.active.bytes.byteLength,
+      loadedAtMs: this.active.loadedAtMs,
+      signature: this.active.signature,
+      versions: this.versions(),
+      swaps: this.swapHistory.slice(-20),
       batching: {
         mode: plan.mode,
         maxBatchRows: plan.mode === 'dynamic' ? Math.min(plan.maxRows, this.config.batching.maxBatchSize) : plan.maxRows,
@@ -458,18 +615,19 @@ export class ModelRunner {
   /** Form and dispatch batches while workers have room and the batching policy allows. */
   private pump(): void {
     if (this.paused || this.stateValue === 'stopped') return;
-    while (this.queue.depth > 0) {
-      const worker = this.pool.pick();
+    for (let head = this.queue.peek(); head; head = this.queue.peek()) {
+      // A batch runs one version: that of the oldest request (requests keep the version they were validated for).
+      const worker = this.pool.pick(head.version);
       if (!worker) return;
-      const rows = this.nextBatchRows();
+      const plan = this.pool.served(head.version).plan;
+      const rows = this.nextBatchRows(plan);
       if (rows === undefined) return;
-      this.dispatch(worker, rows);
+      this.dispatch(worker, head.version, plan, rows);
     }
   }
 
   /** Rows for the next batch, or undefined to wait for more (a flush is then scheduled). */
-  private nextBatchRows(): number | undefined {
-    const plan = this.pool.plan;
+  private nextBatchRows(plan: ServingPlan): number | undefined {
     if (plan.mode === 'unbatched') return plan.maxRows;
     const batching = this.config.batching;
     const queuedRows = this.queue.rows;
@@ -488,18 +646,18 @@ export class ModelRunner {
     return undefined;
   }
 
-  private dispatch(worker: WorkerHandle<Batch>, targetRows: number): void {
-    const arena = this.pool.arenaOf(worker);
+  private dispatch(worker: WorkerHandle<Batch>, version: number, plan: ServingPlan, targetRows: number): void {
+    const arena = this.pool.arenaFor(worker, version);
     const slot = arena.acquire()!;
     const requests: InferRequest[] = [];
     let rows = 0;
     for (let next = this.queue.peek(); next; next = this.queue.peek()) {
-      if (requests.length > 0 && rows + next.rows > targetRows) break;
+      if (next.version !== version || (requests.length > 0 && rows + next.rows > targetRows)) break;
       this.queue.shift();
       requests.push(next);
       rows += next.rows;
     }
-    const views = this.slotViews(arena).inputs[slot]!;
+    const views = this.slotViews(arena, plan).inputs[slot]!;
     const now = performance.now();
     for (let i = 0; i < views.length; i++) {
       const view = views[i] as Float32Array;
@@ -519,13 +677,13 @@ export class ModelRunner {
     }
     this.runningRequests += requests.length;
     this.runningRows += rows;
-    this.pool.run(worker, { id: this.nextBatchId++, version: this.version, slot, rows, dispatchedAt: now, requests, arena });
+    this.pool.run(worker, { id: this.nextBatchId++, version, slot, rows, dispatchedAt: now, requests, arena });
   }
 
   private onBatchDone(batch: Batch, computeMs: number): void {
     const now = performance.now();
-    const outputs = this.slotViews(batch.arena).outputs[batch.slot]!;
-    const plan = this.pool.plan;
+    const plan = this.pool.served(batch.version).plan;
+    const outputs = this.slotViews(batch.arena, plan).outputs[batch.slot]!;
     let rowOffset = 0;
     let answered = 0;
     for (const request of batch.requests) {
@@ -595,10 +753,10 @@ export class ModelRunner {
     this.pump();
   }
 
-  private slotViews(arena: ArenaPool): SlotViews {
+  /** Typed views of an arena's slots, made once per arena (versions sharing an arena share a plan). */
+  private slotViews(arena: ArenaPool, plan: ServingPlan): SlotViews {
     let views = this.views.get(arena);
     if (!views) {
-      const plan = this.pool.plan;
       const inputs: TensorData[][] = [];
       const outputs: TensorData[][] = [];
       for (let slot = 0; slot < arena.layout.slots; slot++) {
@@ -640,4 +798,8 @@ function largestAtMost(sizes: readonly number[], limit: number): number | undefi
   let best: number | undefined;
   for (const size of sizes) if (size <= limit && (best === undefined || size > best)) best = size;
   return best;
+}
+
+function sha256Of(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }

@@ -42,10 +42,14 @@ export class InferRequest implements Queueable {
   /** The request's own deadline, cancelled when it settles so the heap holds only live requests. */
   deadline: Deadline | undefined;
   cancelDeadline: ((deadline: Deadline) => void) | undefined;
+  /** Called once, after the request settles either way (one shared function, not a closure per request). */
+  onSettled: ((request: InferRequest) => void) | undefined;
 
   constructor(
     readonly data: TensorData[],
     readonly rows: number,
+    /** The model version whose signature it was validated against, and that will run it. */
+    readonly version: number,
     readonly acceptedAt: number,
     readonly options: InferOptions,
     readonly resolve: (result: InferResult) => void,
@@ -58,6 +62,7 @@ export class InferRequest implements Queueable {
     this.settled = true;
     this.detach();
     this.rejectPromise(error);
+    this.onSettled?.(this);
     return true;
   }
 
@@ -66,6 +71,7 @@ export class InferRequest implements Queueable {
     this.settled = true;
     this.detach();
     this.resolve(result);
+    this.onSettled?.(this);
     return true;
   }
 

@@ -8,6 +8,7 @@ import type { EngineEvent } from './events.js';
 import type { LatencySummary } from './stats/histogram.js';
 import type { LoopDelaySummary } from './stats/loop-delay.js';
 import type { ModelSignature } from './signature.js';
+import type { SwapRecord, VersionSnapshot } from './model-runner.js';
 import type { WorkerStats } from './worker-pool.js';
 
 export interface QueueSnapshot {
@@ -42,6 +43,10 @@ export interface ModelSnapshot {
   sizeBytes: number;
   loadedAtMs: number;
   signature: ModelSignature;
+  /** Loaded versions: active, warm (kept for rollback) and draining (finishing their requests). */
+  versions: VersionSnapshot[];
+  /** The latest swaps, oldest first. */
+  swaps: SwapRecord[];
   batching: { mode: 'dynamic' | 'unbatched'; maxBatchRows: number; maxQueueDelayUs: number; preferredBatchSizes: number[] };
   requests: {
     accepted: number;

@@ -1,32 +1,49 @@
 /**
- * The inference workers of one model: spawning, the ready handshake, dispatch of
- * batches, heartbeats, and the watchdog that detects a dead or hung worker, hands its
- * in-flight batches back to the runner and restarts it with capped exponential backoff.
+ * The inference workers of one model: spawning, loading model versions into them,
+ * dispatch of batches, heartbeats, and the watchdog that detects a dead or hung worker,
+ * hands its in-flight batches back to the runner and restarts it with capped
+ * exponential backoff.
  *
- * Each worker owns an arena (a SharedArrayBuffer cut into `maxInflightBatches` slots)
- * that survives its restarts, so resizing the pool never reshapes anyone else's memory.
+ * Several versions of a model can be loaded at once (a hot swap loads the new one
+ * beside the old, and warm versions stay for rollback). Every serving worker holds
+ * every loaded version. Each worker owns its arenas (SharedArrayBuffers cut into
+ * `maxInflightBatches` slots), one per distinct signature; they survive restarts.
  */
 import type { Worker } from 'node:worker_threads';
 import { ArenaPool, planArena, type ArenaStats } from './arena.js';
 import type { WorkerConfig } from './config.js';
-import { ModelLoadError, StartupTimeoutError, UnsupportedModelError, type EngineError } from './errors.js';
+import {
+  IncompatibleModelError,
+  ModelLoadError,
+  StartupTimeoutError,
+  UnsupportedModelError,
+  WorkerCrashedError,
+  asError,
+  type EngineError,
+} from './errors.js';
 import type { EventLog } from './events.js';
 import { planServing, signatureFromMetadata, signaturesCompatible, type ModelSignature, type ServingPlan } from './signature.js';
-import { SecondRing } from './stats/window.js';
-import { STATUS_FIELDS, Status, WorkerPhase, type FaultKind, type FromWorker, type ToWorker, type WorkerInit } from './worker/protocol.js';
+import { WorkerHandle, type InflightBatch, type LoadedReply, type WorkerState } from './worker-handle.js';
+import { Status, WorkerPhase, type FaultKind, type FromWorker, type ToWorker, type WorkerInit } from './worker/protocol.js';
 import { spawnModuleWorker } from './worker/spawn.js';
+
+export type { InflightBatch, WorkerState } from './worker-handle.js';
+export type { WorkerHandle } from './worker-handle.js';
 
 /** How long a worker may take to release its sessions and exit before it is terminated. */
 const SHUTDOWN_GRACE_MS = 2000;
 
-export type WorkerState = 'starting' | 'ready' | 'degraded' | 'dead' | 'retiring' | 'stopped';
-
-export interface InflightBatch {
-  readonly id: number;
+export interface ServedVersion {
   readonly version: number;
-  readonly slot: number;
-  readonly rows: number;
-  readonly dispatchedAt: number;
+  readonly bytes: Uint8Array;
+  readonly sha256: string;
+  readonly signature: ModelSignature;
+  readonly plan: ServingPlan;
+  /** Versions with equal plans share arenas. */
+  readonly planKey: string;
+  readonly loadedAtMs: number;
+  /** Session creation time on the slowest worker. */
+  readonly loadMs: number;
 }
 
 export interface WorkerStats {
@@ -44,6 +61,10 @@ export interface WorkerStats {
   busyFraction: number;
   heartbeatAgeMs: number | null;
   uptimeMs: number;
+  /** Model versions loaded in this worker. */
+  versions: number[];
+  /** True while the worker creates a session (it takes no batch meanwhile). */
+  loading: boolean;
   lastError: string | null;
 }
 
@@ -56,70 +77,22 @@ export interface PoolCallbacks<B extends InflightBatch> {
   onCapacity(): void;
 }
 
-export interface ModelVersionBytes {
-  readonly version: number;
-  readonly bytes: Uint8Array;
+export interface IntroduceOptions {
+  /** Check the new signature against this one (names, dtypes, ranks); skipped with `force`. */
+  readonly compareWith?: ModelSignature;
+  readonly force?: boolean;
+  /** Load on every worker at once (start) instead of one after another (hot swap, so others keep serving). */
+  readonly parallel?: boolean;
 }
 
-/** Cumulative busy time at the first health check of a second, for windowed busy %. */
-interface BusySample {
-  busyUs: number;
-  atMs: number;
-  set: boolean;
-}
-
-class WorkerHandle<B extends InflightBatch> {
-  worker: Worker | undefined;
-  state: WorkerState = 'starting';
-  status = new BigInt64Array(new SharedArrayBuffer(STATUS_FIELDS * 8));
-  readonly inflight = new Map<number, B>();
-  incarnation = 0;
-  restarts = 0;
-  consecutiveFailures = 0;
-  startedAt = performance.now();
-  lastError: string | null = null;
-  restartTimer: NodeJS.Timeout | undefined;
-  arena: ArenaPool | undefined;
-  // Counters of earlier incarnations, so totals survive restarts.
-  base = { batches: 0, rows: 0, busyUs: 0 };
-  readonly busySamples: SecondRing<BusySample>;
-  ready: { resolve: () => void; reject: (e: EngineError) => void } | undefined;
-
-  constructor(
-    readonly id: string,
-    windowSeconds: number,
-  ) {
-    this.busySamples = new SecondRing<BusySample>(
-      windowSeconds,
-      () => ({ busyUs: 0, atMs: 0, set: false }),
-      (s) => (s.set = false),
-    );
-  }
-
-  read(field: number): number {
-    return Number(Atomics.load(this.status, field));
-  }
-
-  totals(): { batches: number; rows: number; busyUs: number } {
-    return {
-      batches: this.base.batches + this.read(Status.batches),
-      rows: this.base.rows + this.read(Status.rows),
-      busyUs: this.base.busyUs + this.read(Status.busyUs),
-    };
-  }
-
-  post(message: ToWorker): void {
-    if (!this.worker) throw new Error(`worker ${this.id} has no thread (state ${this.state})`);
-    this.worker.postMessage(message);
-  }
+function planKeyOf(plan: ServingPlan): string {
+  return JSON.stringify([plan.mode, plan.maxRows, plan.inputs, plan.outputs]);
 }
 
 export class WorkerPool<B extends InflightBatch> {
   private readonly handles: WorkerHandle<B>[] = [];
+  private readonly versionMap = new Map<number, ServedVersion>();
   private nextWorkerNumber = 0;
-  private active: ModelVersionBytes | undefined;
-  private planValue: ServingPlan | undefined;
-  private signatureValue: ModelSignature | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private stopping = false;
 
@@ -132,27 +105,24 @@ export class WorkerPool<B extends InflightBatch> {
     private readonly windowSeconds: number,
   ) {}
 
-  get plan(): ServingPlan {
-    if (!this.planValue) throw new Error(`model "${this.model}" has no serving plan before start()`);
-    return this.planValue;
+  served(version: number): ServedVersion {
+    const served = this.versionMap.get(version);
+    if (!served) throw new Error(`model "${this.model}" version ${version} is not loaded`);
+    return served;
   }
 
-  get signature(): ModelSignature | undefined {
-    return this.signatureValue;
+  has(version: number): boolean {
+    return this.versionMap.has(version);
   }
 
-  get version(): number | undefined {
-    return this.active?.version;
-  }
-
-  get size(): number {
-    return this.handles.filter((h) => h.state !== 'retiring' && h.state !== 'stopped').length;
+  versions(): ServedVersion[] {
+    return [...this.versionMap.values()];
   }
 
   /** Batches the ready workers can hold at once: the depth of the pipeline. */
   get slots(): number {
     let n = 0;
-    for (const h of this.handles) if (h.state === 'ready' || h.state === 'degraded') n += this.config.maxInflightBatches;
+    for (const h of this.handles) if (h.serving) n += this.config.maxInflightBatches;
     return n;
   }
 
@@ -162,34 +132,109 @@ export class WorkerPool<B extends InflightBatch> {
     return n;
   }
 
-  /** Start `config.count` workers on this version and wait until each is ready. */
-  async start(version: ModelVersionBytes): Promise<void> {
-    this.active = version;
-    const starting = Array.from({ length: this.config.count }, () => this.addWorker());
+  /** Start `config.count` workers on a first version and wait until each is ready. */
+  async start(version: number, bytes: Uint8Array, sha256: string): Promise<ServedVersion> {
+    const handles = Array.from({ length: this.config.count }, () => this.addWorker());
     const timeout = this.config.startupTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const waiting = this.handles.filter((h) => h.state === 'starting').map((h) => h.id);
+        const waiting = handles.filter((h) => h.state === 'starting').map((h) => h.id);
         reject(new StartupTimeoutError(`model "${this.model}": workers ${waiting.join(', ')} not ready within ${timeout} ms`));
       }, timeout);
     });
     try {
-      await Promise.race([Promise.all(starting), deadline]);
+      const served = await Promise.race([this.introduce(version, bytes, sha256, { parallel: true, force: true }), deadline]);
+      this.watchdog = setInterval(() => this.checkHealth(), this.config.heartbeatIntervalMs);
+      return served;
     } catch (error) {
       await this.stop();
       throw error;
     } finally {
       clearTimeout(timer);
     }
-    this.watchdog = setInterval(() => this.checkHealth(), this.config.heartbeatIntervalMs);
   }
 
-  /** A ready worker with a free slot, preferring the least loaded, healthy ones first. */
-  pick(): WorkerHandle<B> | undefined {
+  /**
+   * Load a version into every live worker beside what they serve, check its signature,
+   * and attach its arena. On any failure it is released everywhere and the error thrown;
+   * what was serving before is untouched.
+   */
+  async introduce(version: number, bytes: Uint8Array, sha256: string, options: IntroduceOptions = {}): Promise<ServedVersion> {
+    if (this.versionMap.has(version)) return this.versionMap.get(version)!;
+    let first: { signature: ModelSignature; plan: ServingPlan } | undefined;
+    let slowestMs = 0;
+    const loadedOn: WorkerHandle<B>[] = [];
+    const loadOne = async (handle: WorkerHandle<B>) => {
+      const reply = await this.loadOn(handle, version, bytes);
+      const signature = signatureFromMetadata(reply.inputs, reply.outputs);
+      if (!first) {
+        const difference = options.compareWith && !options.force ? signaturesCompatible(options.compareWith, signature) : undefined;
+        if (difference) throw new IncompatibleModelError(`model "${this.model}" version ${version}: ${difference}`);
+        first = { signature, plan: planServing(signature, this.maxBatchSize) };
+      } else {
+        const difference = signaturesCompatible(first.signature, signature);
+        if (difference) throw new UnsupportedModelError(`worker ${handle.id} sees a different signature: ${difference}`);
+      }
+      this.attach(handle, version, first.plan);
+      loadedOn.push(handle);
+      slowestMs = Math.max(slowestMs, reply.loadMs);
+    };
+    const targets = this.handles.filter((h) => h.live && h.worker);
+    try {
+      if (options.parallel) await Promise.all(targets.map(loadOne));
+      else {
+        for (const handle of targets) {
+          try {
+            await loadOne(handle);
+          } catch (error) {
+            // A worker lost mid-swap is restarted with every version loaded; the others decide.
+            if (!(error instanceof WorkerCrashedError)) throw error;
+          }
+        }
+      }
+      if (!first) throw new ModelLoadError(`model "${this.model}" version ${version}: no live worker to load it`);
+    } catch (error) {
+      for (const handle of loadedOn) this.unload(handle, version);
+      throw error;
+    }
+    const served: ServedVersion = {
+      version,
+      bytes,
+      sha256,
+      signature: first.signature,
+      plan: first.plan,
+      planKey: planKeyOf(first.plan),
+      loadedAtMs: Date.now(),
+      loadMs: slowestMs,
+    };
+    this.versionMap.set(version, served);
+    for (const handle of this.handles) {
+      if (handle.state === 'starting' && handle.worker) this.markReady(handle);
+      // A worker restarted during the load has not got this version yet.
+      else if (handle.serving && !handle.loaded.has(version)) void this.ensureVersions(handle);
+    }
+    return served;
+  }
+
+  /** Drop a version from every worker (its batches must have finished). */
+  release(version: number): void {
+    const served = this.versionMap.get(version);
+    if (!served) return;
+    this.versionMap.delete(version);
+    for (const handle of this.handles) this.unload(handle, version);
+    const keys = new Set([...this.versionMap.values()].map((v) => v.planKey));
+    if (!keys.has(served.planKey)) for (const handle of this.handles) handle.arenas.delete(served.planKey);
+  }
+
+  /** A serving worker that holds `version` and has a free slot, preferring the least loaded, healthy ones. */
+  pick(version: number): WorkerHandle<B> | undefined {
+    const key = this.versionMap.get(version)?.planKey;
+    if (key === undefined) return undefined;
     let best: WorkerHandle<B> | undefined;
     for (const h of this.handles) {
-      if ((h.state !== 'ready' && h.state !== 'degraded') || !h.arena || h.arena.available === 0) continue;
+      if (!h.serving || !h.loaded.has(version) || h.pendingLoads.size > 0) continue;
+      if ((h.arenas.get(key)?.available ?? 0) === 0) continue;
       if (!best || (best.state === 'degraded' && h.state === 'ready') || (best.state === h.state && h.inflight.size < best.inflight.size)) {
         best = h;
       }
@@ -197,7 +242,11 @@ export class WorkerPool<B extends InflightBatch> {
     return best;
   }
 
-  /** Hand a batch, already copied into `handle.arena` slot `batch.slot`, to the worker. */
+  arenaFor(handle: WorkerHandle<B>, version: number): ArenaPool {
+    return handle.arenas.get(this.served(version).planKey)!;
+  }
+
+  /** Hand a batch, already copied into its arena slot, to the worker. */
   run(handle: WorkerHandle<B>, batch: B): void {
     handle.inflight.set(batch.id, batch);
     handle.post({ type: 'run', batchId: batch.id, version: batch.version, slot: batch.slot, rows: batch.rows });
@@ -213,12 +262,8 @@ export class WorkerPool<B extends InflightBatch> {
   /** Grow or shrink the pool. Retiring workers finish their batches first. */
   resize(count: number): void {
     this.config = { ...this.config, count };
-    const live = this.handles.filter((h) => h.state !== 'retiring' && h.state !== 'stopped');
-    for (let i = live.length; i < count; i++) {
-      this.addWorker().catch(() => {
-        // A worker that fails to start is already logged and retried by the watchdog.
-      });
-    }
+    const live = this.handles.filter((h) => h.live);
+    for (let i = live.length; i < count; i++) this.addWorker();
     for (const handle of live.slice(count).reverse()) this.retire(handle);
   }
 
@@ -240,23 +285,21 @@ export class WorkerPool<B extends InflightBatch> {
           batches: totals.batches,
           rows: totals.rows,
           busyMs: totals.busyUs / 1000,
-          busyFraction: this.busyFraction(h, totals.busyUs, now),
+          busyFraction: h.busyFraction(totals.busyUs, now),
           heartbeatAgeMs: heartbeat > 0 ? Math.max(0, Date.now() - heartbeat) : null,
           uptimeMs: now - h.startedAt,
+          versions: [...h.loaded].sort((a, b) => a - b),
+          loading: h.pendingLoads.size > 0,
           lastError: h.lastError,
         };
       });
   }
 
   arenaStats(): ArenaStats[] {
-    return this.handles.filter((h) => h.arena && h.state !== 'stopped').map((h) => h.arena!.stats());
+    return this.handles.filter((h) => h.state !== 'stopped').flatMap((h) => [...h.arenas.values()].map((a) => a.stats()));
   }
 
-  arenaOf(handle: WorkerHandle<B>): ArenaPool {
-    return handle.arena!;
-  }
-
-  /** Stop every worker. Callers drain first; whatever is still in flight is reported lost. */
+  /** Stop every worker. Callers drain first. */
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.watchdog) clearInterval(this.watchdog);
@@ -269,7 +312,7 @@ export class WorkerPool<B extends InflightBatch> {
     const batches: B[] = [];
     for (const handle of this.handles) {
       for (const batch of handle.inflight.values()) {
-        handle.arena?.release(batch.slot);
+        batch.arena.release(batch.slot);
         batches.push(batch);
       }
       handle.inflight.clear();
@@ -277,13 +320,71 @@ export class WorkerPool<B extends InflightBatch> {
     return batches;
   }
 
+  private loadOn(handle: WorkerHandle<B>, version: number, bytes: Uint8Array): Promise<LoadedReply> {
+    return new Promise<LoadedReply>((resolve, reject) => {
+      if (!handle.worker) {
+        reject(new WorkerCrashedError(handle.id, 'no thread'));
+        return;
+      }
+      handle.pendingLoads.set(version, { resolve, reject });
+      handle.post({ type: 'load', version, model: bytes, intraOpThreads: this.config.intraOpThreads });
+    });
+  }
+
+  private attach(handle: WorkerHandle<B>, version: number, plan: ServingPlan): void {
+    const key = planKeyOf(plan);
+    let arena = handle.arenas.get(key);
+    if (!arena) {
+      const name = handle.arenas.size === 0 ? handle.id : `${handle.id}/v${version}`;
+      arena = new ArenaPool(name, planArena(plan.inputs, plan.outputs, plan.maxRows, this.config.maxInflightBatches));
+      handle.arenas.set(key, arena);
+    }
+    handle.post({ type: 'attach', version, sab: arena.sab, layout: arena.layout, plan });
+    handle.loaded.add(version);
+  }
+
+  private unload(handle: WorkerHandle<B>, version: number): void {
+    if (!handle.loaded.delete(version)) return;
+    if (handle.worker) handle.post({ type: 'release', version });
+  }
+
+  /** Load into a (re)started worker every version the pool serves, then mark it ready. */
+  private async ensureVersions(handle: WorkerHandle<B>): Promise<void> {
+    const incarnation = handle.incarnation;
+    try {
+      for (const served of [...this.versionMap.values()]) {
+        if (handle.loaded.has(served.version)) continue;
+        const reply = await this.loadOn(handle, served.version, served.bytes);
+        if (handle.incarnation !== incarnation) return;
+        const signature = signatureFromMetadata(reply.inputs, reply.outputs);
+        const difference = signaturesCompatible(served.signature, signature);
+        if (difference) throw new UnsupportedModelError(`worker ${handle.id} sees a different signature: ${difference}`);
+        if (this.versionMap.has(served.version)) this.attach(handle, served.version, served.plan);
+      }
+      if (handle.state === 'starting') this.markReady(handle);
+    } catch (error) {
+      if (error instanceof WorkerCrashedError || handle.incarnation !== incarnation) return; // lose() already ran
+      this.lose(handle, asError(error).message, 'worker-crashed');
+    }
+  }
+
+  private markReady(handle: WorkerHandle<B>): void {
+    for (const version of this.versionMap.keys()) if (!handle.loaded.has(version)) return;
+    handle.state = 'ready';
+    handle.lastError = null;
+    this.events.emit('info', 'worker-ready', `worker ${handle.id} ready with version(s) ${[...handle.loaded].join(', ')}`, {
+      model: this.model,
+      worker: handle.id,
+    });
+    this.callbacks.onCapacity();
+  }
+
   private async stopWorker(handle: WorkerHandle<B>): Promise<void> {
     if (handle.restartTimer) clearTimeout(handle.restartTimer);
     handle.restartTimer = undefined;
     const worker = handle.worker;
     handle.state = 'stopped';
-    handle.ready?.reject(new StartupTimeoutError(`worker ${handle.id} stopped before it was ready`));
-    handle.ready = undefined;
+    handle.failPendingLoads(new WorkerCrashedError(handle.id, 'stopped'));
     if (!worker) return;
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     worker.postMessage({ type: 'shutdown' } satisfies ToWorker);
@@ -297,10 +398,11 @@ export class WorkerPool<B extends InflightBatch> {
     handle.worker = undefined;
   }
 
-  private addWorker(): Promise<void> {
+  private addWorker(): WorkerHandle<B> {
     const handle = new WorkerHandle<B>(`${this.model}#${this.nextWorkerNumber++}`, this.windowSeconds);
     this.handles.push(handle);
-    return this.spawn(handle);
+    this.spawn(handle);
+    return handle;
   }
 
   private retire(handle: WorkerHandle<B>): void {
@@ -317,23 +419,16 @@ export class WorkerPool<B extends InflightBatch> {
     });
   }
 
-  private spawn(handle: WorkerHandle<B>): Promise<void> {
-    const version = this.active!;
+  private spawn(handle: WorkerHandle<B>): void {
     handle.incarnation++;
     handle.state = 'starting';
     handle.startedAt = performance.now();
-    handle.status = new BigInt64Array(new SharedArrayBuffer(STATUS_FIELDS * 8));
-    const init: WorkerInit = {
-      workerId: handle.id,
-      status: handle.status.buffer,
-      heartbeatIntervalMs: this.config.heartbeatIntervalMs,
-    };
+    const init: WorkerInit = { workerId: handle.id, status: handle.status.buffer, heartbeatIntervalMs: this.config.heartbeatIntervalMs };
     const worker = spawnModuleWorker(
       { callerUrl: import.meta.url, source: './worker/inference-worker.ts', built: 'inference-worker.js' },
       { workerData: init, name: handle.id },
     );
     handle.worker = worker;
-    const ready = new Promise<void>((resolve, reject) => (handle.ready = { resolve, reject }));
     worker.on('message', (message: FromWorker) => this.onMessage(handle, worker, message));
     worker.on('error', (error) => {
       handle.lastError = error.message;
@@ -344,25 +439,20 @@ export class WorkerPool<B extends InflightBatch> {
       if (handle.state === 'stopped') return;
       this.lose(handle, handle.lastError ?? `thread exited with code ${code}`, 'worker-crashed');
     });
-    worker.postMessage({
-      type: 'load',
-      version: version.version,
-      model: version.bytes,
-      intraOpThreads: this.config.intraOpThreads,
-    } satisfies ToWorker);
-    return ready;
+    if (this.versionMap.size > 0) void this.ensureVersions(handle);
   }
 
   private onMessage(handle: WorkerHandle<B>, worker: Worker, message: FromWorker): void {
     if (handle.worker !== worker) return;
-    if (handle.state === 'stopped' && (message.type === 'loaded' || message.type === 'load-failed')) return;
     switch (message.type) {
       case 'loaded':
-        this.onLoaded(handle, message);
-        break;
       case 'load-failed': {
-        const error = new ModelLoadError(`model "${this.model}" version ${message.version}: ${message.message}`);
-        this.failStart(handle, error);
+        const pending = handle.pendingLoads.get(message.version);
+        if (!pending) return;
+        handle.pendingLoads.delete(message.version);
+        if (message.type === 'loaded') pending.resolve(message);
+        else pending.reject(new ModelLoadError(`model "${this.model}" version ${message.version}: ${message.message}`));
+        if (handle.pendingLoads.size === 0 && handle.serving) this.callbacks.onCapacity();
         break;
       }
       case 'done':
@@ -381,7 +471,7 @@ export class WorkerPool<B extends InflightBatch> {
           });
           this.callbacks.onRunFailed(batch, message.message);
         }
-        handle.arena!.release(batch.slot);
+        batch.arena.release(batch.slot);
         if (handle.state === 'retiring') this.finishRetiring(handle);
         else this.callbacks.onCapacity();
         break;
@@ -389,61 +479,17 @@ export class WorkerPool<B extends InflightBatch> {
     }
   }
 
-  private onLoaded(handle: WorkerHandle<B>, message: Extract<FromWorker, { type: 'loaded' }>): void {
-    try {
-      const signature = signatureFromMetadata(message.inputs, message.outputs);
-      if (!this.signatureValue) {
-        this.planValue = planServing(signature, this.maxBatchSize);
-        this.signatureValue = signature;
-      } else {
-        const difference = signaturesCompatible(this.signatureValue, signature);
-        if (difference) throw new UnsupportedModelError(`worker ${handle.id} sees a different signature: ${difference}`);
-      }
-    } catch (error) {
-      this.failStart(handle, error as EngineError);
-      return;
-    }
-    const plan = this.planValue!;
-    handle.arena ??= new ArenaPool(`${handle.id}`, planArena(plan.inputs, plan.outputs, plan.maxRows, this.config.maxInflightBatches));
-    handle.post({ type: 'attach', version: message.version, sab: handle.arena.sab, layout: handle.arena.layout, plan });
-    handle.state = 'ready';
-    handle.lastError = null;
-    this.events.emit('info', 'worker-ready', `worker ${handle.id} ready (session created in ${message.loadMs.toFixed(1)} ms)`, {
-      model: this.model,
-      worker: handle.id,
-    });
-    handle.ready?.resolve();
-    handle.ready = undefined;
-    this.callbacks.onCapacity();
-  }
-
-  private failStart(handle: WorkerHandle<B>, error: EngineError): void {
-    handle.lastError = error.message;
-    if (handle.ready) {
-      // First start: the caller of start() gets the error.
-      handle.ready.reject(error);
-      handle.ready = undefined;
-      void this.stopWorker(handle);
-    } else {
-      this.lose(handle, error.message, 'worker-crashed');
-    }
-  }
-
   /** The worker is gone or unusable: give back its batches and schedule a restart. */
   private lose(handle: WorkerHandle<B>, reason: string, kind: 'worker-crashed' | 'worker-hung'): void {
-    handle.base = handle.totals();
-    handle.status = new BigInt64Array(new SharedArrayBuffer(STATUS_FIELDS * 8));
+    handle.resetIncarnation();
     handle.lastError = reason;
+    handle.failPendingLoads(new WorkerCrashedError(handle.id, reason));
     const batches = [...handle.inflight.values()];
     handle.inflight.clear();
-    for (const batch of batches) handle.arena?.release(batch.slot);
+    for (const batch of batches) batch.arena.release(batch.slot);
     const old = handle.worker;
     handle.worker = undefined;
     if (old) void old.terminate();
-    if (handle.ready) {
-      handle.ready.reject(new ModelLoadError(`worker ${handle.id} failed while starting: ${reason}`));
-      handle.ready = undefined;
-    }
     // The state changes before the runner hears of the loss: it re-dispatches at once and
     // must not pick this worker again.
     const retiring = handle.state === 'retiring';
@@ -460,17 +506,12 @@ export class WorkerPool<B extends InflightBatch> {
   private scheduleRestart(handle: WorkerHandle<B>): void {
     const backoff = Math.min(this.config.restartBackoffMaxMs, this.config.restartBackoffInitialMs * 2 ** handle.consecutiveFailures);
     handle.consecutiveFailures++;
-    this.events.emit('warn', 'worker-restarting', `restarting worker ${handle.id} in ${backoff} ms`, {
-      model: this.model,
-      worker: handle.id,
-    });
+    this.events.emit('warn', 'worker-restarting', `restarting worker ${handle.id} in ${backoff} ms`, { model: this.model, worker: handle.id });
     handle.restartTimer = setTimeout(() => {
       handle.restartTimer = undefined;
       if (this.stopping || handle.state !== 'dead') return;
       handle.restarts++;
-      this.spawn(handle).catch(() => {
-        // Already logged by lose(); the next backoff step retries.
-      });
+      this.spawn(handle);
     }, backoff);
   }
 
@@ -478,31 +519,25 @@ export class WorkerPool<B extends InflightBatch> {
     const nowMs = Date.now();
     const interval = this.config.heartbeatIntervalMs;
     for (const handle of this.handles) {
-      if (handle.state !== 'ready' && handle.state !== 'degraded' && handle.state !== 'retiring') continue;
+      if (!handle.serving && handle.state !== 'retiring' && handle.state !== 'starting') continue;
+      if (!handle.worker) continue;
       const totals = handle.totals();
       const sample = handle.busySamples.current();
       if (!sample.set) Object.assign(sample, { busyUs: totals.busyUs, atMs: performance.now(), set: true });
-      const busy = handle.read(Status.state) === Number(WorkerPhase.busy);
+      const phase = BigInt(handle.read(Status.state));
+      const blocked = phase === WorkerPhase.busy || phase === WorkerPhase.loading;
+      const limit = phase === WorkerPhase.loading ? this.config.startupTimeoutMs : this.config.batchTimeoutMs;
       const heartbeatAge = nowMs - handle.read(Status.heartbeatMs);
-      const batchAge = busy ? nowMs - handle.read(Status.batchStartedMs) : 0;
-      if (busy && batchAge > this.config.batchTimeoutMs) {
-        this.lose(handle, `batch running for ${batchAge} ms (limit ${this.config.batchTimeoutMs} ms)`, 'worker-hung');
-      } else if (!busy && heartbeatAge > interval * this.config.missedHeartbeats) {
+      const blockedFor = blocked ? nowMs - handle.read(Status.batchStartedMs) : 0;
+      if (blocked && blockedFor > limit) {
+        const what = phase === WorkerPhase.loading ? 'session creation' : 'batch';
+        this.lose(handle, `${what} running for ${blockedFor} ms (limit ${limit} ms)`, 'worker-hung');
+      } else if (!blocked && handle.read(Status.heartbeatMs) > 0 && heartbeatAge > interval * this.config.missedHeartbeats) {
         this.lose(handle, `no heartbeat for ${heartbeatAge} ms`, 'worker-hung');
-      } else if (handle.state !== 'retiring') {
-        const late = (!busy && heartbeatAge > interval * 1.5) || batchAge > this.config.batchTimeoutMs / 2;
+      } else if (handle.serving) {
+        const late = (!blocked && heartbeatAge > interval * 1.5) || blockedFor > limit / 2;
         handle.state = late ? 'degraded' : 'ready';
       }
     }
   }
-
-  private busyFraction(handle: WorkerHandle<B>, busyUs: number, nowMs: number): number {
-    const { buckets } = handle.busySamples.window();
-    let oldest: { busyUs: number; atMs: number } | undefined;
-    for (const b of buckets) if (b.set && (!oldest || b.atMs < oldest.atMs)) oldest = b;
-    if (!oldest || nowMs - oldest.atMs < 1) return 0;
-    return Math.min(1, Math.max(0, (busyUs - oldest.busyUs) / 1000 / (nowMs - oldest.atMs)));
-  }
 }
-
-export type { WorkerHandle };

@@ -54,6 +54,8 @@ function applyFault(kind: FaultKind): void {
 
 async function load(version: number, model: Uint8Array, intraOpThreads: number): Promise<void> {
   const started = performance.now();
+  Atomics.store(status, Status.batchStartedMs, BigInt(Date.now()));
+  Atomics.store(status, Status.state, WorkerPhase.loading);
   try {
     const session = await ort.InferenceSession.create(model, {
       intraOpNumThreads: intraOpThreads,
@@ -71,6 +73,9 @@ async function load(version: number, model: Uint8Array, intraOpThreads: number):
     });
   } catch (error) {
     send({ type: 'load-failed', version, message: error instanceof Error ? error.message : String(error) });
+  } finally {
+    Atomics.store(status, Status.state, WorkerPhase.idle);
+    beat();
   }
 }
 

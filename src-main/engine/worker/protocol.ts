@@ -40,8 +40,10 @@ export const Status = {
   rows: 2,
   busyUs: 3,
   state: 4,
+  /** When the current batch (or session creation) began. */
   batchStartedMs: 5,
 } as const;
 export const STATUS_FIELDS = 6;
 
-export const WorkerPhase = { starting: 0n, idle: 1n, busy: 2n } as const;
+/** What the thread is doing; `busy` and `loading` block it, so heartbeats pause and the age of the phase is checked instead. */
+export const WorkerPhase = { starting: 0n, idle: 1n, busy: 2n, loading: 3n } as const;
