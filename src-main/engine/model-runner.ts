@@ -396,7 +396,9 @@ export class ModelRunner {
         }
         if (warm && kind === 'reload' && options.version !== from) this.pool.release(options.version);
         if (kind === 'reload' && options.version === from) {
-          throw new ConfigError(`model "${this.name}": reload the active version by publishing it as a new version, or activate another first`);
+          throw new ConfigError(
+            `model "${this.name}": reload the active version by publishing it as a new version, or activate another first`,
+          );
         }
       }
       const served = await this.pool.introduce(options.version, options.bytes, sha256Of(options.bytes), {
@@ -404,20 +406,33 @@ export class ModelRunner {
         force: options.force ?? false,
       });
       this.activeServed = served;
-      this.activationOrder = [options.version, ...this.activationOrder.filter((v) => v !== options.version)].slice(0, Math.max(1, keepWarm));
+      this.activationOrder = [options.version, ...this.activationOrder.filter((v) => v !== options.version)].slice(
+        0,
+        Math.max(1, keepWarm),
+      );
       const entry = record(true, warm ? 0 : served.loadMs, null);
-      this.events.emit('info', 'model-swapped', `model "${this.name}": version ${from} -> ${options.version} (${kind}, ${entry.totalMs.toFixed(1)} ms)`, {
-        model: this.name,
-      });
+      this.events.emit(
+        'info',
+        'model-swapped',
+        `model "${this.name}": version ${from} -> ${options.version} (${kind}, ${entry.totalMs.toFixed(1)} ms)`,
+        {
+          model: this.name,
+        },
+      );
       this.releaseUnused();
       this.pump();
       return entry;
     } catch (error) {
       const message = asError(error).message;
       record(false, 0, message);
-      this.events.emit('error', 'swap-failed', `model "${this.name}": swap to version ${options.version} failed, version ${from} keeps serving: ${message}`, {
-        model: this.name,
-      });
+      this.events.emit(
+        'error',
+        'swap-failed',
+        `model "${this.name}": swap to version ${options.version} failed, version ${from} keeps serving: ${message}`,
+        {
+          model: this.name,
+        },
+      );
       throw error;
     }
   }
@@ -438,7 +453,11 @@ export class ModelRunner {
       return;
     }
     this.versionRefs.delete(request.version);
-    if (request.version !== this.activeServed?.version && !this.activationOrder.includes(request.version) && this.stateValue === 'running') {
+    if (
+      request.version !== this.activeServed?.version &&
+      !this.activationOrder.includes(request.version) &&
+      this.stateValue === 'running'
+    ) {
       this.pool.release(request.version);
     }
   }

@@ -506,7 +506,10 @@ export class WorkerPool<B extends InflightBatch> {
   private scheduleRestart(handle: WorkerHandle<B>): void {
     const backoff = Math.min(this.config.restartBackoffMaxMs, this.config.restartBackoffInitialMs * 2 ** handle.consecutiveFailures);
     handle.consecutiveFailures++;
-    this.events.emit('warn', 'worker-restarting', `restarting worker ${handle.id} in ${backoff} ms`, { model: this.model, worker: handle.id });
+    this.events.emit('warn', 'worker-restarting', `restarting worker ${handle.id} in ${backoff} ms`, {
+      model: this.model,
+      worker: handle.id,
+    });
     handle.restartTimer = setTimeout(() => {
       handle.restartTimer = undefined;
       if (this.stopping || handle.state !== 'dead') return;
