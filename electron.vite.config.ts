@@ -1,7 +1,7 @@
 /**
  * One build for the three Electron targets. The main target has several entries: the
  * Electron entry, the headless CLI, and the worker-thread entries. They are emitted
- * flat into out/main so that src-main/engine/worker/spawn.ts finds a worker by its
+ * flat into out/main so that src-main/util/spawn.ts finds a worker or process by its
  * file name next to whichever chunk asks for it.
  */
 import { resolve } from 'node:path';
@@ -18,6 +18,8 @@ export default defineConfig({
           index: resolve('src-main/index.ts'),
           cli: resolve('src-main/cli.ts'),
           'inference-worker': resolve('src-main/engine/worker/inference-worker.ts'),
+          updater: resolve('src-main/updater/updater-process.ts'),
+          'validation-worker': resolve('src-main/updater/validation-worker.ts'),
         },
         output: {
           format: 'es',

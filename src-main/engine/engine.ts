@@ -30,6 +30,8 @@ export interface LoadModelOptions {
   readonly source: string | Uint8Array;
   readonly version?: number;
   readonly config?: ModelServingConfigInput;
+  /** The sha256 the bytes were validated with; loading fails with ChecksumMismatchError if they differ. */
+  readonly expectedSha256?: string;
 }
 
 /** A loaded model's calling surface, so hot loops skip the name lookup. */
@@ -67,7 +69,8 @@ export class Engine {
     if (this.models.has(options.name)) throw new ConfigError(`a model named "${options.name}" is already loaded`);
     const config = parseServingConfig(options.config, `model "${options.name}"`);
     const bytes = typeof options.source === 'string' ? await readModelFile(options.source) : options.source;
-    const runner = new ModelRunner({ name: options.name, version: options.version ?? 1, bytes }, config, this.events, this.windowSeconds);
+    const source = { name: options.name, version: options.version ?? 1, bytes, expectedSha256: options.expectedSha256 };
+    const runner = new ModelRunner(source, config, this.events, this.windowSeconds);
     this.models.set(options.name, runner);
     try {
       await runner.start();

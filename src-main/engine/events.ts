@@ -20,6 +20,13 @@ export type EventKind =
   | 'queue-reconfigured'
   | 'request-rejected'
   | 'batch-failed'
+  | 'updater-ready'
+  | 'updater-degraded'
+  | 'updater-restarting'
+  | 'updater-invalid-message'
+  | 'updater-log'
+  | 'version-validated'
+  | 'version-rejected'
   | 'engine-stopping'
   | 'engine-stopped';
 

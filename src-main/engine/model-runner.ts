@@ -89,6 +89,8 @@ export interface ModelSource {
   readonly name: string;
   readonly version: number;
   readonly bytes: Uint8Array;
+  /** When given, the bytes must hash to it (they were validated elsewhere). */
+  readonly expectedSha256?: string;
 }
 
 const MAX_ATTEMPTS = 2; // the first run and one retry after a worker loss
@@ -203,6 +205,9 @@ export class ModelRunner {
 
   async start(): Promise<void> {
     const sha256 = sha256Of(this.source.bytes);
+    if (this.source.expectedSha256 !== undefined && this.source.expectedSha256 !== sha256) {
+      throw new ChecksumMismatchError(this.source.expectedSha256, sha256);
+    }
     this.activeServed = await this.pool.start(this.source.version, this.source.bytes, sha256);
     this.activationOrder = [this.source.version];
     this.stateValue = 'running';

@@ -19,13 +19,12 @@ import {
   UnsupportedModelError,
   WorkerCrashedError,
   asError,
-  type EngineError,
 } from './errors.js';
 import type { EventLog } from './events.js';
 import { planServing, signatureFromMetadata, signaturesCompatible, type ModelSignature, type ServingPlan } from './signature.js';
 import { WorkerHandle, type InflightBatch, type LoadedReply, type WorkerState } from './worker-handle.js';
 import { Status, WorkerPhase, type FaultKind, type FromWorker, type ToWorker, type WorkerInit } from './worker/protocol.js';
-import { spawnModuleWorker } from './worker/spawn.js';
+import { spawnModuleWorker } from '../util/spawn.js';
 
 export type { InflightBatch, WorkerState } from './worker-handle.js';
 export type { WorkerHandle } from './worker-handle.js';

@@ -1,0 +1,226 @@
+/**
+ * Connects the updater's view of the repository to the engine: loads each model's
+ * target version (the operator's pin, else the config's pin, else the newest valid
+ * one), hot-swaps when the target changes, tells the updater what is active, and
+ * remembers versions the engine refused (changed bytes, incompatible signature) until
+ * their file changes. The engine re-checks every file's sha256 against the verdict.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Engine, SwapKind, SwapRecord } from '../engine/index.js';
+import { asError } from '../engine/errors.js';
+import type { EventLog } from '../engine/events.js';
+import type { ModelView, VersionState, VersionView } from '../updater/protocol.js';
+import type { UpdaterStats, UpdaterSupervisor } from '../updater/supervisor.js';
+import { modelFilePath } from './layout.js';
+import { parseModelConfig, type RepositoryModelConfig, type VersionPolicy } from './model-config.js';
+
+export interface RepositoryVersionSnapshot {
+  version: number;
+  /** The updater's verdict; `refused` when it was valid but the engine would not load it. */
+  validation: VersionState | 'refused';
+  reason: string | null;
+  /** Whether the engine holds it: active, warm for rollback, or draining old requests. */
+  serving: 'active' | 'warm' | 'draining' | null;
+  sha256: string | null;
+  sizeBytes: number;
+  timings: VersionView['timings'];
+}
+
+export interface RepositoryModelSnapshot {
+  name: string;
+  policy: VersionPolicy | null;
+  /** Set by the operator (activate/rollback); cleared by "follow latest". */
+  operatorPin: number | null;
+  activeVersion: number | null;
+  configError: string | null;
+  versions: RepositoryVersionSnapshot[];
+  swaps: SwapRecord[];
+}
+
+export interface RepositorySnapshot {
+  root: string;
+  updater: UpdaterStats;
+  models: RepositoryModelSnapshot[];
+}
+
+export class ModelCoordinator {
+  private view: ModelView[] = [];
+  private readonly operatorPins = new Map<string, number>();
+  private readonly forced = new Set<string>();
+  /** Versions the engine refused, by "model/version", with the sha256 refused (a new file is tried again). */
+  private readonly refused = new Map<string, { sha256: string | null; reason: string }>();
+  private reconciling = false;
+  private again = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly supervisor: UpdaterSupervisor,
+    private readonly root: string,
+    private readonly events: EventLog,
+  ) {}
+
+  start(): void {
+    this.supervisor.onMessage((message) => {
+      if (message.type !== 'repository') return;
+      this.view = message.models;
+      this.reconcile();
+    });
+    // A restarted updater knows nothing: tell it what is active so it checks compatibility.
+    this.supervisor.onReady(() => this.announceActive());
+    this.supervisor.start();
+  }
+
+  /** Serve this version and stop following the newest (rollback or pin). */
+  activate(model: string, version: number): Promise<void> {
+    this.operatorPins.set(model, version);
+    this.refused.delete(`${model}/${version}`);
+    return this.reconcileNow();
+  }
+
+  /** Drop the operator's pin: serve what the policy says (the newest valid version by default). */
+  followLatest(model: string): Promise<void> {
+    this.operatorPins.delete(model);
+    return this.reconcileNow();
+  }
+
+  /** Re-scan the repository and validate every version again. */
+  reload(model: string): void {
+    for (const key of [...this.refused.keys()]) if (key.startsWith(`${model}/`)) this.refused.delete(key);
+    this.supervisor.send({ type: 'rescan', revalidate: true });
+  }
+
+  /** Accept a breaking signature change for one version. */
+  force(model: string, version: number): void {
+    this.forced.add(`${model}/${version}`);
+    this.refused.delete(`${model}/${version}`);
+    this.supervisor.send({ type: 'force', model, version });
+  }
+
+  snapshot(): RepositorySnapshot {
+    const loaded = new Set(this.engine.modelNames());
+    return {
+      root: this.root,
+      updater: this.supervisor.stats(),
+      models: this.view.map((model) => {
+        const parsed = model.config === null && model.configError === null ? parseModelConfig({}) : parseModelConfig(model.config);
+        const serving = loaded.has(model.name)
+          ? new Map(this.engine.modelVersions(model.name).map((v) => [v.version, v.state]))
+          : new Map<number, never>();
+        return {
+          name: model.name,
+          policy: parsed.config?.versionPolicy ?? null,
+          operatorPin: this.operatorPins.get(model.name) ?? null,
+          activeVersion: loaded.has(model.name) ? this.engine.model(model.name).version : null,
+          configError: model.configError ?? parsed.error,
+          versions: model.versions.map((v) => {
+            const refusal = this.refused.get(`${model.name}/${v.version}`);
+            const refusedNow = refusal && refusal.sha256 === v.sha256;
+            return {
+              version: v.version,
+              validation: refusedNow ? 'refused' : v.state,
+              reason: refusedNow ? refusal.reason : v.reason,
+              serving: serving.get(v.version) ?? null,
+              sha256: v.sha256,
+              sizeBytes: v.sizeBytes,
+              timings: v.timings,
+            };
+          }),
+          swaps: loaded.has(model.name) ? this.engine.snapshot(0).models.find((m) => m.name === model.name)!.swaps : [],
+        };
+      }),
+    };
+  }
+
+  /** Resolves when no reconciliation is running or pending. */
+  settled(): Promise<void> {
+    if (!this.reconciling) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async stop(): Promise<void> {
+    await this.supervisor.stop();
+  }
+
+  private reconcileNow(): Promise<void> {
+    this.reconcile();
+    return this.settled();
+  }
+
+  private reconcile(): void {
+    if (this.reconciling) {
+      this.again = true;
+      return;
+    }
+    this.reconciling = true;
+    void (async () => {
+      do {
+        this.again = false;
+        for (const model of this.view) {
+          try {
+            await this.reconcileModel(model);
+          } catch (error) {
+            this.events.emit('error', 'version-rejected', `model "${model.name}": ${asError(error).message}`, { model: model.name });
+          }
+        }
+      } while (this.again);
+      this.reconciling = false;
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+    })();
+  }
+
+  private target(model: ModelView, config: RepositoryModelConfig): VersionView | undefined {
+    const usable = (v: VersionView) => v.state === 'valid' && this.refused.get(`${model.name}/${v.version}`)?.sha256 !== v.sha256;
+    const pin = this.operatorPins.get(model.name) ?? (config.versionPolicy.kind === 'pinned' ? config.versionPolicy.version : undefined);
+    if (pin !== undefined) return model.versions.find((v) => v.version === pin && usable(v));
+    return [...model.versions].reverse().find(usable);
+  }
+
+  private async reconcileModel(model: ModelView): Promise<void> {
+    const parsed = parseModelConfig(model.config);
+    if (!parsed.config) return; // reported in the snapshot; the loaded version keeps serving
+    const config = parsed.config;
+    const target = this.target(model, config);
+    if (!target?.sha256) return;
+    const loaded = this.engine.modelNames().includes(model.name);
+    const active = loaded ? this.engine.model(model.name).version : undefined;
+    if (active === target.version) return;
+    const key = `${model.name}/${target.version}`;
+    try {
+      const bytes = new Uint8Array(await readFile(modelFilePath(this.root, model.name, target.version)));
+      if (!loaded) {
+        const { versionPolicy: _policy, ...serving } = config;
+        await this.engine.loadModel({
+          name: model.name,
+          source: bytes,
+          version: target.version,
+          config: serving,
+          expectedSha256: target.sha256,
+        });
+      } else {
+        const kind: SwapKind = this.operatorPins.has(model.name) ? (target.version < active! ? 'rollback' : 'activate') : 'follow-latest';
+        await this.engine.swapModel(
+          model.name,
+          { version: target.version, bytes, expectedSha256: target.sha256, force: this.forced.has(key), kind },
+          config.versionPolicy.keepWarm,
+        );
+      }
+      this.events.emit('info', 'version-validated', `model "${model.name}" now serves version ${target.version}`, { model: model.name });
+      this.announceActive();
+    } catch (error) {
+      const reason = asError(error).message;
+      this.refused.set(key, { sha256: target.sha256, reason });
+      this.events.emit('error', 'version-rejected', `model "${model.name}" version ${target.version} refused: ${reason}`, {
+        model: model.name,
+      });
+      this.again = true; // try the next candidate
+    }
+  }
+
+  private announceActive(): void {
+    for (const name of this.engine.modelNames()) {
+      const model = this.engine.model(name);
+      this.supervisor.send({ type: 'active', model: name, version: model.version, signature: model.signature });
+    }
+  }
+}

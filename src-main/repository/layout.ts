@@ -1,0 +1,105 @@
+/**
+ * The model repository on disk, in Triton's layout:
+ *
+ *   <repository>/<model>/config.json          optional serving config and version policy
+ *   <repository>/<model>/<version>/model.onnx  version: a positive integer folder
+ *
+ * Publishing convention: write the file somewhere else on the same filesystem (or into
+ * a hidden folder such as `<model>/.tmp-7/`), then rename it into place; a rename is
+ * atomic. Optionally touch `<version>/READY` after the model is in place to skip the
+ * wait for a stable size and mtime. Anything half-written stays "pending": a version is
+ * validated only once its file stopped changing (or carries READY).
+ *
+ * Paths are always built here from a validated model name and version number; a path
+ * never comes from a message or a request.
+ */
+import type { Dirent } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
+
+export const MODEL_FILE = 'model.onnx';
+export const READY_MARKER = 'READY';
+export const CONFIG_FILE = 'config.json';
+
+/** Same rule as engine model names: no separators, no leading dot, so never a path escape. */
+export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const VERSION_PATTERN = /^[1-9][0-9]{0,8}$/;
+
+export interface VersionEntry {
+  readonly version: number;
+  readonly sizeBytes: number;
+  readonly mtimeMs: number;
+  readonly ready: boolean;
+}
+
+export interface ModelEntry {
+  readonly name: string;
+  readonly hasConfig: boolean;
+  readonly versions: VersionEntry[];
+}
+
+export class RepositoryPathError extends Error {
+  readonly code = 'REPOSITORY_PATH';
+}
+
+function inside(root: string, path: string): string {
+  const base = resolve(root);
+  const full = resolve(path);
+  if (full !== base && !full.startsWith(base + sep)) throw new RepositoryPathError(`${full} is outside the repository ${base}`);
+  return full;
+}
+
+export function modelDir(root: string, model: string): string {
+  if (!MODEL_NAME_PATTERN.test(model)) throw new RepositoryPathError(`invalid model name "${model}"`);
+  return inside(root, join(root, model));
+}
+
+export function versionDir(root: string, model: string, version: number): string {
+  if (!Number.isInteger(version) || version < 1 || version > 999_999_999) throw new RepositoryPathError(`invalid version ${version}`);
+  return inside(root, join(modelDir(root, model), String(version)));
+}
+
+export function modelFilePath(root: string, model: string, version: number): string {
+  return join(versionDir(root, model, version), MODEL_FILE);
+}
+
+export function configFilePath(root: string, model: string): string {
+  return join(modelDir(root, model), CONFIG_FILE);
+}
+
+async function entries(dir: string): Promise<Dirent[]> {
+  try {
+    return await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    // A folder removed between listing and reading is simply gone.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+/** List models and versions. Symbolic links are ignored so nothing outside the root is read. */
+export async function scanRepository(root: string): Promise<ModelEntry[]> {
+  const models: ModelEntry[] = [];
+  for (const modelEntry of await entries(root)) {
+    if (!modelEntry.isDirectory() || !MODEL_NAME_PATTERN.test(modelEntry.name)) continue;
+    const dir = modelDir(root, modelEntry.name);
+    const children = await entries(dir);
+    const versions: VersionEntry[] = [];
+    for (const child of children) {
+      if (!child.isDirectory() || !VERSION_PATTERN.test(child.name)) continue;
+      const version = Number(child.name);
+      const files = await entries(versionDir(root, modelEntry.name, version));
+      const model = files.find((f) => f.name === MODEL_FILE && f.isFile());
+      if (!model) continue;
+      try {
+        const stat = await lstat(modelFilePath(root, modelEntry.name, version));
+        versions.push({ version, sizeBytes: stat.size, mtimeMs: stat.mtimeMs, ready: files.some((f) => f.name === READY_MARKER) });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+    versions.sort((a, b) => a.version - b.version);
+    models.push({ name: modelEntry.name, hasConfig: children.some((c) => c.name === CONFIG_FILE && c.isFile()), versions });
+  }
+  return models.sort((a, b) => a.name.localeCompare(b.name));
+}

@@ -1,0 +1,26 @@
+/**
+ * `<repository>/<model>/config.json`: the model's serving settings (batching, queue,
+ * rate limits, workers, checkFinite) plus its version policy. Validated with the same
+ * schema on both sides of the updater boundary; an unknown key is an error.
+ */
+import { z } from 'zod';
+import { ModelServingConfigSchema } from '../engine/config.js';
+
+export const VersionPolicySchema = z.discriminatedUnion('kind', [
+  /** Serve the newest valid version; keep the `keepWarm` most recent ones loaded for instant rollback. */
+  z.strictObject({ kind: z.literal('latest'), keepWarm: z.number().int().min(1).max(8).default(1) }),
+  /** Serve exactly this version. */
+  z.strictObject({ kind: z.literal('pinned'), version: z.number().int().min(1), keepWarm: z.number().int().min(1).max(8).default(1) }),
+]);
+
+export const RepositoryModelConfigSchema = ModelServingConfigSchema.extend({
+  versionPolicy: VersionPolicySchema.prefault({ kind: 'latest' }),
+}).strict();
+
+export type VersionPolicy = z.infer<typeof VersionPolicySchema>;
+export type RepositoryModelConfig = z.infer<typeof RepositoryModelConfigSchema>;
+
+export function parseModelConfig(input: unknown): { config: RepositoryModelConfig; error: null } | { config: null; error: string } {
+  const result = RepositoryModelConfigSchema.safeParse(input ?? {});
+  return result.success ? { config: result.data, error: null } : { config: null, error: z.prettifyError(result.error) };
+}

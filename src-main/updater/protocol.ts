@@ -1,0 +1,93 @@
+/**
+ * Messages between the engine's host process and the updater process, as zod schemas.
+ * Both directions are validated on receipt: the updater parses untrusted files, so a
+ * message from it is data to check, never to trust; an invalid message is logged and
+ * dropped.
+ */
+import { z } from 'zod';
+
+export const PROTOCOL_VERSION = 1;
+
+const DimSchema = z.union([z.number().int(), z.string().max(128)]);
+const TensorSpecSchema = z.strictObject({
+  name: z.string().max(256),
+  dtype: z.enum(['float32', 'float64', 'int32', 'int64', 'uint8', 'int8', 'int16', 'uint16', 'bool']),
+  shape: z.array(DimSchema).max(16).readonly(),
+});
+export const SignatureSchema = z.strictObject({
+  inputs: z.array(TensorSpecSchema).max(256).readonly(),
+  outputs: z.array(TensorSpecSchema).max(256).readonly(),
+});
+
+const ModelName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
+const Version = z.number().int().min(1).max(999_999_999);
+
+export const VersionStateSchema = z.enum(['pending', 'validating', 'valid', 'invalid']);
+
+export const VersionViewSchema = z.strictObject({
+  version: Version,
+  state: VersionStateSchema,
+  reason: z.string().max(4096).nullable(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .nullable(),
+  sizeBytes: z.number().int().min(0),
+  mtimeMs: z.number(),
+  signature: SignatureSchema.nullable(),
+  timings: z.strictObject({ hashMs: z.number(), loadMs: z.number(), warmupMs: z.number() }).nullable(),
+});
+
+export const ModelViewSchema = z.strictObject({
+  name: ModelName,
+  /** config.json as read (validated again by the host), or null when absent. */
+  config: z.unknown().nullable(),
+  configError: z.string().max(8192).nullable(),
+  versions: z.array(VersionViewSchema).max(10_000),
+});
+
+export const ToHostSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('ready'), pid: z.number().int(), protocol: z.literal(PROTOCOL_VERSION) }),
+  z.strictObject({ type: z.literal('heartbeat'), seq: z.number().int(), sentAtMs: z.number(), validating: z.boolean() }),
+  z.strictObject({ type: z.literal('repository'), models: z.array(ModelViewSchema).max(1000) }),
+  z.strictObject({ type: z.literal('log'), level: z.enum(['info', 'warn', 'error']), message: z.string().max(8192) }),
+]);
+
+export const ToUpdaterSchema = z.discriminatedUnion('type', [
+  /** The engine activated this version: later versions are checked for compatibility with it. */
+  z.strictObject({ type: z.literal('active'), model: ModelName, version: Version, signature: SignatureSchema }),
+  /** Accept a breaking signature change for this version. */
+  z.strictObject({ type: z.literal('force'), model: ModelName, version: Version }),
+  /** Scan now; with `revalidate`, forget earlier verdicts. */
+  z.strictObject({ type: z.literal('rescan'), revalidate: z.boolean() }),
+  /** Chaos drills and tests (honoured only when the updater runs with allowDebug). */
+  z.strictObject({ type: z.literal('debug'), action: z.enum(['hang', 'crash']) }),
+  z.strictObject({ type: z.literal('shutdown') }),
+]);
+
+export type ToHost = z.infer<typeof ToHostSchema>;
+export type ToUpdater = z.infer<typeof ToUpdaterSchema>;
+export type VersionView = z.infer<typeof VersionViewSchema>;
+export type ModelView = z.infer<typeof ModelViewSchema>;
+export type VersionState = z.infer<typeof VersionStateSchema>;
+
+/** Settings the host hands the updater at launch (environment variable SWITCHBOARD_UPDATER). */
+export const UpdaterSettingsSchema = z.strictObject({
+  repository: z.string().min(1),
+  scanIntervalMs: z.number().int().min(10).max(600_000).default(500),
+  /** A file must keep the same size and mtime this long before it is validated (unless READY is present). */
+  settleMs: z.number().int().min(0).max(600_000).default(1000),
+  maxModelBytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(2 * 1024 ** 3),
+  heartbeatIntervalMs: z.number().int().min(10).max(60_000).default(1000),
+  validationTimeoutMs: z.number().int().min(100).max(3_600_000).default(120_000),
+  /** Tests only: hold each verdict this long, so a test can act while a version is "validating". */
+  validationDelayMs: z.number().int().min(0).max(600_000).default(0),
+  allowDebug: z.boolean().default(false),
+});
+export type UpdaterSettings = z.infer<typeof UpdaterSettingsSchema>;
+export type UpdaterSettingsInput = z.input<typeof UpdaterSettingsSchema>;
+export const SETTINGS_ENV = 'SWITCHBOARD_UPDATER';

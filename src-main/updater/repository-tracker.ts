@@ -1,0 +1,213 @@
+/**
+ * The updater's picture of the repository: every version seen, whether its file has
+ * settled, and its verdict. A verdict is kept until the file changes (size or mtime), so
+ * a version is validated once, and again only if it is rewritten.
+ */
+import { readFile } from 'node:fs/promises';
+import type { ModelSignature } from '../engine/signature.js';
+import { configFilePath, modelFilePath, scanRepository } from '../repository/layout.js';
+import { parseModelConfig } from '../repository/model-config.js';
+import type { ModelView, UpdaterSettings, VersionState, VersionView } from './protocol.js';
+import type { ValidationRequest, Verdict } from './validate-model.js';
+
+interface TrackedVersion {
+  readonly version: number;
+  sizeBytes: number;
+  mtimeMs: number;
+  ready: boolean;
+  stableSince: number;
+  state: VersionState;
+  reason: string | null;
+  sha256: string | null;
+  signature: ModelSignature | null;
+  timings: VersionView['timings'];
+}
+
+interface TrackedModel {
+  config: unknown;
+  configError: string | null;
+  readonly versions: Map<number, TrackedVersion>;
+}
+
+export class RepositoryTracker {
+  private readonly models = new Map<string, TrackedModel>();
+  private readonly active = new Map<string, { version: number; signature: ModelSignature }>();
+  private readonly forced = new Set<string>();
+
+  constructor(
+    private readonly settings: UpdaterSettings,
+    private readonly now: () => number = () => Date.now(),
+  ) {}
+
+  /** Re-read the repository; true if anything visible changed. */
+  async scan(): Promise<boolean> {
+    const found = await scanRepository(this.settings.repository);
+    let changed = false;
+    const seen = new Set<string>();
+    for (const entry of found) {
+      seen.add(entry.name);
+      let model = this.models.get(entry.name);
+      if (!model) {
+        model = { config: null, configError: null, versions: new Map() };
+        this.models.set(entry.name, model);
+        changed = true;
+      }
+      changed = (await this.readConfig(entry.name, entry.hasConfig, model)) || changed;
+      const versions = new Set<number>();
+      for (const v of entry.versions) {
+        versions.add(v.version);
+        const tracked = model.versions.get(v.version);
+        if (!tracked || tracked.sizeBytes !== v.sizeBytes || tracked.mtimeMs !== v.mtimeMs) {
+          model.versions.set(v.version, {
+            version: v.version,
+            sizeBytes: v.sizeBytes,
+            mtimeMs: v.mtimeMs,
+            ready: v.ready,
+            stableSince: this.now(),
+            state: 'pending',
+            reason: tracked ? 'file changed; waiting for it to settle' : 'waiting for the file to settle',
+            sha256: null,
+            signature: null,
+            timings: null,
+          });
+          changed = true;
+        } else if (v.ready !== tracked.ready) {
+          tracked.ready = v.ready;
+          changed = true;
+        }
+      }
+      for (const version of model.versions.keys()) {
+        if (!versions.has(version)) {
+          model.versions.delete(version);
+          changed = true;
+        }
+      }
+    }
+    for (const name of this.models.keys()) {
+      if (!seen.has(name)) {
+        this.models.delete(name);
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  /** The newest settled version waiting for validation, as a request for the validator. */
+  next(): { model: string; version: number; request: ValidationRequest } | undefined {
+    const now = this.now();
+    for (const [name, model] of this.models) {
+      const candidates = [...model.versions.values()]
+        .filter((v) => v.state === 'pending' && (v.ready || now - v.stableSince >= this.settings.settleMs))
+        .sort((a, b) => b.version - a.version);
+      const target = candidates[0];
+      if (!target) continue;
+      const active = this.active.get(name);
+      return {
+        model: name,
+        version: target.version,
+        request: {
+          path: modelFilePath(this.settings.repository, name, target.version),
+          maxBytes: this.settings.maxModelBytes,
+          activeSignature: active?.signature ?? null,
+          activeVersion: active?.version ?? null,
+          force: this.forced.has(`${name}/${target.version}`),
+        },
+      };
+    }
+    return undefined;
+  }
+
+  markValidating(model: string, version: number): void {
+    const v = this.models.get(model)?.versions.get(version);
+    if (v) {
+      v.state = 'validating';
+      v.reason = null;
+    }
+  }
+
+  /** Record a verdict, unless the file changed while it was being validated. */
+  setVerdict(model: string, version: number, verdict: Verdict, expected: { sizeBytes: number; mtimeMs: number }): void {
+    const v = this.models.get(model)?.versions.get(version);
+    if (!v || v.state !== 'validating' || v.sizeBytes !== expected.sizeBytes || v.mtimeMs !== expected.mtimeMs) return;
+    v.sha256 = verdict.sha256;
+    if (verdict.ok) {
+      v.state = 'valid';
+      v.reason = null;
+      v.signature = verdict.signature;
+      v.timings = verdict.timings;
+    } else {
+      v.state = 'invalid';
+      v.reason = verdict.reason;
+    }
+  }
+
+  fileStamp(model: string, version: number): { sizeBytes: number; mtimeMs: number } | undefined {
+    const v = this.models.get(model)?.versions.get(version);
+    return v && { sizeBytes: v.sizeBytes, mtimeMs: v.mtimeMs };
+  }
+
+  setActive(model: string, version: number, signature: ModelSignature): void {
+    this.active.set(model, { version, signature });
+  }
+
+  /** Accept a breaking change for this version: validate it again without the compatibility check. */
+  force(model: string, version: number): void {
+    this.forced.add(`${model}/${version}`);
+    const v = this.models.get(model)?.versions.get(version);
+    if (v && v.state !== 'validating') this.reset(v, 'forced; validating again');
+  }
+
+  /** Forget every verdict (operator's reload). */
+  revalidateAll(): void {
+    for (const model of this.models.values())
+      for (const v of model.versions.values()) if (v.state !== 'validating') this.reset(v, 'revalidating');
+  }
+
+  view(): ModelView[] {
+    return [...this.models].map(([name, model]) => ({
+      name,
+      config: model.config,
+      configError: model.configError,
+      versions: [...model.versions.values()]
+        .sort((a, b) => a.version - b.version)
+        .map((v) => ({
+          version: v.version,
+          state: v.state,
+          reason: v.reason,
+          sha256: v.sha256,
+          sizeBytes: v.sizeBytes,
+          mtimeMs: v.mtimeMs,
+          signature: v.signature,
+          timings: v.timings,
+        })),
+    }));
+  }
+
+  private reset(v: TrackedVersion, reason: string): void {
+    v.state = 'pending';
+    v.reason = reason;
+    v.ready = true; // the file itself has settled already
+    v.sha256 = null;
+    v.signature = null;
+    v.timings = null;
+  }
+
+  private async readConfig(name: string, exists: boolean, model: TrackedModel): Promise<boolean> {
+    let config: unknown = null;
+    let configError: string | null = null;
+    if (exists) {
+      try {
+        config = JSON.parse(await readFile(configFilePath(this.settings.repository, name), 'utf8')) as unknown;
+        const parsed = parseModelConfig(config);
+        if (parsed.error !== null) configError = parsed.error;
+      } catch (error) {
+        configError = `config.json: ${(error as Error).message}`;
+        config = null;
+      }
+    }
+    const changed = JSON.stringify([config, configError]) !== JSON.stringify([model.config, model.configError]);
+    model.config = config;
+    model.configError = configError;
+    return changed;
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * The updater: a separate OS process (Electron utilityProcess, or child_process.fork
+ * headless) that watches the model repository, validates new versions in isolation and
+ * reports them to the engine's host. It says "ready" once it can work, sends heartbeats,
+ * and validates every message it receives.
+ */
+import { watch, type FSWatcher } from 'chokidar';
+import { z } from 'zod';
+import { asError } from '../engine/errors.js';
+import { SETTINGS_ENV, ToUpdaterSchema, UpdaterSettingsSchema, PROTOCOL_VERSION, type ToHost, type ToUpdater } from './protocol.js';
+import { RepositoryTracker } from './repository-tracker.js';
+import { Validator } from './validator.js';
+
+interface ParentChannel {
+  send(message: ToHost): void;
+  onMessage(handler: (message: unknown) => void): void;
+}
+
+/** Electron's utilityProcess has process.parentPort; child_process.fork has process.send. */
+function parentChannel(): ParentChannel {
+  const parentPort = (
+    process as NodeJS.Process & {
+      parentPort?: { postMessage(m: unknown): void; on(e: 'message', l: (e: { data: unknown }) => void): void };
+    }
+  ).parentPort;
+  if (parentPort) {
+    return { send: (m) => parentPort.postMessage(m), onMessage: (h) => parentPort.on('message', (e) => h(e.data)) };
+  }
+  const send = process.send?.bind(process);
+  if (send) return { send: (m) => void send(m), onMessage: (h) => process.on('message', h) };
+  throw new Error('the updater must be started by the Switchboard host (no IPC channel)');
+}
+
+function readSettings() {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(process.env[SETTINGS_ENV] ?? 'null');
+  } catch (error) {
+    throw new Error(`${SETTINGS_ENV} is not JSON: ${asError(error).message}`, { cause: error });
+  }
+  const parsed = UpdaterSettingsSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(`${SETTINGS_ENV}: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+const channel = parentChannel();
+const settings = readSettings();
+const tracker = new RepositoryTracker(settings);
+const validator = new Validator(settings.validationTimeoutMs);
+let validating = false;
+let scanning = false;
+let rescanRequested = false;
+let stopping = false;
+let heartbeatSeq = 0;
+
+function log(level: 'info' | 'warn' | 'error', message: string): void {
+  channel.send({ type: 'log', level, message });
+}
+
+function publish(): void {
+  channel.send({ type: 'repository', models: tracker.view() });
+}
+
+async function scan(): Promise<void> {
+  if (scanning) {
+    rescanRequested = true;
+    return;
+  }
+  scanning = true;
+  try {
+    do {
+      rescanRequested = false;
+      if (await tracker.scan()) publish();
+    } while (rescanRequested && !stopping);
+  } catch (error) {
+    log('error', `repository scan failed: ${asError(error).message}`);
+  } finally {
+    scanning = false;
+  }
+  void validateNext();
+}
+
+async function validateNext(): Promise<void> {
+  if (validating || stopping) return;
+  const next = tracker.next();
+  if (!next) return;
+  const stamp = tracker.fileStamp(next.model, next.version)!;
+  validating = true;
+  tracker.markValidating(next.model, next.version);
+  publish();
+  try {
+    const verdict = await validator.run(next.request);
+    if (settings.validationDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, settings.validationDelayMs));
+    tracker.setVerdict(next.model, next.version, verdict, stamp);
+    publish();
+  } finally {
+    validating = false;
+  }
+  void validateNext();
+}
+
+function handle(message: ToUpdater): void {
+  switch (message.type) {
+    case 'active':
+      tracker.setActive(message.model, message.version, message.signature);
+      break;
+    case 'force':
+      tracker.force(message.model, message.version);
+      publish();
+      void validateNext();
+      break;
+    case 'rescan':
+      if (message.revalidate) tracker.revalidateAll();
+      void scan();
+      break;
+    case 'debug':
+      if (!settings.allowDebug) {
+        log('warn', 'debug message ignored (allowDebug is off)');
+        return;
+      }
+      if (message.action === 'crash') process.exit(70);
+      for (;;) {
+        /* deliberately hung: the host's watchdog must notice the missing heartbeats */
+      }
+    case 'shutdown':
+      void shutdown();
+      break;
+  }
+}
+
+let watcher: FSWatcher | undefined;
+const heartbeat = setInterval(() => {
+  channel.send({ type: 'heartbeat', seq: ++heartbeatSeq, sentAtMs: Date.now(), validating });
+}, settings.heartbeatIntervalMs);
+// The poll catches what file events miss (network filesystems) and drives the settle timer.
+const poll = setInterval(() => void scan(), settings.scanIntervalMs);
+
+async function shutdown(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  clearInterval(heartbeat);
+  clearInterval(poll);
+  await watcher?.close();
+  await validator.close();
+  process.exit(0);
+}
+
+channel.onMessage((raw) => {
+  const parsed = ToUpdaterSchema.safeParse(raw);
+  if (!parsed.success) {
+    log('warn', `invalid message from host dropped: ${z.prettifyError(parsed.error)}`);
+    return;
+  }
+  handle(parsed.data);
+});
+
+watcher = watch(settings.repository, { ignoreInitial: true, depth: 3, followSymlinks: false });
+watcher.on('all', () => void scan());
+watcher.on('error', (error) => log('warn', `file watcher: ${asError(error).message}`));
+watcher.once('ready', () => {
+  channel.send({ type: 'ready', pid: process.pid, protocol: PROTOCOL_VERSION });
+  void scan();
+});

@@ -1,0 +1,105 @@
+/**
+ * Validation of one model file, run in the updater process (in a worker thread there),
+ * so that a model that crashes onnxruntime takes down only the updater. A version is
+ * valid when: it is within the size limit; onnxruntime loads it; the engine can serve
+ * its signature; the signature is compatible with the active version's (unless forced);
+ * and a warm-up run on zero inputs returns finite outputs.
+ */
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import * as ort from 'onnxruntime-node';
+import { dtypeInfo, type TensorData } from '../engine/dtypes.js';
+import { asError } from '../engine/errors.js';
+import { planServing, signatureFromMetadata, signaturesCompatible, type ModelSignature } from '../engine/signature.js';
+
+export interface ValidationRequest {
+  readonly path: string;
+  readonly maxBytes: number;
+  readonly activeSignature: ModelSignature | null;
+  readonly activeVersion: number | null;
+  readonly force: boolean;
+}
+
+export type Verdict =
+  | {
+      readonly ok: true;
+      readonly sha256: string;
+      readonly sizeBytes: number;
+      readonly signature: ModelSignature;
+      readonly timings: { hashMs: number; loadMs: number; warmupMs: number };
+    }
+  | { readonly ok: false; readonly reason: string; readonly sha256: string | null; readonly sizeBytes: number };
+
+function zeros(dtype: ModelSignature['inputs'][number]['dtype'], count: number): TensorData {
+  return new (dtypeInfo(dtype).ctor)(count);
+}
+
+export async function validateModelFile(request: ValidationRequest): Promise<Verdict> {
+  const { size } = await stat(request.path);
+  if (size > request.maxBytes)
+    return { ok: false, reason: `file is ${size} bytes, over the limit of ${request.maxBytes}`, sha256: null, sizeBytes: size };
+  const t0 = performance.now();
+  const bytes = new Uint8Array(await readFile(request.path));
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const hashMs = performance.now() - t0;
+  const fail = (reason: string): Verdict => ({ ok: false, reason, sha256, sizeBytes: bytes.byteLength });
+
+  let session: ort.InferenceSession;
+  const t1 = performance.now();
+  try {
+    session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  } catch (error) {
+    return fail(`onnxruntime cannot load it: ${asError(error).message}`);
+  }
+  const loadMs = performance.now() - t1;
+  try {
+    let signature: ModelSignature;
+    try {
+      signature = signatureFromMetadata(
+        session.inputMetadata.map((m) => ({ ...m })),
+        session.outputMetadata.map((m) => ({ ...m })),
+      );
+      planServing(signature, 1);
+    } catch (error) {
+      return fail(`the engine cannot serve it: ${asError(error).message}`);
+    }
+    if (request.activeSignature && !request.force) {
+      const difference = signaturesCompatible(request.activeSignature, signature);
+      if (difference)
+        return fail(`incompatible with active version ${request.activeVersion}: ${difference} (publish with force to accept)`);
+    }
+    const t2 = performance.now();
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const input of signature.inputs) {
+      const dims = input.shape.map((d) => (typeof d === 'number' ? d : 1));
+      feeds[input.name] = new ort.Tensor(
+        input.dtype,
+        zeros(
+          input.dtype,
+          dims.reduce((a, b) => a * b, 1),
+        ),
+        dims,
+      );
+    }
+    let outputs: ort.InferenceSession.ReturnType;
+    try {
+      outputs = await session.run(feeds);
+    } catch (error) {
+      return fail(`warm-up run failed: ${asError(error).message}`);
+    }
+    const warmupMs = performance.now() - t2;
+    for (const spec of signature.outputs) {
+      const tensor = outputs[spec.name];
+      if (!tensor) return fail(`warm-up run returned no output "${spec.name}"`);
+      if (dtypeInfo(spec.dtype).floating) {
+        const data = tensor.data as Float32Array | Float64Array;
+        for (let i = 0; i < data.length; i++) {
+          if (!Number.isFinite(data[i])) return fail(`warm-up output "${spec.name}" holds ${data[i]} at index ${i} for zero inputs`);
+        }
+      }
+    }
+    return { ok: true, sha256, sizeBytes: bytes.byteLength, signature, timings: { hashMs, loadMs, warmupMs } };
+  } finally {
+    await session.release();
+  }
+}
