@@ -101,12 +101,13 @@ export class Engine {
 
   infer(model: string, inputs: unknown, options?: InferOptions): Promise<InferResult> {
     const runner = this.models.get(model);
-    if (!runner) return Promise.reject(new UnknownModelError(model));
+    if (!runner || runner.state === 'starting') return Promise.reject(new UnknownModelError(model));
     return runner.infer(inputs, options);
   }
 
+  /** Models that are serving (a model still starting is not listed). */
   modelNames(): string[] {
-    return [...this.models.keys()];
+    return [...this.models.values()].filter((r) => r.state !== 'starting').map((r) => r.name);
   }
 
   pause(model: string): void {
@@ -213,7 +214,7 @@ export class Engine {
 
   private runner(name: string): ModelRunner {
     const runner = this.models.get(name);
-    if (!runner) throw new UnknownModelError(name);
+    if (!runner || runner.state === 'starting') throw new UnknownModelError(name);
     return runner;
   }
 }

@@ -128,7 +128,7 @@ function handle(message: ToUpdater): void {
   }
 }
 
-let watcher: FSWatcher | undefined;
+const watcher: FSWatcher = watch(settings.repository, { ignoreInitial: true, depth: 3, followSymlinks: false });
 const heartbeat = setInterval(() => {
   channel.send({ type: 'heartbeat', seq: ++heartbeatSeq, sentAtMs: Date.now(), validating });
 }, settings.heartbeatIntervalMs);
@@ -140,7 +140,7 @@ async function shutdown(): Promise<void> {
   stopping = true;
   clearInterval(heartbeat);
   clearInterval(poll);
-  await watcher?.close();
+  await watcher.close();
   await validator.close();
   process.exit(0);
 }
@@ -154,7 +154,6 @@ channel.onMessage((raw) => {
   handle(parsed.data);
 });
 
-watcher = watch(settings.repository, { ignoreInitial: true, depth: 3, followSymlinks: false });
 watcher.on('all', () => void scan());
 watcher.on('error', (error) => log('warn', `file watcher: ${asError(error).message}`));
 watcher.once('ready', () => {

@@ -1,0 +1,129 @@
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Engine } from '../../src-main/engine/index.js';
+import { ModelCoordinator, type RepositoryVersionSnapshot } from '../../src-main/repository/coordinator.js';
+import { forkLauncher } from '../../src-main/updater/launcher.js';
+import type { UpdaterSettingsInput } from '../../src-main/updater/protocol.js';
+import { UpdaterSupervisor } from '../../src-main/updater/supervisor.js';
+import { SMALL_LAYERS } from '../fixtures/models.js';
+import { nanModel, policyModel, TestRepository, widerModel } from '../fixtures/repository.js';
+import { outcomes, randomRows, until } from './helpers.js';
+
+const WIDTH = SMALL_LAYERS[0]!;
+const request = (seed = 1) => ({ obs: { data: randomRows(1, WIDTH, seed), dims: [1, WIDTH] } });
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function system(settings: Partial<UpdaterSettingsInput> = {}) {
+  const repo = new TestRepository();
+  const engine = new Engine();
+  const supervisor = new UpdaterSupervisor(
+    forkLauncher(),
+    { settings: { repository: repo.root, scanIntervalMs: 50, settleMs: 200, heartbeatIntervalMs: 200, ...settings }, backoffInitialMs: 50 },
+    engine.events,
+  );
+  const coordinator = new ModelCoordinator(engine, supervisor, repo.root, engine.events);
+  cleanups.push(() => repo.cleanup());
+  cleanups.push(() => engine.stop(1000));
+  cleanups.push(() => coordinator.stop());
+  const version = (model: string, v: number): RepositoryVersionSnapshot | undefined =>
+    coordinator
+      .snapshot()
+      .models.find((m) => m.name === model)
+      ?.versions.find((x) => x.version === v);
+  const active = (model: string) => coordinator.snapshot().models.find((m) => m.name === model)?.activeVersion ?? null;
+  return { repo, engine, supervisor, coordinator, version, active };
+}
+
+describe('model repository, updater and hot swap', () => {
+  it('loads the newest valid version, follows new ones, and rejects each kind of bad version with its reason', async () => {
+    const { repo, engine, coordinator, version, active } = system();
+    repo.publish('policy', 1, policyModel(1));
+    coordinator.start();
+    await until(() => active('policy') === 1, 15_000, 'version 1 active');
+    repo.publish('policy', 2, policyModel(2));
+    await until(() => active('policy') === 2, 15_000, 'version 2 active');
+    expect((await engine.infer('policy', request())).modelVersion).toBe(2);
+
+    const good = policyModel(9);
+    repo.publish(
+      'policy',
+      3,
+      new Uint8Array(4096).map((_, i) => (i * 131) & 255),
+    ); // corrupt
+    repo.publish('policy', 4, good.slice(0, Math.floor(good.length / 2))); // truncated
+    repo.publish('policy', 5, new TextEncoder().encode('this is not an ONNX model\n')); // not ONNX
+    repo.publish('policy', 6, widerModel()); // incompatible signature
+    repo.publish('policy', 7, nanModel()); // produces NaN
+    await until(() => [3, 4, 5, 6, 7].every((v) => version('policy', v)?.validation === 'invalid'), 20_000, 'five verdicts');
+    expect(version('policy', 3)!.reason).toMatch(/onnxruntime cannot load it/);
+    expect(version('policy', 4)!.reason).toMatch(/onnxruntime cannot load it/);
+    expect(version('policy', 5)!.reason).toMatch(/onnxruntime cannot load it/);
+    expect(version('policy', 6)!.reason).toMatch(/incompatible with active version 2: input "obs" dim 1 changed from 16 to 17/);
+    expect(version('policy', 7)!.reason).toMatch(/warm-up output "logits" holds NaN/);
+    expect(active('policy')).toBe(2);
+    expect(engine.modelVersions('policy').map((v) => v.version)).toEqual([2]);
+    expect((await engine.infer('policy', request())).modelVersion).toBe(2);
+    expect(version('policy', 2)).toMatchObject({ validation: 'valid', serving: 'active' });
+    expect(version('policy', 2)!.timings!.loadMs).toBeGreaterThan(0);
+  });
+
+  it('rolls back to an older version on request and follows the latest again', async () => {
+    const { repo, engine, coordinator, active } = system();
+    repo.writeConfig('policy', { versionPolicy: { kind: 'latest', keepWarm: 2 } });
+    repo.publish('policy', 1, policyModel(1));
+    repo.publish('policy', 2, policyModel(2));
+    coordinator.start();
+    await until(() => active('policy') === 2, 15_000, 'version 2 active');
+    await coordinator.activate('policy', 1);
+    expect(active('policy')).toBe(1);
+    expect((await engine.infer('policy', request())).modelVersion).toBe(1);
+    const snap = coordinator.snapshot().models[0]!;
+    expect(snap.operatorPin).toBe(1);
+    expect(snap.swaps.at(-1)).toMatchObject({ from: 2, to: 1, kind: 'rollback', ok: true });
+    // Version 2 stayed warm (keepWarm 2): the way back needs no session creation.
+    await coordinator.followLatest('policy');
+    expect(active('policy')).toBe(2);
+    expect(coordinator.snapshot().models[0]!.swaps.at(-1)).toMatchObject({ to: 2, kind: 'follow-latest', loadMs: 0 });
+  });
+
+  it('never loads a half-written file: it stays pending until its size and mtime settle', async () => {
+    const { repo, engine, coordinator, version, active } = system({ settleMs: 700 });
+    repo.publish('policy', 1, policyModel(1));
+    coordinator.start();
+    await until(() => active('policy') === 1, 15_000, 'version 1 active');
+    const bytes = policyModel(2);
+    const path = join(repo.versionDir('policy', 2), 'model.onnx');
+    const chunk = Math.ceil(bytes.length / 8);
+    writeFileSync(path, bytes.subarray(0, chunk));
+    for (let offset = chunk; offset < bytes.length; offset += chunk) {
+      // A slow writer: each append restarts the settle clock.
+      await until(() => version('policy', 2)?.validation === 'pending', 5000, 'seen as pending');
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect(version('policy', 2)!.validation).toBe('pending');
+      appendFileSync(path, bytes.subarray(offset, offset + chunk));
+    }
+    expect(active('policy')).toBe(1);
+    await until(() => active('policy') === 2, 15_000, 'version 2 active once complete');
+    expect(engine.snapshot().models[0]!.swaps.every((s) => s.ok)).toBe(true);
+  });
+
+  it('keeps serving the current version when the updater is killed during validation, then validates after its restart', async () => {
+    const { repo, engine, supervisor, coordinator, version, active } = system({ validationDelayMs: 1500, settleMs: 0 });
+    repo.publish('policy', 1, policyModel(1));
+    coordinator.start();
+    await until(() => active('policy') === 1, 20_000, 'version 1 active');
+    repo.publish('policy', 2, policyModel(2));
+    await until(() => version('policy', 2)?.validation === 'validating', 10_000, 'validating');
+    const pid = supervisor.pid!;
+    process.kill(pid, 'SIGKILL');
+    const during = await outcomes(Array.from({ length: 50 }, (_, i) => engine.infer('policy', request(i))));
+    expect(during).toEqual({ ok: 50 });
+    expect(active('policy')).toBe(1);
+    await until(() => supervisor.stats().restarts >= 1 && supervisor.pid !== pid, 10_000, 'updater restarted');
+    await until(() => active('policy') === 2, 20_000, 'version 2 validated and active after the restart');
+  });
+});
