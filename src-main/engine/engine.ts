@@ -164,6 +164,11 @@ export class Engine {
     return this.runner(model).versions();
   }
 
+  /** The latest swaps of a model, oldest first. */
+  swapHistory(model: string): SwapRecord[] {
+    return this.runner(model).swaps();
+  }
+
   /** Chaos testing: make one of a model's workers crash or hang. */
   injectFault(model: string, workerIndex: number, kind: FaultKind): string {
     return this.runner(model).injectFault(workerIndex, kind);

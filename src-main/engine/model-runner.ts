@@ -394,22 +394,26 @@ export class ModelRunner {
     try {
       if (this.stateValue !== 'running') throw new ShuttingDownError(`model "${this.name}" is ${this.stateValue}`);
       const warm = this.pool.has(options.version);
-      if (!warm || kind === 'reload') {
+      if (kind === 'reload' && options.version === from) {
+        throw new ConfigError(`model "${this.name}": reload the active version by publishing it as a new version, or activate another first`);
+      }
+      if (warm && kind === 'reload') this.pool.release(options.version);
+      let served = warm && kind !== 'reload' ? this.pool.served(options.version) : undefined;
+      if (served && options.expectedSha256 !== undefined && served.sha256 !== options.expectedSha256) {
+        // Same version number, different file: the warm copy is stale.
+        this.pool.release(options.version);
+        served = undefined;
+      }
+      if (!served) {
         const sha256 = sha256Of(options.bytes);
         if (options.expectedSha256 !== undefined && options.expectedSha256 !== sha256) {
           throw new ChecksumMismatchError(options.expectedSha256, sha256);
         }
-        if (warm && kind === 'reload' && options.version !== from) this.pool.release(options.version);
-        if (kind === 'reload' && options.version === from) {
-          throw new ConfigError(
-            `model "${this.name}": reload the active version by publishing it as a new version, or activate another first`,
-          );
-        }
+        served = await this.pool.introduce(options.version, options.bytes, sha256, {
+          compareWith: this.active.signature,
+          force: options.force ?? false,
+        });
       }
-      const served = await this.pool.introduce(options.version, options.bytes, sha256Of(options.bytes), {
-        compareWith: this.active.signature,
-        force: options.force ?? false,
-      });
       this.activeServed = served;
       this.activationOrder = [options.version, ...this.activationOrder.filter((v) => v !== options.version)].slice(
         0,

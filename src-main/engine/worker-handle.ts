@@ -50,6 +50,10 @@ export class WorkerHandle<B extends InflightBatch> {
   readonly pendingLoads = new Map<number, PendingLoad>();
   /** Arenas by plan key: versions with the same signature share one. They survive restarts. */
   readonly arenas = new Map<string, ArenaPool>();
+  /** Out of rotation while a session is created in it (hot swap). */
+  reserved = false;
+  /** Callers waiting for the in-flight batches to finish. */
+  idleWaiters: (() => void)[] = [];
   incarnation = 0;
   restarts = 0;
   consecutiveFailures = 0;
@@ -101,6 +105,10 @@ export class WorkerHandle<B extends InflightBatch> {
     this.base = this.totals();
     this.status = new BigInt64Array(new SharedArrayBuffer(STATUS_FIELDS * 8));
     this.loaded.clear();
+  }
+
+  wakeIdleWaiters(): void {
+    for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
   failPendingLoads(error: EngineError): void {

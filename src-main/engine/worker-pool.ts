@@ -184,11 +184,18 @@ export class WorkerPool<B extends InflightBatch> {
       if (options.parallel) await Promise.all(targets.map(loadOne));
       else {
         for (const handle of targets) {
+          // Take the worker out of rotation and let its batches finish first, so that no
+          // batch waits in its mailbox behind the session being created.
+          handle.reserved = true;
           try {
+            await this.whenIdle(handle);
             await loadOne(handle);
           } catch (error) {
             // A worker lost mid-swap is restarted with every version loaded; the others decide.
             if (!(error instanceof WorkerCrashedError)) throw error;
+          } finally {
+            handle.reserved = false;
+            this.callbacks.onCapacity();
           }
         }
       }
@@ -232,7 +239,7 @@ export class WorkerPool<B extends InflightBatch> {
     if (key === undefined) return undefined;
     let best: WorkerHandle<B> | undefined;
     for (const h of this.handles) {
-      if (!h.serving || !h.loaded.has(version) || h.pendingLoads.size > 0) continue;
+      if (!h.serving || h.reserved || !h.loaded.has(version) || h.pendingLoads.size > 0) continue;
       if ((h.arenas.get(key)?.available ?? 0) === 0) continue;
       if (!best || (best.state === 'degraded' && h.state === 'ready') || (best.state === h.state && h.inflight.size < best.inflight.size)) {
         best = h;
@@ -317,6 +324,11 @@ export class WorkerPool<B extends InflightBatch> {
       handle.inflight.clear();
     }
     return batches;
+  }
+
+  private whenIdle(handle: WorkerHandle<B>): Promise<void> {
+    if (handle.inflight.size === 0 || !handle.worker) return Promise.resolve();
+    return new Promise((resolve) => handle.idleWaiters.push(resolve));
   }
 
   private loadOn(handle: WorkerHandle<B>, version: number, bytes: Uint8Array): Promise<LoadedReply> {
@@ -471,6 +483,7 @@ export class WorkerPool<B extends InflightBatch> {
           this.callbacks.onRunFailed(batch, message.message);
         }
         batch.arena.release(batch.slot);
+        if (handle.inflight.size === 0) handle.wakeIdleWaiters();
         if (handle.state === 'retiring') this.finishRetiring(handle);
         else this.callbacks.onCapacity();
         break;
@@ -486,6 +499,7 @@ export class WorkerPool<B extends InflightBatch> {
     const batches = [...handle.inflight.values()];
     handle.inflight.clear();
     for (const batch of batches) batch.arena.release(batch.slot);
+    handle.wakeIdleWaiters();
     const old = handle.worker;
     handle.worker = undefined;
     if (old) void old.terminate();

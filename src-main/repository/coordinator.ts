@@ -126,7 +126,7 @@ export class ModelCoordinator {
               timings: v.timings,
             };
           }),
-          swaps: loaded.has(model.name) ? this.engine.snapshot(0).models.find((m) => m.name === model.name)!.swaps : [],
+          swaps: loaded.has(model.name) ? this.engine.swapHistory(model.name).slice(-20) : [],
         };
       }),
     };

@@ -7,6 +7,7 @@
 import { watch, type FSWatcher } from 'chokidar';
 import { z } from 'zod';
 import { asError } from '../engine/errors.js';
+import { lowerPriority } from '../util/priority.js';
 import { SETTINGS_ENV, ToUpdaterSchema, UpdaterSettingsSchema, PROTOCOL_VERSION, type ToHost, type ToUpdater } from './protocol.js';
 import { RepositoryTracker } from './repository-tracker.js';
 import { Validator } from './validator.js';
@@ -43,6 +44,7 @@ function readSettings() {
   return parsed.data;
 }
 
+lowerPriority();
 const channel = parentChannel();
 const settings = readSettings();
 const tracker = new RepositoryTracker(settings);

@@ -5,10 +5,12 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { asError } from '../engine/errors.js';
+import { lowerPriority } from '../util/priority.js';
 import { validateModelFile, type ValidationRequest, type Verdict } from './validate-model.js';
 
 if (!parentPort) throw new Error('validation-worker must run in a worker thread');
 const port = parentPort;
+lowerPriority();
 
 port.on('message', (request: ValidationRequest) => {
   validateModelFile(request).then(

@@ -1,0 +1,124 @@
+/**
+ * npm run bench:swap [-- --quick]
+ *
+ * The engine serves the demo policy to 64 closed-loop clients while new versions are
+ * published into a model repository, validated by the real updater process and swapped
+ * in, one after another. Measures what a swap costs the clients: failures, lost
+ * requests, p99 latency in steady state and during swaps, the longest stall (no answer
+ * while requests were outstanding), and the host's RSS across the swaps. The last line
+ * printed is the JSON result.
+ */
+import * as hdr from 'hdr-histogram-js';
+import { Engine } from '../src-main/engine/index.js';
+import { DEFAULT_POLICY_LAYERS, defaultPolicyModel } from '../src-main/demo/default-model.js';
+import { ModelCoordinator } from '../src-main/repository/coordinator.js';
+import { forkLauncher } from '../src-main/updater/launcher.js';
+import { UpdaterSupervisor } from '../src-main/updater/supervisor.js';
+import { TestRepository } from '../test/fixtures/repository.js';
+import { log, quick, round } from './lib.js';
+
+const CLIENTS = 64;
+/** Each client's pace: a request every this many ms (0 = as fast as answers come, saturating the CPU). */
+const CLIENT_INTERVAL_MS = Number(process.env.SWAP_BENCH_INTERVAL_MS ?? 3);
+const SWAPS = quick ? 30 : 210; // the first 10 warm up the RSS baseline
+const STEADY_MS = quick ? 3000 : 8000;
+
+const repo = new TestRepository();
+const engine = new Engine();
+const supervisor = new UpdaterSupervisor(forkLauncher(), { settings: { repository: repo.root, scanIntervalMs: 50, settleMs: 0 } }, engine.events);
+const coordinator = new ModelCoordinator(engine, supervisor, repo.root, engine.events);
+
+const histogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+let phase: 'warmup' | 'steady' | 'swaps' | 'done' = 'warmup';
+const latency = { steady: histogram(), swaps: histogram() };
+let sent = 0;
+let answered = 0;
+let failed = 0;
+let lastAnswerAt = 0;
+let maxStallMs = 0;
+let running = true;
+
+function active(): number | null {
+  return engine.modelNames().includes('policy') ? engine.model('policy').version : null;
+}
+
+async function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+async function client(index: number): Promise<void> {
+  const data = new Float32Array(DEFAULT_POLICY_LAYERS[0]).map((_, i) => Math.sin(i + index));
+  const inputs = { obs: { data, dims: [1, DEFAULT_POLICY_LAYERS[0]] } };
+  let next = performance.now();
+  while (running) {
+    if (CLIENT_INTERVAL_MS > 0) {
+      next += CLIENT_INTERVAL_MS;
+      const wait = next - performance.now();
+      if (wait >= 1) await new Promise((resolve) => setTimeout(resolve, wait));
+      else if (wait < -CLIENT_INTERVAL_MS) next = performance.now(); // fell behind: do not burst to catch up
+    }
+    sent++;
+    const t0 = performance.now();
+    try {
+      await engine.infer('policy', inputs);
+      answered++;
+      const now = performance.now();
+      if (phase === 'steady' || phase === 'swaps') latency[phase].recordValue(Math.max(1, Math.round((now - t0) * 1000)));
+      if (phase === 'swaps') maxStallMs = Math.max(maxStallMs, now - lastAnswerAt);
+      lastAnswerAt = now;
+    } catch (error) {
+      failed++;
+      if (failed <= 3) log(`request failed: ${(error as Error).message}`);
+    }
+  }
+}
+
+try {
+  repo.publish('policy', 1, defaultPolicyModel(1));
+  coordinator.start();
+  await waitFor(() => active() === 1, 30_000, 'version 1');
+  const clients = Array.from({ length: CLIENTS }, (_, i) => client(i));
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  phase = 'steady';
+  await new Promise((resolve) => setTimeout(resolve, STEADY_MS));
+  log(`steady: p99 ${latency.steady.getValueAtPercentile(99) / 1000} ms over ${latency.steady.totalCount} requests`);
+  phase = 'swaps';
+  lastAnswerAt = performance.now();
+  let rssStart = 0;
+  const swapStarted = performance.now();
+  for (let version = 2; version <= SWAPS + 1; version++) {
+    repo.publish('policy', version, defaultPolicyModel(version));
+    await waitFor(() => active() === version, 30_000, `version ${version}`);
+    if (version === 11) rssStart = process.memoryUsage().rss;
+    if ((version - 1) % 10 === 0) log(`${version - 1} swaps, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(1)} MiB`);
+  }
+  const swapMs = performance.now() - swapStarted;
+  phase = 'done';
+  const rssEnd = process.memoryUsage().rss;
+  running = false;
+  await Promise.all(clients);
+  const failedSwaps = engine.swapHistory('policy').filter((s) => !s.ok);
+  if (failedSwaps.length > 0) log(`failed swaps: ${JSON.stringify(failedSwaps)}`);
+  const result = {
+    swaps: SWAPS,
+    requests: sent,
+    failed,
+    lost: sent - answered - failed,
+    p99_ms_steady: round(latency.steady.getValueAtPercentile(99) / 1000),
+    p99_ms_during_swaps: round(latency.swaps.getValueAtPercentile(99) / 1000),
+    max_stall_ms: round(maxStallMs),
+    rss_mb_start: round(rssStart / 2 ** 20, 1),
+    rss_mb_end: round(rssEnd / 2 ** 20, 1),
+  };
+  log(`${SWAPS} swaps in ${(swapMs / 1000).toFixed(1)} s (${(swapMs / SWAPS).toFixed(0)} ms each, publish to active)`);
+  console.log(JSON.stringify(result));
+} finally {
+  running = false;
+  await coordinator.stop();
+  await engine.stop();
+  repo.cleanup();
+}
