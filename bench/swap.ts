@@ -25,7 +25,11 @@ const STEADY_MS = quick ? 3000 : 8000;
 
 const repo = new TestRepository();
 const engine = new Engine();
-const supervisor = new UpdaterSupervisor(forkLauncher(), { settings: { repository: repo.root, scanIntervalMs: 50, settleMs: 0 } }, engine.events);
+const supervisor = new UpdaterSupervisor(
+  forkLauncher(),
+  { settings: { repository: repo.root, scanIntervalMs: 50, settleMs: 0 } },
+  engine.events,
+);
 const coordinator = new ModelCoordinator(engine, supervisor, repo.root, engine.events);
 
 const histogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
@@ -78,7 +82,7 @@ async function client(index: number): Promise<void> {
 }
 
 try {
-  repo.publish('policy', 1, defaultPolicyModel(1));
+  await repo.publish('policy', 1, defaultPolicyModel(1));
   coordinator.start();
   await waitFor(() => active() === 1, 30_000, 'version 1');
   const clients = Array.from({ length: CLIENTS }, (_, i) => client(i));
@@ -91,7 +95,7 @@ try {
   let rssStart = 0;
   const swapStarted = performance.now();
   for (let version = 2; version <= SWAPS + 1; version++) {
-    repo.publish('policy', version, defaultPolicyModel(version));
+    await repo.publish('policy', version, defaultPolicyModel(version));
     await waitFor(() => active() === version, 30_000, `version ${version}`);
     if (version === 11) rssStart = process.memoryUsage().rss;
     if ((version - 1) % 10 === 0) log(`${version - 1} swaps, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(1)} MiB`);

@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 /**
- * Headless Switchboard: the engine on the built-in demo policy (or a model you name)
- * with a synthetic load, printing a one-line summary every second.
+ * Headless Switchboard: the engine and the updater on a model repository (by default a
+ * temporary one holding the built-in demo policy) with a synthetic load, printing a
+ * one-line summary every second.
  *
- *   switchboard serve [--model path.onnx] [--workers 2] [--load 64] [--load-rate 5000]
+ *   switchboard serve [--repository dir | --model path.onnx] [--workers 2] [--load 64] [--load-rate 5000]
  */
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_MODEL_NAME, defaultPolicyModel } from './demo/default-model.js';
 import { SyntheticLoad } from './demo/synthetic-load.js';
+import { SwitchboardHost } from './host/switchboard-host.js';
+import { forkLauncher } from './updater/launcher.js';
 import { Engine, EngineError, type ModelServingConfigInput } from './engine/index.js';
 import { summaryLine } from './server/summary-line.js';
 
@@ -19,6 +21,7 @@ function positiveInt(value: string): number {
 }
 
 interface ServeOptions {
+  repository?: string;
   model?: string;
   name: string;
   config?: string;
@@ -42,42 +45,82 @@ async function servingConfig(options: ServeOptions): Promise<ModelServingConfigI
   };
 }
 
-async function serve(options: ServeOptions): Promise<void> {
+/** `--model`: one file, served as version 1, without a repository or updater. */
+async function serveFile(options: ServeOptions & { model: string }): Promise<Running> {
   const engine = new Engine();
-  const source = options.model ?? defaultPolicyModel();
-  const name = options.model ? options.name : DEFAULT_MODEL_NAME;
-  const model = await engine.loadModel({ name, source, config: await servingConfig(options) });
-  const plan = model.plan;
+  const model = await engine.loadModel({ name: options.name, source: options.model, config: await servingConfig(options) });
   console.log(
-    `Switchboard engine: model "${name}" (${options.model ?? 'built-in demo policy MLP 64-256-256-8'}), ` +
-      `${plan.mode} batching up to ${plan.maxRows} rows, ${options.workers} workers`,
+    `Switchboard engine: model "${options.name}" from ${options.model} (${model.plan.mode} batching, ${options.workers} workers)`,
   );
   const load = options.load > 0 ? new SyntheticLoad(model, { concurrency: options.load, ratePerSecond: options.loadRate }) : undefined;
   load?.start();
-  if (load) console.log(`Synthetic load: ${options.load} actors${options.loadRate > 0 ? `, ${options.loadRate} req/s` : ', unthrottled'}`);
-  const ticker = setInterval(() => console.log(summaryLine(engine.snapshot())), 1000);
-  engine.onEvent((event) => {
+  return {
+    events: engine.events,
+    line: () => summaryLine(engine.snapshot()),
+    stop: async () => {
+      await load?.stop();
+      await engine.stop();
+    },
+  };
+}
+
+/** Default: a model repository watched by the updater process, hot-swapping new versions. */
+async function serveRepository(options: ServeOptions): Promise<Running> {
+  const host = new SwitchboardHost({
+    repository: options.repository,
+    seedDemo: options.repository === undefined,
+    launcher: forkLauncher(),
+    defaults: await servingConfig(options),
+    load: options.load > 0 ? { concurrency: options.load, ratePerSecond: options.loadRate } : undefined,
+  });
+  await host.start();
+  console.log(
+    `Switchboard engine: model repository ${host.repository}${options.repository ? '' : ' (temporary, seeded with the demo policy MLP 64-256-256-8)'}`,
+  );
+  console.log(`Publish a new version: write <repository>/<model>/.tmp/model.onnx, then rename .tmp to the next version number.`);
+  if (options.load > 0)
+    console.log(`Synthetic load: ${options.load} actors${options.loadRate > 0 ? `, ${options.loadRate} req/s` : ', unthrottled'}`);
+  return {
+    events: host.engine.events,
+    line: () => {
+      const { engine, repository } = host.snapshot();
+      return summaryLine(engine, repository);
+    },
+    stop: () => host.stop(),
+  };
+}
+
+interface Running {
+  readonly events: Engine['events'];
+  line(): string;
+  stop(): Promise<void>;
+}
+
+async function serve(options: ServeOptions): Promise<void> {
+  const running = options.model ? await serveFile({ ...options, model: options.model }) : await serveRepository(options);
+  const ticker = setInterval(() => console.log(running.line()), 1000);
+  running.events.subscribe((event) => {
     if (event.level !== 'info') console.error(`[${event.level}] ${event.message}`);
   });
-
   let stopping = false;
-  const shutdown = async (reason: string) => {
-    if (stopping) return;
-    stopping = true;
-    clearInterval(ticker);
-    console.log(`Stopping (${reason}): draining...`);
-    await load?.stop();
-    await engine.stop();
-    console.log(summaryLine(engine.snapshot()));
-    console.log('Stopped.');
-  };
-  const done = new Promise<void>((resolve) => {
-    const finish = (reason: string) => void shutdown(reason).then(resolve);
+  await new Promise<void>((resolve) => {
+    const finish = (reason: string) => {
+      if (stopping) return;
+      stopping = true;
+      clearInterval(ticker);
+      console.log(`Stopping (${reason}): draining...`);
+      void running
+        .stop()
+        .then(() => {
+          console.log(running.line());
+          console.log('Stopped.');
+        })
+        .finally(resolve);
+    };
     process.once('SIGINT', () => finish('SIGINT'));
     process.once('SIGTERM', () => finish('SIGTERM'));
     if (options.duration > 0) setTimeout(() => finish(`--duration ${options.duration}s`), options.duration * 1000);
   });
-  await done;
 }
 
 const program = new Command()
@@ -87,8 +130,9 @@ const program = new Command()
 
 program
   .command('serve', { isDefault: true })
-  .description('run the engine on a model (default: the built-in demo policy) with a synthetic load')
-  .option('--model <path>', 'ONNX model file to serve instead of the built-in demo policy')
+  .description('run the engine and the updater on a model repository (default: the built-in demo policy) with a synthetic load')
+  .option('--repository <dir>', 'model repository to watch (default: a temporary one seeded with the demo policy)')
+  .option('--model <path>', 'serve one ONNX file, without a repository')
   .option('--name <name>', 'model name when --model is given', 'model')
   .option('--config <path>', 'JSON serving config (batching, queue, rateLimit, workers, checkFinite)')
   .addOption(new Option('--workers <n>', 'inference worker threads').argParser(positiveInt).default(2))

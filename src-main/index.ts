@@ -7,9 +7,8 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, session, shell } from 'electron';
-import { DEFAULT_MODEL_NAME, defaultPolicyModel } from './demo/default-model.js';
-import { SyntheticLoad } from './demo/synthetic-load.js';
-import { Engine } from './engine/index.js';
+import { utilityLauncher } from './electron/utility-launcher.js';
+import { SwitchboardHost } from './host/switchboard-host.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
@@ -45,10 +44,14 @@ async function main(): Promise<void> {
   }
   await app.whenReady();
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
-  const engine = new Engine();
-  const model = await engine.loadModel({ name: DEFAULT_MODEL_NAME, source: defaultPolicyModel() });
-  const load = new SyntheticLoad(model, { concurrency: 64, ratePerSecond: 5000 });
-  load.start();
+  // The engine runs here, in its worker threads; the updater in a utilityProcess.
+  const host = new SwitchboardHost({
+    repository: join(app.getPath('userData'), 'repository'),
+    seedDemo: true,
+    launcher: utilityLauncher(),
+    load: { concurrency: 64, ratePerSecond: 5000 },
+  });
+  await host.start();
   let window = createWindow();
   app.on('second-instance', () => {
     if (window.isMinimized()) window.restore();
@@ -62,10 +65,7 @@ async function main(): Promise<void> {
     if (quitting) return;
     event.preventDefault();
     quitting = true;
-    void load
-      .stop()
-      .then(() => engine.stop())
-      .finally(() => app.quit());
+    void host.stop().finally(() => app.quit());
   });
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();

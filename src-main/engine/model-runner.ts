@@ -395,12 +395,18 @@ export class ModelRunner {
       if (this.stateValue !== 'running') throw new ShuttingDownError(`model "${this.name}" is ${this.stateValue}`);
       const warm = this.pool.has(options.version);
       if (kind === 'reload' && options.version === from) {
-        throw new ConfigError(`model "${this.name}": reload the active version by publishing it as a new version, or activate another first`);
+        throw new ConfigError(
+          `model "${this.name}": reload the active version by publishing it as a new version, or activate another first`,
+        );
       }
-      if (warm && kind === 'reload') this.pool.release(options.version);
-      let served = warm && kind !== 'reload' ? this.pool.served(options.version) : undefined;
-      if (served && options.expectedSha256 !== undefined && served.sha256 !== options.expectedSha256) {
-        // Same version number, different file: the warm copy is stale.
+      let served = warm ? this.pool.served(options.version) : undefined;
+      // Reloading, or the same version number with a different file: the loaded copy is stale.
+      if (served && (kind === 'reload' || (options.expectedSha256 !== undefined && served.sha256 !== options.expectedSha256))) {
+        if ((this.versionRefs.get(options.version) ?? 0) > 0) {
+          throw new ConfigError(
+            `model "${this.name}" version ${options.version} is still answering requests; try again once it has drained`,
+          );
+        }
         this.pool.release(options.version);
         served = undefined;
       }

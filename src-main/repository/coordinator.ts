@@ -6,7 +6,7 @@
  * their file changes. The engine re-checks every file's sha256 against the verdict.
  */
 import { readFile } from 'node:fs/promises';
-import type { Engine, SwapKind, SwapRecord } from '../engine/index.js';
+import type { Engine, ModelServingConfigInput, SwapKind, SwapRecord } from '../engine/index.js';
 import { asError } from '../engine/errors.js';
 import type { EventLog } from '../engine/events.js';
 import type { ModelView, VersionState, VersionView } from '../updater/protocol.js';
@@ -58,6 +58,8 @@ export class ModelCoordinator {
     private readonly supervisor: UpdaterSupervisor,
     private readonly root: string,
     private readonly events: EventLog,
+    /** Serving settings for models whose config.json does not set them (e.g. from the command line). */
+    private readonly defaults: ModelServingConfigInput = {},
   ) {}
 
   start(): void {
@@ -103,7 +105,7 @@ export class ModelCoordinator {
       root: this.root,
       updater: this.supervisor.stats(),
       models: this.view.map((model) => {
-        const parsed = model.config === null && model.configError === null ? parseModelConfig({}) : parseModelConfig(model.config);
+        const parsed = parseModelConfig(withDefaults(this.defaults, model.config));
         const serving = loaded.has(model.name)
           ? new Map(this.engine.modelVersions(model.name).map((v) => [v.version, v.state]))
           : new Map<number, never>();
@@ -177,7 +179,7 @@ export class ModelCoordinator {
   }
 
   private async reconcileModel(model: ModelView): Promise<void> {
-    const parsed = parseModelConfig(model.config);
+    const parsed = parseModelConfig(withDefaults(this.defaults, model.config));
     if (!parsed.config) return; // reported in the snapshot; the loaded version keeps serving
     const config = parsed.config;
     const target = this.target(model, config);
@@ -223,4 +225,18 @@ export class ModelCoordinator {
       this.supervisor.send({ type: 'active', model: name, version: model.version, signature: model.signature });
     }
   }
+}
+
+/** config.json over the defaults, section by section (a file that sets one batching key keeps the other defaults). */
+function withDefaults(defaults: ModelServingConfigInput, file: unknown): unknown {
+  if (typeof file !== 'object' || file === null || Array.isArray(file)) return file ?? defaults;
+  const merged: Record<string, unknown> = { ...defaults };
+  for (const [key, value] of Object.entries(file)) {
+    const base = merged[key];
+    merged[key] =
+      typeof base === 'object' && base !== null && typeof value === 'object' && value !== null && !Array.isArray(value)
+        ? { ...base, ...(value as Record<string, unknown>) }
+        : value;
+  }
+  return merged;
 }

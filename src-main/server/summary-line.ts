@@ -4,6 +4,7 @@
  * health, shared memory, event-loop delay), from one snapshot.
  */
 import type { EngineSnapshot } from '../engine/index.js';
+import type { RepositorySnapshot } from '../repository/coordinator.js';
 
 function count(n: number): string {
   return Math.round(n).toLocaleString('en-US');
@@ -20,8 +21,10 @@ export function bytes(n: number): string {
   return `${n} B`;
 }
 
-export function summaryLine(snapshot: EngineSnapshot): string {
+export function summaryLine(snapshot: EngineSnapshot, repository?: RepositorySnapshot): string {
   const parts: string[] = [new Date(snapshot.timeMs).toISOString().slice(11, 19)];
+  if (snapshot.models.length === 0)
+    parts.push(repository ? 'no model loaded yet (waiting for a valid version in the repository)' : 'no model loaded');
   for (const model of snapshot.models) {
     const queue = snapshot.queues.find((q) => q.model === model.name);
     const workers = snapshot.workers.filter((w) => w.model === model.name);
@@ -41,5 +44,14 @@ export function summaryLine(snapshot: EngineSnapshot): string {
   }
   parts.push(`arena ${bytes(snapshot.arenaTotals.usedBytes)}/${bytes(snapshot.arenaTotals.capacityBytes)}`);
   parts.push(`loop p99 ${ms(snapshot.eventLoopDelayMs.p99Ms)} ms`);
+  if (repository) parts.push(updaterPart(repository));
   return parts.join(' | ');
+}
+
+function updaterPart(repository: RepositorySnapshot): string {
+  const u = repository.updater;
+  const states = repository.models.flatMap((m) =>
+    m.versions.filter((v) => v.validation !== 'valid').map((v) => `${m.name} v${v.version} ${v.validation}`),
+  );
+  return `updater ${u.state}${u.restarts > 0 ? ` (${u.restarts} restarts)` : ''}${states.length ? `: ${states.slice(-3).join(', ')}` : ''}`;
 }

@@ -1,7 +1,12 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { smallMlp } from '../fixtures/models.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -11,12 +16,16 @@ function cli(args: string[]) {
 }
 
 describe('headless CLI', () => {
-  it('serves the built-in demo policy under synthetic load, prints a status line every second, and stops cleanly', async () => {
-    const { stdout } = await cli(['--duration', '3', '--load', '8', '--load-rate', '400']);
-    expect(stdout).toMatch(/model "policy" \(built-in demo policy MLP 64-256-256-8\)/);
+  it('serves the built-in demo policy through the repository and updater, prints a status line every second, and stops cleanly', async () => {
+    const { stdout } = await cli(['--duration', '4', '--load', '8', '--load-rate', '400']);
+    expect(stdout).toMatch(/model repository .* \(temporary, seeded with the demo policy MLP 64-256-256-8\)/);
     const statusLines = stdout.split('\n').filter((line) => /\| policy v1 \| [\d,]+ req\/s/.test(line));
     expect(statusLines.length).toBeGreaterThanOrEqual(2);
     expect(stdout).toMatch(/workers 2\/2 ready/);
+    expect(stdout).toMatch(/\| updater ready/);
+    // The temporary repository is removed on exit.
+    const repository = /model repository (\S+)/.exec(stdout)![1]!;
+    expect(existsSync(repository)).toBe(false);
     expect(stdout.trim().endsWith('Stopped.')).toBe(true);
   });
 
@@ -27,6 +36,27 @@ describe('headless CLI', () => {
     };
     expect(error.code).toBe(1);
     expect(error.stderr).toMatch(/MODEL_LOAD_FAILED: cannot read model file \/nonexistent\.onnx/);
+  });
+
+  it('serves one file with --model, without a repository', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-cli-'));
+    writeFileSync(join(dir, 'm.onnx'), smallMlp());
+    const { stdout } = await cli([
+      '--model',
+      join(dir, 'm.onnx'),
+      '--name',
+      'tiny',
+      '--duration',
+      '2',
+      '--load',
+      '2',
+      '--load-rate',
+      '100',
+    ]);
+    rmSync(dir, { recursive: true });
+    expect(stdout).toMatch(/model "tiny" from .*m\.onnx/);
+    expect(stdout).toMatch(/\| tiny v1 \|/);
+    expect(stdout).not.toMatch(/updater/);
   });
 
   it('refuses a malformed option with usage help', async () => {

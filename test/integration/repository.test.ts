@@ -41,23 +41,23 @@ function system(settings: Partial<UpdaterSettingsInput> = {}) {
 describe('model repository, updater and hot swap', () => {
   it('loads the newest valid version, follows new ones, and rejects each kind of bad version with its reason', async () => {
     const { repo, engine, coordinator, version, active } = system();
-    repo.publish('policy', 1, policyModel(1));
+    await repo.publish('policy', 1, policyModel(1));
     coordinator.start();
     await until(() => active('policy') === 1, 15_000, 'version 1 active');
-    repo.publish('policy', 2, policyModel(2));
+    await repo.publish('policy', 2, policyModel(2));
     await until(() => active('policy') === 2, 15_000, 'version 2 active');
     expect((await engine.infer('policy', request())).modelVersion).toBe(2);
 
     const good = policyModel(9);
-    repo.publish(
+    await repo.publish(
       'policy',
       3,
       new Uint8Array(4096).map((_, i) => (i * 131) & 255),
     ); // corrupt
-    repo.publish('policy', 4, good.slice(0, Math.floor(good.length / 2))); // truncated
-    repo.publish('policy', 5, new TextEncoder().encode('this is not an ONNX model\n')); // not ONNX
-    repo.publish('policy', 6, widerModel()); // incompatible signature
-    repo.publish('policy', 7, nanModel()); // produces NaN
+    await repo.publish('policy', 4, good.slice(0, Math.floor(good.length / 2))); // truncated
+    await repo.publish('policy', 5, new TextEncoder().encode('this is not an ONNX model\n')); // not ONNX
+    await repo.publish('policy', 6, widerModel()); // incompatible signature
+    await repo.publish('policy', 7, nanModel()); // produces NaN
     await until(() => [3, 4, 5, 6, 7].every((v) => version('policy', v)?.validation === 'invalid'), 20_000, 'five verdicts');
     expect(version('policy', 3)!.reason).toMatch(/onnxruntime cannot load it/);
     expect(version('policy', 4)!.reason).toMatch(/onnxruntime cannot load it/);
@@ -74,8 +74,8 @@ describe('model repository, updater and hot swap', () => {
   it('rolls back to an older version on request and follows the latest again', async () => {
     const { repo, engine, coordinator, active } = system();
     repo.writeConfig('policy', { versionPolicy: { kind: 'latest', keepWarm: 2 } });
-    repo.publish('policy', 1, policyModel(1));
-    repo.publish('policy', 2, policyModel(2));
+    await repo.publish('policy', 1, policyModel(1));
+    await repo.publish('policy', 2, policyModel(2));
     coordinator.start();
     await until(() => active('policy') === 2, 15_000, 'version 2 active');
     await coordinator.activate('policy', 1);
@@ -92,7 +92,7 @@ describe('model repository, updater and hot swap', () => {
 
   it('never loads a half-written file: it stays pending until its size and mtime settle', async () => {
     const { repo, engine, coordinator, version, active } = system({ settleMs: 700 });
-    repo.publish('policy', 1, policyModel(1));
+    await repo.publish('policy', 1, policyModel(1));
     coordinator.start();
     await until(() => active('policy') === 1, 15_000, 'version 1 active');
     const bytes = policyModel(2);
@@ -113,10 +113,10 @@ describe('model repository, updater and hot swap', () => {
 
   it('keeps serving the current version when the updater is killed during validation, then validates after its restart', async () => {
     const { repo, engine, supervisor, coordinator, version, active } = system({ validationDelayMs: 1500, settleMs: 0 });
-    repo.publish('policy', 1, policyModel(1));
+    await repo.publish('policy', 1, policyModel(1));
     coordinator.start();
     await until(() => active('policy') === 1, 20_000, 'version 1 active');
-    repo.publish('policy', 2, policyModel(2));
+    await repo.publish('policy', 2, policyModel(2));
     await until(() => version('policy', 2)?.validation === 'validating', 10_000, 'validating');
     const pid = supervisor.pid!;
     process.kill(pid, 'SIGKILL');

@@ -1,0 +1,22 @@
+/**
+ * Publishing into a model repository the documented way (see layout.ts): write into a
+ * hidden staging folder next to the target, then rename it into place, so the updater
+ * never sees a half-written version. Used by the demo, the learner and the tests.
+ */
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MODEL_FILE, READY_MARKER, modelDir, scanRepository, versionDir } from './layout.js';
+
+export async function publishModel(root: string, model: string, version: number, bytes: Uint8Array): Promise<void> {
+  const target = versionDir(root, model, version);
+  const staging = join(modelDir(root, model), `.staging-${version}-${process.pid}`);
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging, { recursive: true });
+  await writeFile(join(staging, MODEL_FILE), bytes, { mode: 0o644 });
+  await writeFile(join(staging, READY_MARKER), '');
+  await rename(staging, target);
+}
+
+export async function repositoryHasVersions(root: string): Promise<boolean> {
+  return (await scanRepository(root)).some((m) => m.versions.length > 0);
+}
