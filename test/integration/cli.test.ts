@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -16,17 +16,28 @@ function cli(args: string[]) {
 }
 
 describe('headless CLI', () => {
-  it('serves the built-in demo policy through the repository and updater, prints a status line every second, and stops cleanly', async () => {
-    const { stdout } = await cli(['--duration', '4', '--load', '8', '--load-rate', '400']);
+  it('serves the built-in demo policy through the repository and updater, prints a status line every second, and stops cleanly on SIGINT', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli.ts', '--load', '8', '--load-rate', '400'], { cwd: root });
+    let stdout = '';
+    const statusLines = () => stdout.split('\n').filter((line) => /\| policy v1 \| [\d,]+ req\/s/.test(line));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (statusLines().length >= 2) resolve();
+      });
+      void exited.then(() => reject(new Error(`exited early:\n${stdout}`)));
+    });
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
     expect(stdout).toMatch(/model repository .* \(temporary, seeded with the demo policy MLP 64-256-256-8\)/);
-    const statusLines = stdout.split('\n').filter((line) => /\| policy v1 \| [\d,]+ req\/s/.test(line));
-    expect(statusLines.length).toBeGreaterThanOrEqual(2);
     expect(stdout).toMatch(/workers 2\/2 ready/);
     expect(stdout).toMatch(/\| updater ready/);
+    expect(stdout).toMatch(/Stopping \(SIGINT\): draining/);
+    expect(stdout.trim().endsWith('Stopped.')).toBe(true);
     // The temporary repository is removed on exit.
     const repository = /model repository (\S+)/.exec(stdout)![1]!;
     expect(existsSync(repository)).toBe(false);
-    expect(stdout.trim().endsWith('Stopped.')).toBe(true);
   });
 
   it('exits non-zero with the typed error code when the model cannot be read', async () => {
