@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import type { Engine, ModelServingConfigInput, SwapKind, SwapRecord } from '../engine/index.js';
 import { asError } from '../engine/errors.js';
 import type { EventLog } from '../engine/events.js';
-import type { ModelView, VersionState, VersionView } from '../updater/protocol.js';
+import type { ModelView, ToHost, VersionState, VersionView } from '../updater/protocol.js';
 import type { UpdaterStats, UpdaterSupervisor } from '../updater/supervisor.js';
 import { modelFilePath } from './layout.js';
 import { parseModelConfig, type RepositoryModelConfig, type VersionPolicy } from './model-config.js';
@@ -64,13 +64,50 @@ export class ModelCoordinator {
 
   start(): void {
     this.supervisor.onMessage((message) => {
-      if (message.type !== 'repository') return;
-      this.view = message.models;
+      if (message.type === 'log') return;
+      this.apply(message);
       this.reconcile();
     });
     // A restarted updater knows nothing: tell it what is active so it checks compatibility.
     this.supervisor.onReady(() => this.announceActive());
     this.supervisor.start();
+  }
+
+  /** Fold one updater message into the view: the whole repository, or one change. */
+  private apply(message: Exclude<ToHost, { type: 'ready' | 'heartbeat' | 'log' }>): void {
+    const model = (name: string): ModelView => {
+      let view = this.view.find((m) => m.name === name);
+      if (!view) {
+        view = { name, config: null, configError: null, versions: [] };
+        this.view.push(view);
+        this.view.sort((a, b) => a.name.localeCompare(b.name));
+      }
+      return view;
+    };
+    switch (message.type) {
+      case 'repository':
+        this.view = message.models;
+        break;
+      case 'model':
+        Object.assign(model(message.name), { config: message.config, configError: message.configError });
+        break;
+      case 'model-removed':
+        this.view = this.view.filter((m) => m.name !== message.name);
+        break;
+      case 'version': {
+        const versions = model(message.model).versions;
+        const index = versions.findIndex((v) => v.version >= message.version.version);
+        if (index < 0) versions.push(message.version);
+        else if (versions[index]!.version === message.version.version) versions[index] = message.version;
+        else versions.splice(index, 0, message.version);
+        break;
+      }
+      case 'version-removed': {
+        const view = model(message.model);
+        view.versions = view.versions.filter((v) => v.version !== message.version);
+        break;
+      }
+    }
   }
 
   /** Serve this version and stop following the newest (rollback or pin). */

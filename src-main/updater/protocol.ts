@@ -49,7 +49,19 @@ export const ModelViewSchema = z.strictObject({
 export const ToHostSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ready'), pid: z.number().int(), protocol: z.literal(PROTOCOL_VERSION) }),
   z.strictObject({ type: z.literal('heartbeat'), seq: z.number().int(), sentAtMs: z.number(), validating: z.boolean() }),
+  /** The whole repository: after "ready" and after a rescan request. */
   z.strictObject({ type: z.literal('repository'), models: z.array(ModelViewSchema).max(1000) }),
+  /** A model appeared or its config.json changed. */
+  z.strictObject({
+    type: z.literal('model'),
+    name: ModelName,
+    config: z.unknown().nullable(),
+    configError: z.string().max(8192).nullable(),
+  }),
+  z.strictObject({ type: z.literal('model-removed'), name: ModelName }),
+  /** One version changed (seen, validating, verdict). */
+  z.strictObject({ type: z.literal('version'), model: ModelName, version: VersionViewSchema }),
+  z.strictObject({ type: z.literal('version-removed'), model: ModelName, version: Version }),
   z.strictObject({ type: z.literal('log'), level: z.enum(['info', 'warn', 'error']), message: z.string().max(8192) }),
 ]);
 

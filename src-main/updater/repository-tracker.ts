@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { ModelSignature } from '../engine/signature.js';
 import { configFilePath, modelFilePath, scanRepository } from '../repository/layout.js';
 import { parseModelConfig } from '../repository/model-config.js';
-import type { ModelView, UpdaterSettings, VersionState, VersionView } from './protocol.js';
+import type { ModelView, ToHost, UpdaterSettings, VersionState, VersionView } from './protocol.js';
 import type { ValidationRequest, Verdict } from './validate-model.js';
 
 interface TrackedVersion {
@@ -33,6 +33,9 @@ export class RepositoryTracker {
   private readonly models = new Map<string, TrackedModel>();
   private readonly active = new Map<string, { version: number; signature: ModelSignature }>();
   private readonly forced = new Set<string>();
+  /** What changed since the last `changes()`: models (added, removed, config) and versions. */
+  private readonly dirtyModels = new Set<string>();
+  private readonly dirtyVersions = new Map<string, Set<number>>();
 
   constructor(
     private readonly settings: UpdaterSettings,
@@ -50,9 +53,13 @@ export class RepositoryTracker {
       if (!model) {
         model = { config: null, configError: null, versions: new Map() };
         this.models.set(entry.name, model);
+        this.dirtyModels.add(entry.name);
         changed = true;
       }
-      changed = (await this.readConfig(entry.name, entry.hasConfig, model)) || changed;
+      if (await this.readConfig(entry.name, entry.hasConfig, model)) {
+        this.dirtyModels.add(entry.name);
+        changed = true;
+      }
       const versions = new Set<number>();
       for (const v of entry.versions) {
         versions.add(v.version);
@@ -70,15 +77,16 @@ export class RepositoryTracker {
             signature: null,
             timings: null,
           });
+          this.touch(entry.name, v.version);
           changed = true;
         } else if (v.ready !== tracked.ready) {
           tracked.ready = v.ready;
-          changed = true;
         }
       }
       for (const version of model.versions.keys()) {
         if (!versions.has(version)) {
           model.versions.delete(version);
+          this.touch(entry.name, version);
           changed = true;
         }
       }
@@ -86,6 +94,7 @@ export class RepositoryTracker {
     for (const name of this.models.keys()) {
       if (!seen.has(name)) {
         this.models.delete(name);
+        this.dirtyModels.add(name);
         changed = true;
       }
     }
@@ -122,6 +131,7 @@ export class RepositoryTracker {
     if (v) {
       v.state = 'validating';
       v.reason = null;
+      this.touch(model, version);
     }
   }
 
@@ -129,6 +139,7 @@ export class RepositoryTracker {
   setVerdict(model: string, version: number, verdict: Verdict, expected: { sizeBytes: number; mtimeMs: number }): void {
     const v = this.models.get(model)?.versions.get(version);
     if (!v || v.state !== 'validating' || v.sizeBytes !== expected.sizeBytes || v.mtimeMs !== expected.mtimeMs) return;
+    this.touch(model, version);
     v.sha256 = verdict.sha256;
     if (verdict.ok) {
       v.state = 'valid';
@@ -154,33 +165,62 @@ export class RepositoryTracker {
   force(model: string, version: number): void {
     this.forced.add(`${model}/${version}`);
     const v = this.models.get(model)?.versions.get(version);
-    if (v && v.state !== 'validating') this.reset(v, 'forced; validating again');
+    if (v && v.state !== 'validating') {
+      this.reset(v, 'forced; validating again');
+      this.touch(model, version);
+    }
   }
 
   /** Forget every verdict (operator's reload). */
   revalidateAll(): void {
-    for (const model of this.models.values())
-      for (const v of model.versions.values()) if (v.state !== 'validating') this.reset(v, 'revalidating');
+    for (const [name, model] of this.models) {
+      for (const v of model.versions.values()) {
+        if (v.state === 'validating') continue;
+        this.reset(v, 'revalidating');
+        this.touch(name, v.version);
+      }
+    }
   }
 
+  /** The whole picture: sent once the updater is ready, and on a rescan request. */
   view(): ModelView[] {
     return [...this.models].map(([name, model]) => ({
       name,
       config: model.config,
       configError: model.configError,
-      versions: [...model.versions.values()]
-        .sort((a, b) => a.version - b.version)
-        .map((v) => ({
-          version: v.version,
-          state: v.state,
-          reason: v.reason,
-          sha256: v.sha256,
-          sizeBytes: v.sizeBytes,
-          mtimeMs: v.mtimeMs,
-          signature: v.signature,
-          timings: v.timings,
-        })),
+      versions: [...model.versions.values()].sort((a, b) => a.version - b.version).map(versionView),
     }));
+  }
+
+  /**
+   * What changed since the last call, as messages: a repository that holds thousands of
+   * versions must not resend all of them each time one changes.
+   */
+  changes(): ToHost[] {
+    const messages: ToHost[] = [];
+    for (const name of this.dirtyModels) {
+      const model = this.models.get(name);
+      messages.push(
+        model ? { type: 'model', name, config: model.config, configError: model.configError } : { type: 'model-removed', name },
+      );
+    }
+    for (const [name, versions] of this.dirtyVersions) {
+      const model = this.models.get(name);
+      if (!model) continue;
+      for (const version of versions) {
+        const v = model.versions.get(version);
+        messages.push(v ? { type: 'version', model: name, version: versionView(v) } : { type: 'version-removed', model: name, version });
+      }
+    }
+    this.dirtyModels.clear();
+    this.dirtyVersions.clear();
+    return messages;
+  }
+
+  private touch(model: string, version: number): void {
+    let versions = this.dirtyVersions.get(model);
+    if (!versions) this.dirtyVersions.set(model, (versions = new Set()));
+    versions.add(version);
   }
 
   private reset(v: TrackedVersion, reason: string): void {
@@ -210,4 +250,17 @@ export class RepositoryTracker {
     model.configError = configError;
     return changed;
   }
+}
+
+function versionView(v: TrackedVersion): VersionView {
+  return {
+    version: v.version,
+    state: v.state,
+    reason: v.reason,
+    sha256: v.sha256,
+    sizeBytes: v.sizeBytes,
+    mtimeMs: v.mtimeMs,
+    signature: v.signature,
+    timings: v.timings,
+  };
 }

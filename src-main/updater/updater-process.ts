@@ -59,8 +59,17 @@ function log(level: 'info' | 'warn' | 'error', message: string): void {
   channel.send({ type: 'log', level, message });
 }
 
+let fullViewSent = false;
+
+/** The whole view once (and after a rescan request), then only what changed. */
 function publish(): void {
-  channel.send({ type: 'repository', models: tracker.view() });
+  if (!fullViewSent) {
+    tracker.changes();
+    channel.send({ type: 'repository', models: tracker.view() });
+    fullViewSent = true;
+    return;
+  }
+  for (const message of tracker.changes()) channel.send(message);
 }
 
 async function scan(): Promise<void> {
@@ -72,7 +81,7 @@ async function scan(): Promise<void> {
   try {
     do {
       rescanRequested = false;
-      if (await tracker.scan()) publish();
+      if ((await tracker.scan()) || !fullViewSent) publish();
     } while (rescanRequested && !stopping);
   } catch (error) {
     log('error', `repository scan failed: ${asError(error).message}`);
@@ -113,6 +122,7 @@ function handle(message: ToUpdater): void {
       break;
     case 'rescan':
       if (message.revalidate) tracker.revalidateAll();
+      fullViewSent = false;
       void scan();
       break;
     case 'debug':
