@@ -5,6 +5,7 @@
  * file name next to whichever chunk asks for it.
  */
 import { resolve } from 'node:path';
+import react from '@vitejs/plugin-react';
 import { defineConfig } from 'electron-vite';
 
 export default defineConfig({
@@ -41,6 +42,7 @@ export default defineConfig({
   },
   renderer: {
     root: 'src-renderer',
+    plugins: [react()],
     build: {
       outDir: 'out/renderer',
       rollupOptions: { input: { index: resolve('src-renderer/index.html') } },

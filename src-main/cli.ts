@@ -10,6 +10,8 @@ import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SyntheticLoad } from './demo/synthetic-load.js';
 import { SwitchboardHost } from './host/switchboard-host.js';
+import { CommandExecutor } from './server/commands.js';
+import { DashboardServer, defaultStaticDir } from './server/dashboard-server.js';
 import { forkLauncher } from './updater/launcher.js';
 import { Engine, EngineError, type ModelServingConfigInput } from './engine/index.js';
 import { summaryLine } from './server/summary-line.js';
@@ -33,6 +35,10 @@ interface ServeOptions {
   load: number;
   loadRate: number;
   duration: number;
+  port: number;
+  bind: string;
+  telemetryHz: number;
+  dashboard: boolean;
 }
 
 async function servingConfig(options: ServeOptions): Promise<ModelServingConfigInput> {
@@ -74,6 +80,19 @@ async function serveRepository(options: ServeOptions): Promise<Running> {
     load: options.load > 0 ? { concurrency: options.load, ratePerSecond: options.loadRate } : undefined,
   });
   await host.start();
+  const server = options.dashboard
+    ? new DashboardServer({
+        snapshot: () => host.snapshot(),
+        commands: new CommandExecutor(host),
+        subscribeEvents: (listener) => host.engine.onEvent(listener),
+        staticDir: defaultStaticDir(import.meta.url),
+        port: options.port,
+        bindAddress: options.bind,
+        telemetryHz: options.telemetryHz,
+      })
+    : undefined;
+  await server?.start();
+  if (server) console.log(`Dashboard: ${server.url}`);
   console.log(
     `Switchboard engine: model repository ${host.repository}${options.repository ? '' : ' (temporary, seeded with the demo policy MLP 64-256-256-8)'}`,
   );
@@ -86,7 +105,10 @@ async function serveRepository(options: ServeOptions): Promise<Running> {
       const { engine, repository } = host.snapshot();
       return summaryLine(engine, repository);
     },
-    stop: () => host.stop(),
+    stop: async () => {
+      await server?.stop();
+      await host.stop();
+    },
   };
 }
 
@@ -143,6 +165,10 @@ program
   .addOption(new Option('--load <n>', 'synthetic actors (0: none)').argParser(positiveInt).default(64))
   .addOption(new Option('--load-rate <n>', 'synthetic requests per second in total (0: unthrottled)').argParser(positiveInt).default(5000))
   .addOption(new Option('--duration <s>', 'stop after this many seconds (0: run until Ctrl-C)').argParser(positiveInt).default(0))
+  .addOption(new Option('--port <n>', 'dashboard HTTP port (0: any free port)').argParser(positiveInt).default(7480))
+  .option('--bind <address>', 'address the dashboard binds to; keep loopback unless you know why', '127.0.0.1')
+  .addOption(new Option('--telemetry-hz <n>', 'default telemetry rate pushed to dashboards').argParser(positiveInt).default(4))
+  .option('--no-dashboard', 'do not start the dashboard server')
   .action(async (options: ServeOptions) => {
     await serve(options);
   });

@@ -1,15 +1,23 @@
 /**
  * Preload: the only bridge between the sandboxed renderer and the main process. It
- * exposes a small, typed API through contextBridge and nothing else (no ipcRenderer,
- * no Node). The typed IPC contract grows here with the dashboard.
+ * exposes a small typed API through contextBridge (never ipcRenderer itself), built
+ * from the shared contract's channel names.
  */
-import { contextBridge } from 'electron';
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import type { SwitchboardApi } from './api.js';
+import { IPC } from './contract.js';
 
-const api = {
+function subscribe<T>(channel: string, listener: (payload: T) => void): () => void {
+  const wrapped = (_event: IpcRendererEvent, payload: T) => listener(payload);
+  ipcRenderer.on(channel, wrapped);
+  return () => ipcRenderer.off(channel, wrapped);
+}
+
+const api: SwitchboardApi = {
   platform: process.platform,
-  versions: { electron: process.versions.electron, chrome: process.versions.chrome },
-} as const;
-
-export type SwitchboardApi = typeof api;
+  onTelemetry: (listener) => subscribe(IPC.telemetry, listener),
+  onEvent: (listener) => subscribe(IPC.event, listener),
+  command: (name, args) => ipcRenderer.invoke(IPC.command, { id: 0, command: name, args }),
+};
 
 contextBridge.exposeInMainWorld('switchboard', api);

@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_MODEL_NAME, defaultPolicyModel } from '../demo/default-model.js';
 import { SyntheticLoad, type SyntheticLoadOptions } from '../demo/synthetic-load.js';
-import { Engine, type EngineSnapshot, type ModelServingConfigInput } from '../engine/index.js';
-import { ModelCoordinator, type RepositorySnapshot } from '../repository/coordinator.js';
+import { Engine, type ModelServingConfigInput } from '../engine/index.js';
+import { ModelCoordinator } from '../repository/coordinator.js';
+import type { DashboardSnapshot, ProcessMetric } from './dashboard-snapshot.js';
 import { publishModel, repositoryHasVersions } from '../repository/publish.js';
 import type { UpdaterLauncher } from '../updater/launcher.js';
 import type { UpdaterSettingsInput } from '../updater/protocol.js';
@@ -27,11 +28,6 @@ export interface HostOptions {
   /** Synthetic actors for the first model that loads; none when absent. */
   readonly load?: SyntheticLoadOptions;
   readonly updater?: Partial<UpdaterSettingsInput>;
-}
-
-export interface HostSnapshot {
-  engine: EngineSnapshot;
-  repository: RepositorySnapshot;
 }
 
 export class SwitchboardHost {
@@ -70,8 +66,8 @@ export class SwitchboardHost {
     this.coordinator.start();
   }
 
-  snapshot(): HostSnapshot {
-    return { engine: this.engine.snapshot(), repository: this.coordinator.snapshot() };
+  snapshot(processes: ProcessMetric[] | null = null): DashboardSnapshot {
+    return { engine: this.engine.snapshot(), repository: this.coordinator.snapshot(), processes };
   }
 
   /** Stop the load, drain the engine, stop the updater; remove a temporary repository. */

@@ -5,23 +5,11 @@
  */
 import type { EngineSnapshot } from '../engine/index.js';
 import type { RepositorySnapshot } from '../repository/coordinator.js';
+import { bytes, count, ms } from '../util/format.js';
 
-function count(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
+export { bytes };
 
-function ms(n: number): string {
-  return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
-}
-
-export function bytes(n: number): string {
-  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GiB`;
-  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
-  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(0)} KiB`;
-  return `${n} B`;
-}
-
-export function summaryLine(snapshot: EngineSnapshot, repository?: RepositorySnapshot): string {
+export function summaryLine(snapshot: EngineSnapshot, repository?: RepositorySnapshot | null): string {
   const parts: string[] = [new Date(snapshot.timeMs).toISOString().slice(11, 19)];
   if (snapshot.models.length === 0)
     parts.push(repository ? 'no model loaded yet (waiting for a valid version in the repository)' : 'no model loaded');

@@ -17,7 +17,9 @@ function cli(args: string[]) {
 
 describe('headless CLI', () => {
   it('serves the built-in demo policy through the repository and updater, prints a status line every second, and stops cleanly on SIGINT', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli.ts', '--load', '8', '--load-rate', '400'], { cwd: root });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli.ts', '--port', '0', '--load', '8', '--load-rate', '400'], {
+      cwd: root,
+    });
     let stdout = '';
     const statusLines = () => stdout.split('\n').filter((line) => /\| policy v1 \| [\d,]+ req\/s/.test(line));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));

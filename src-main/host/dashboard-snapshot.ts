@@ -1,0 +1,21 @@
+/**
+ * What a dashboard receives as telemetry: the engine's snapshot, the repository and
+ * updater, and (in the desktop app) per-process CPU and memory. The same object is
+ * pushed over IPC, over the WebSocket, and served by GET /api/snapshot.
+ */
+import type { EngineSnapshot } from '../engine/index.js';
+import type { RepositorySnapshot } from '../repository/coordinator.js';
+
+export interface ProcessMetric {
+  pid: number;
+  type: string;
+  name: string | null;
+  cpuPercent: number;
+  memoryKb: number;
+}
+
+export interface DashboardSnapshot {
+  engine: EngineSnapshot;
+  repository: RepositorySnapshot | null;
+  processes: ProcessMetric[] | null;
+}

@@ -1,0 +1,51 @@
+/**
+ * Executes dashboard commands against the host. One implementation for both shells:
+ * the Electron IPC handler and the headless WebSocket/HTTP server call it with the raw,
+ * untrusted message; it validates, runs, and answers with a typed result or error.
+ */
+import { CommandRequestSchema, parseCommand, type CommandArgs, type CommandName, type CommandReply } from '../../src-preload/contract.js';
+import { EngineError, asError } from '../engine/errors.js';
+import type { SwitchboardHost } from '../host/switchboard-host.js';
+
+type Handlers = { [C in CommandName]: (args: CommandArgs<C>) => unknown };
+
+export class CommandExecutor {
+  private readonly handlers: Handlers;
+
+  constructor(host: SwitchboardHost) {
+    const { engine, coordinator, supervisor } = host;
+    this.handlers = {
+      'queue.pause': ({ model }) => engine.pause(model),
+      'queue.resume': ({ model }) => engine.resume(model),
+      'queue.drain': ({ model }) => engine.drain(model),
+      'queue.configure': ({ model, ...queue }) => engine.reconfigureQueue(model, queue),
+      'batching.configure': ({ model, ...batching }) => engine.reconfigureBatching(model, batching),
+      'workers.resize': ({ model, count }) => engine.resizeWorkers(model, count),
+      'updater.restart': () => supervisor.restart('restart requested by the operator'),
+      'model.activate': ({ model, version }) => coordinator.activate(model, version),
+      'model.followLatest': ({ model }) => coordinator.followLatest(model),
+      'model.reload': ({ model }) => coordinator.reload(model),
+    };
+  }
+
+  /** Run one raw request (as received); never throws. */
+  async execute(raw: unknown): Promise<CommandReply> {
+    const request = CommandRequestSchema.safeParse(raw);
+    if (!request.success) {
+      const id =
+        typeof raw === 'object' && raw !== null && typeof (raw as { id?: unknown }).id === 'number' ? (raw as { id: number }).id : -1;
+      return { id, ok: false, error: { code: 'INVALID_COMMAND', message: 'expected { id: number, command: <known name>, args }' } };
+    }
+    const { id, command } = request.data;
+    const parsed = parseCommand(command, request.data.args);
+    if (!parsed.ok) return { id, ok: false, error: parsed.error };
+    try {
+      const handler = this.handlers[command] as (args: unknown) => unknown;
+      const result = await handler(parsed.args);
+      return { id, ok: true, result: result ?? null };
+    } catch (error) {
+      const e = asError(error);
+      return { id, ok: false, error: { code: e instanceof EngineError ? e.code : 'COMMAND_FAILED', message: e.message } };
+    }
+  }
+}

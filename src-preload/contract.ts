@@ -1,0 +1,70 @@
+/**
+ * The one typed contract for everything that crosses between the engine's host and a
+ * dashboard: commands (each with a schema and a typed result or error), telemetry
+ * snapshots and events. The Electron IPC channel and the headless WebSocket carry the
+ * same messages, validated with these schemas on the receiving side.
+ */
+import { z } from 'zod';
+
+const Model = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
+const Version = z.number().int().min(1).max(999_999_999);
+
+/** Every command the dashboard can send, with its arguments. */
+export const CommandSchemas = {
+  'queue.pause': z.strictObject({ model: Model }),
+  'queue.resume': z.strictObject({ model: Model }),
+  'queue.drain': z.strictObject({ model: Model }),
+  'queue.configure': z.strictObject({
+    model: Model,
+    capacity: z.number().int().min(1).max(1_000_000).optional(),
+    fullPolicy: z.enum(['reject', 'wait']).optional(),
+    fullWaitTimeoutMs: z.number().int().min(1).max(600_000).optional(),
+    queueTimeoutMs: z.number().int().min(0).max(3_600_000).optional(),
+  }),
+  'batching.configure': z.strictObject({
+    model: Model,
+    maxBatchSize: z.number().int().min(1).max(4096).optional(),
+    maxQueueDelayUs: z.number().int().min(0).max(10_000_000).optional(),
+  }),
+  'workers.resize': z.strictObject({ model: Model, count: z.number().int().min(1).max(64) }),
+  'updater.restart': z.strictObject({}),
+  'model.activate': z.strictObject({ model: Model, version: Version }),
+  'model.followLatest': z.strictObject({ model: Model }),
+  'model.reload': z.strictObject({ model: Model }),
+} as const;
+
+export type CommandName = keyof typeof CommandSchemas;
+export type CommandArgs<C extends CommandName> = z.infer<(typeof CommandSchemas)[C]>;
+export const COMMAND_NAMES = Object.keys(CommandSchemas) as CommandName[];
+
+export const CommandRequestSchema = z.strictObject({
+  id: z.number().int().min(0),
+  command: z.enum(COMMAND_NAMES as [CommandName, ...CommandName[]]),
+  args: z.unknown(),
+});
+export type CommandRequest = z.infer<typeof CommandRequestSchema>;
+
+export interface CommandError {
+  code: string;
+  message: string;
+}
+
+export type CommandReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: CommandError };
+
+/** Messages a dashboard receives (over the WebSocket; IPC uses one channel per kind). */
+export type ServerMessage<Snapshot = unknown, Event = unknown> =
+  { type: 'snapshot'; snapshot: Snapshot } | { type: 'event'; event: Event } | { type: 'reply'; reply: CommandReply };
+
+/** IPC channel names, shared by main and preload. */
+export const IPC = {
+  command: 'switchboard:command',
+  telemetry: 'switchboard:telemetry',
+  event: 'switchboard:event',
+} as const;
+
+/** Validate a command's arguments; returns the parsed arguments or a typed error. */
+export function parseCommand(name: CommandName, args: unknown): { ok: true; args: unknown } | { ok: false; error: CommandError } {
+  const result = CommandSchemas[name].safeParse(args ?? {});
+  if (result.success) return { ok: true, args: result.data };
+  return { ok: false, error: { code: 'INVALID_COMMAND', message: `${name}: ${z.prettifyError(result.error)}` } };
+}

@@ -1,0 +1,119 @@
+/** Repository versions with their states and reasons, the active one, swap history; activate, follow latest, reload. */
+import type { ReactNode } from 'react';
+import { bytes, ms } from '../../../src-main/util/format.js';
+import { CommandButton } from '../components/controls';
+import { useDashboard } from '../store';
+import { transport } from '../transport/context';
+
+export function Models(): ReactNode {
+  const snapshot = useDashboard((s) => s.snapshot!);
+  const repository = snapshot.repository;
+  if (!repository) return <p className="empty">This engine serves a single file, without a model repository.</p>;
+  if (repository.models.length === 0) return <p className="empty">The repository at {repository.root} holds no model yet.</p>;
+  return (
+    <>
+      {repository.models.map((m) => (
+        <section className="panel" key={m.name}>
+          <h2>
+            {m.name} — active{' '}
+            <span data-testid={`model-active-${m.name}`}>{m.activeVersion === null ? 'none' : `v${m.activeVersion}`}</span>
+          </h2>
+          <p>
+            Policy:{' '}
+            <span data-testid={`model-policy-${m.name}`}>
+              {m.operatorPin !== null
+                ? `pinned to v${m.operatorPin} by the operator`
+                : m.policy?.kind === 'pinned'
+                  ? `pinned to v${m.policy.version}`
+                  : 'follow latest'}
+            </span>
+            {m.policy && ` · keep ${m.policy.keepWarm} warm`}
+            {m.configError && <span className="error"> · config.json: {m.configError}</span>}
+          </p>
+          <div className="controls">
+            <CommandButton
+              label="Follow latest"
+              testId={`model-follow-latest-${m.name}`}
+              run={() => transport().command('model.followLatest', { model: m.name })}
+            />
+            <CommandButton
+              label="Reload (revalidate)"
+              testId={`model-reload-${m.name}`}
+              run={() => transport().command('model.reload', { model: m.name })}
+            />
+          </div>
+          <table>
+            <thead>
+              <tr>
+                <th>Version</th>
+                <th>Validation</th>
+                <th>Serving</th>
+                <th>Reason</th>
+                <th>sha256</th>
+                <th>Size</th>
+                <th>Load / warm-up</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {[...m.versions].reverse().map((v) => (
+                <tr key={v.version}>
+                  <td>v{v.version}</td>
+                  <td className={`validation-${v.validation}`} data-testid={`version-state-${m.name}-${v.version}`}>
+                    {v.validation}
+                  </td>
+                  <td data-testid={`version-serving-${m.name}-${v.version}`}>{v.serving ?? ''}</td>
+                  <td className="reason">{v.reason ?? ''}</td>
+                  <td className="mono">{v.sha256?.slice(0, 12) ?? ''}</td>
+                  <td>{bytes(v.sizeBytes)}</td>
+                  <td>{v.timings ? `${ms(v.timings.loadMs)} / ${ms(v.timings.warmupMs)} ms` : ''}</td>
+                  <td>
+                    {v.validation === 'valid' && v.serving !== 'active' && (
+                      <CommandButton
+                        label={m.activeVersion !== null && v.version < m.activeVersion ? 'Roll back' : 'Activate'}
+                        confirm={`Serve v${v.version} and stop following the latest?`}
+                        testId={`model-activate-${m.name}-${v.version}`}
+                        run={() => transport().command('model.activate', { model: m.name, version: v.version })}
+                      />
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <h3>Swap history</h3>
+          {m.swaps.length === 0 ? (
+            <p className="empty">No swap yet.</p>
+          ) : (
+            <table data-testid={`swap-history-${m.name}`}>
+              <thead>
+                <tr>
+                  <th>When</th>
+                  <th>From → to</th>
+                  <th>Kind</th>
+                  <th>Load</th>
+                  <th>Total</th>
+                  <th>Result</th>
+                </tr>
+              </thead>
+              <tbody>
+                {[...m.swaps].reverse().map((s) => (
+                  <tr key={`${s.startedAtMs}-${s.to}`}>
+                    <td>{new Date(s.startedAtMs).toLocaleTimeString()}</td>
+                    <td>
+                      v{s.from ?? '—'} → v{s.to}
+                    </td>
+                    <td>{s.kind}</td>
+                    <td>{ms(s.loadMs)} ms</td>
+                    <td>{ms(s.totalMs)} ms</td>
+                    <td className={s.ok ? 'ok' : 'error'}>{s.ok ? 'ok' : s.error}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </section>
+      ))}
+    </>
+  );
+}

@@ -1,0 +1,33 @@
+/**
+ * Electron IPC transport: the preload's contextBridge API, nothing else. Telemetry and
+ * events are pushed by the main process; commands are invoke/handle round trips.
+ */
+import type { CommandArgs, CommandName, CommandReply } from '../../../src-preload/contract.js';
+import type { SwitchboardApi } from '../../../src-preload/api.js';
+import type { Transport, TransportHandlers } from './types';
+
+export class IpcTransport implements Transport {
+  readonly kind = 'ipc';
+  private unsubscribe: (() => void)[] = [];
+
+  constructor(private readonly api: SwitchboardApi) {}
+
+  connect(handlers: TransportHandlers): void {
+    handlers.status('connecting');
+    this.unsubscribe.push(
+      this.api.onTelemetry((snapshot) => {
+        handlers.status('connected');
+        handlers.snapshot(snapshot);
+      }),
+      this.api.onEvent((event) => handlers.event(event)),
+    );
+  }
+
+  command<C extends CommandName>(name: C, args: CommandArgs<C>): Promise<CommandReply> {
+    return this.api.command(name, args);
+  }
+
+  close(): void {
+    for (const off of this.unsubscribe.splice(0)) off();
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * The one interface the dashboard talks through. Two implementations: Electron IPC (the
+ * preload API) and WebSocket (headless mode). Pages and the store never know which.
+ */
+import type { CommandArgs, CommandName, CommandReply } from '../../../src-preload/contract.js';
+import type { EngineEvent } from '../../../src-main/engine/events.js';
+import type { DashboardSnapshot } from '../../../src-main/host/dashboard-snapshot.js';
+
+export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected' | 'unauthorized';
+
+export interface TransportHandlers {
+  snapshot(snapshot: DashboardSnapshot): void;
+  event(event: EngineEvent): void;
+  status(status: ConnectionStatus, detail?: string): void;
+}
+
+export interface Transport {
+  readonly kind: 'ipc' | 'websocket';
+  connect(handlers: TransportHandlers): void;
+  command<C extends CommandName>(name: C, args: CommandArgs<C>): Promise<CommandReply>;
+  close(): void;
+}
+
+export type { DashboardSnapshot, EngineEvent };

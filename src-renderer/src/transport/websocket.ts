@@ -1,0 +1,102 @@
+/**
+ * WebSocket transport for headless mode: token from the page URL, reconnects with
+ * capped backoff after the server restarts, and matches command replies by id.
+ */
+import type { CommandArgs, CommandName, CommandReply, ServerMessage } from '../../../src-preload/contract.js';
+import type { DashboardSnapshot, EngineEvent, Transport, TransportHandlers } from './types';
+
+export interface WebSocketTransportOptions {
+  readonly url: string;
+  /** Grows from minBackoffMs, doubling up to maxBackoffMs, reset on a successful connection. */
+  readonly minBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  readonly commandTimeoutMs?: number;
+  /** Injected by tests; the browser's WebSocket otherwise. */
+  readonly WebSocketImpl?: typeof WebSocket;
+}
+
+interface Pending {
+  resolve(reply: CommandReply): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export class WebSocketTransport implements Transport {
+  readonly kind = 'websocket';
+  private socket: WebSocket | undefined;
+  private handlers: TransportHandlers | undefined;
+  private closed = false;
+  private backoffMs: number;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+
+  constructor(private readonly options: WebSocketTransportOptions) {
+    this.backoffMs = options.minBackoffMs ?? 250;
+  }
+
+  connect(handlers: TransportHandlers): void {
+    this.handlers = handlers;
+    this.open();
+  }
+
+  command<C extends CommandName>(name: C, args: CommandArgs<C>): Promise<CommandReply> {
+    const id = this.nextId++;
+    const socket = this.socket;
+    if (!socket || socket.readyState !== 1) {
+      return Promise.resolve({ id, ok: false, error: { code: 'DISCONNECTED', message: 'not connected to the engine' } });
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        resolve({ id, ok: false, error: { code: 'TIMEOUT', message: 'no reply from the engine' } });
+      }, this.options.commandTimeoutMs ?? 30_000);
+      this.pending.set(id, { resolve, timer });
+      socket.send(JSON.stringify({ id, command: name, args }));
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.socket?.close();
+  }
+
+  private open(): void {
+    const Impl = this.options.WebSocketImpl ?? WebSocket;
+    this.handlers?.status('connecting');
+    const socket = new Impl(this.options.url);
+    this.socket = socket;
+    let opened = false;
+    socket.onopen = () => {
+      opened = true;
+      this.backoffMs = this.options.minBackoffMs ?? 250;
+      this.handlers?.status('connected');
+    };
+    socket.onmessage = (e: MessageEvent) => {
+      const message = JSON.parse(String(e.data)) as ServerMessage<DashboardSnapshot, EngineEvent>;
+      if (message.type === 'snapshot') this.handlers?.snapshot(message.snapshot);
+      else if (message.type === 'event') this.handlers?.event(message.event);
+      else {
+        const pending = this.pending.get(message.reply.id);
+        if (pending) {
+          clearTimeout(pending.timer);
+          this.pending.delete(message.reply.id);
+          pending.resolve(message.reply);
+        }
+      }
+    };
+    socket.onclose = () => {
+      if (this.socket !== socket) return;
+      for (const [id, p] of this.pending) {
+        clearTimeout(p.timer);
+        p.resolve({ id, ok: false, error: { code: 'DISCONNECTED', message: 'connection lost before the reply' } });
+      }
+      this.pending.clear();
+      if (this.closed) return;
+      // A refused upgrade never opens: most likely a wrong token, but the server may also be down.
+      this.handlers?.status('disconnected', opened ? 'connection lost; reconnecting' : 'cannot connect; retrying');
+      this.retryTimer = setTimeout(() => this.open(), this.backoffMs);
+      this.backoffMs = Math.min(this.options.maxBackoffMs ?? 5000, this.backoffMs * 2);
+    };
+  }
+}
