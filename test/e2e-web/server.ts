@@ -1,0 +1,47 @@
+/** Starts the built headless product (out/main/cli.js) and reads the dashboard URL it prints. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface RunningServer {
+  url: string;
+  origin: string;
+  token: string;
+  repository: string;
+  output: () => string;
+  publishCopyOf(model: string, fromVersion: number, toVersion: number): void;
+  stop(): Promise<void>;
+}
+
+export async function startServer(args: string[] = []): Promise<RunningServer> {
+  const child: ChildProcess = spawn(process.execPath, ['out/main/cli.js', '--port', '0', '--load', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  const deadline = Date.now() + 30_000;
+  while (!/Dashboard: (\S+)/.test(output) || !/model repository (\S+)/.test(output)) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`server did not start:\n${output}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const url = /Dashboard: (\S+)/.exec(output)![1]!;
+  const repository = /model repository (\S+)/.exec(output)![1]!;
+  const parsed = new URL(url);
+  return {
+    url,
+    origin: parsed.origin,
+    token: parsed.searchParams.get('token')!,
+    repository,
+    output: () => output,
+    publishCopyOf(model, fromVersion, toVersion) {
+      const staging = join(repository, model, `.staging-${toVersion}`);
+      mkdirSync(staging, { recursive: true });
+      copyFileSync(join(repository, model, String(fromVersion), 'model.onnx'), join(staging, 'model.onnx'));
+      renameSync(staging, join(repository, model, String(toVersion)));
+    },
+    async stop() {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGINT');
+      await exited;
+    },
+  };
+}
