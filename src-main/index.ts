@@ -1,21 +1,25 @@
 /**
  * Electron entry, kept thin: the engine runs in this (main) process on its worker
- * threads; the window only shows it. Security follows Electron's checklist: sandboxed,
- * context-isolated renderer without Node, a strict CSP (in index.html), and no
- * navigation, new windows or permission grants.
+ * threads and the updater in a utilityProcess; the window only shows them. Security
+ * follows Electron's checklist: sandboxed, context-isolated renderer without Node, a
+ * strict CSP (index.html), sender-checked IPC, and no navigation, new windows or
+ * permission grants.
  */
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, session, shell } from 'electron';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { app, BrowserWindow, Menu, session, shell } from 'electron';
+import { connectWindow } from './electron/ipc.js';
 import { utilityLauncher } from './electron/utility-launcher.js';
+import { loadWindowBounds, saveWindowBounds } from './electron/window-state.js';
 import { SwitchboardHost } from './host/switchboard-host.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
+const indexHtml = join(here, '../renderer/index.html');
 
-function createWindow(): BrowserWindow {
+function createWindow(host: SwitchboardHost): BrowserWindow {
+  const bounds = loadWindowBounds(app.getPath('userData'));
   const window = new BrowserWindow({
-    width: 1280,
-    height: 820,
+    ...bounds,
     title: 'Switchboard',
     show: false,
     webPreferences: {
@@ -26,15 +30,42 @@ function createWindow(): BrowserWindow {
       webSecurity: true,
     },
   });
+  if (bounds.maximized) window.maximize();
   window.once('ready-to-show', () => window.show());
+  window.on('close', () => saveWindowBounds(app.getPath('userData'), { ...window.getNormalBounds(), maximized: window.isMaximized() }));
   window.webContents.setWindowOpenHandler(({ url }) => {
     if (url.startsWith('https://')) void shell.openExternal(url);
     return { action: 'deny' };
   });
   window.webContents.on('will-navigate', (event) => event.preventDefault());
-  if (process.env.ELECTRON_RENDERER_URL) void window.loadURL(process.env.ELECTRON_RENDERER_URL);
-  else void window.loadFile(join(here, '../renderer/index.html'));
+  const devUrl = process.env.ELECTRON_RENDERER_URL;
+  const disconnect = connectWindow(host, window, {
+    fileUrl: pathToFileURL(indexHtml).href,
+    devOrigin: devUrl ? new URL(devUrl).origin : undefined,
+  });
+  window.on('closed', disconnect);
+  if (devUrl) void window.loadURL(devUrl);
+  else void window.loadFile(indexHtml);
   return window;
+}
+
+function buildMenu(host: SwitchboardHost): void {
+  Menu.setApplicationMenu(
+    Menu.buildFromTemplate([
+      ...(process.platform === 'darwin' ? [{ role: 'appMenu' as const }] : []),
+      {
+        label: 'File',
+        submenu: [
+          { label: 'Open Model Repository Folder', click: () => void shell.openPath(host.repository) },
+          { type: 'separator' },
+          { role: 'quit' },
+        ],
+      },
+      { role: 'editMenu' },
+      { role: 'viewMenu' },
+      { role: 'windowMenu' },
+    ]),
+  );
 }
 
 async function main(): Promise<void> {
@@ -44,7 +75,6 @@ async function main(): Promise<void> {
   }
   await app.whenReady();
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
-  // The engine runs here, in its worker threads; the updater in a utilityProcess.
   const host = new SwitchboardHost({
     repository: join(app.getPath('userData'), 'repository'),
     seedDemo: true,
@@ -52,19 +82,21 @@ async function main(): Promise<void> {
     load: { concurrency: 64, ratePerSecond: 5000 },
   });
   await host.start();
-  let window = createWindow();
+  buildMenu(host);
+  let window = createWindow(host);
   app.on('second-instance', () => {
     if (window.isMinimized()) window.restore();
     window.focus();
   });
   app.on('activate', () => {
-    if (BrowserWindow.getAllWindows().length === 0) window = createWindow();
+    if (BrowserWindow.getAllWindows().length === 0) window = createWindow(host);
   });
   let quitting = false;
   app.on('before-quit', (event) => {
     if (quitting) return;
     event.preventDefault();
     quitting = true;
+    // Drain the engine and stop the updater before the process goes.
     void host.stop().finally(() => app.quit());
   });
   app.on('window-all-closed', () => {

@@ -59,6 +59,7 @@ export type ServerMessage<Snapshot = unknown, Event = unknown> =
 export const IPC = {
   command: 'switchboard:command',
   telemetry: 'switchboard:telemetry',
+  telemetryAck: 'switchboard:telemetry-ack',
   event: 'switchboard:event',
 } as const;
 

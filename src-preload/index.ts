@@ -15,7 +15,12 @@ function subscribe<T>(channel: string, listener: (payload: T) => void): () => vo
 
 const api: SwitchboardApi = {
   platform: process.platform,
-  onTelemetry: (listener) => subscribe(IPC.telemetry, listener),
+  onTelemetry: (listener) =>
+    subscribe(IPC.telemetry, (snapshot: Parameters<typeof listener>[0]) => {
+      listener(snapshot);
+      // Tell main this snapshot was taken: it sends the next one only then (one in flight at most).
+      ipcRenderer.send(IPC.telemetryAck);
+    }),
   onEvent: (listener) => subscribe(IPC.event, listener),
   command: (name, args) => ipcRenderer.invoke(IPC.command, { id: 0, command: name, args }),
 };

@@ -1,12 +1,12 @@
 /** The dashboard shell: navigation, connection state, theme, and the current page. */
 import { useEffect, type ReactNode } from 'react';
-import { Events } from './pages/events';
-import { Memory } from './pages/memory';
-import { Models } from './pages/models';
-import { Overview } from './pages/overview';
-import { Queues } from './pages/queues';
-import { Workers } from './pages/workers';
-import { useDashboard, type Page } from './store';
+import { Events } from './pages/events.js';
+import { Memory } from './pages/memory.js';
+import { Models } from './pages/models.js';
+import { Overview } from './pages/overview.js';
+import { Queues } from './pages/queues.js';
+import { Workers } from './pages/workers.js';
+import { useDashboard, type Page } from './store.js';
 
 const PAGES: { id: Page; label: string; render: () => ReactNode }[] = [
   { id: 'overview', label: 'Overview', render: () => <Overview /> },

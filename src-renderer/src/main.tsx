@@ -6,12 +6,12 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import type { SwitchboardApi } from '../../src-preload/api.js';
-import { App } from './app';
-import { dashboardStore } from './store';
-import { setTransport } from './transport/context';
-import { IpcTransport } from './transport/ipc';
-import type { Transport } from './transport/types';
-import { WebSocketTransport } from './transport/websocket';
+import { App } from './app.js';
+import { dashboardStore } from './store.js';
+import { setTransport } from './transport/context.js';
+import { IpcTransport } from './transport/ipc.js';
+import type { Transport } from './transport/types.js';
+import { WebSocketTransport } from './transport/websocket.js';
 import './styles.css';
 
 function pickTransport(): Transport {

@@ -5,7 +5,7 @@
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { useStore } from 'zustand';
-import type { ConnectionStatus, DashboardSnapshot, EngineEvent } from './transport/types';
+import type { ConnectionStatus, DashboardSnapshot, EngineEvent } from './transport/types.js';
 
 export const HISTORY_WINDOW_MS = 5 * 60 * 1000;
 const MAX_EVENTS = 1000;

@@ -39,7 +39,11 @@ async function open(page: Page): Promise<void> {
 test('refuses a bad token on the API, the WebSocket and the page', async ({ page }) => {
   expect((await api('/api/snapshot', 'wrong')).status).toBe(401);
   expect((await fetch(`${server.origin}/api/snapshot`)).status).toBe(401);
-  const badCommand = await fetch(`${server.origin}/api/commands`, { method: 'POST', body: '{}', headers: { Authorization: 'Bearer nope' } });
+  const badCommand = await fetch(`${server.origin}/api/commands`, {
+    method: 'POST',
+    body: '{}',
+    headers: { Authorization: 'Bearer nope' },
+  });
   expect(badCommand.status).toBe(401);
   await page.goto(`${server.origin}/?token=wrong`);
   await expect(page.getByTestId('connection-status')).toContainText('Disconnected');
@@ -47,7 +51,8 @@ test('refuses a bad token on the API, the WebSocket and the page', async ({ page
 });
 
 test('rejects malformed commands with a typed error', async () => {
-  const post = (body: string) => fetch(`${server.origin}/api/commands`, { method: 'POST', body, headers: { Authorization: `Bearer ${server.token}` } });
+  const post = (body: string) =>
+    fetch(`${server.origin}/api/commands`, { method: 'POST', body, headers: { Authorization: `Bearer ${server.token}` } });
   const notJson = await post('{');
   expect(notJson.status).toBe(400);
   expect(await notJson.json()).toMatchObject({ error: { code: 'INVALID_JSON' } });
@@ -75,7 +80,8 @@ test('shows the same figures as /api/snapshot', async ({ page }) => {
   await page.getByTestId('nav-models').click();
   const repoModel = s.repository.models[0]!;
   await expect(page.getByTestId(`model-active-${repoModel.name}`)).toHaveText(`v${repoModel.activeVersion}`);
-  for (const v of repoModel.versions) await expect(page.getByTestId(`version-state-${repoModel.name}-${v.version}`)).toHaveText(v.validation);
+  for (const v of repoModel.versions)
+    await expect(page.getByTestId(`version-state-${repoModel.name}-${v.version}`)).toHaveText(v.validation);
 });
 
 test('controls change the engine: pause and resume a queue, change the batch size', async ({ page }) => {

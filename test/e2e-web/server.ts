@@ -14,7 +14,9 @@ export interface RunningServer {
 }
 
 export async function startServer(args: string[] = []): Promise<RunningServer> {
-  const child: ChildProcess = spawn(process.execPath, ['out/main/cli.js', '--port', '0', '--load', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, ['out/main/cli.js', '--port', '0', '--load', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));

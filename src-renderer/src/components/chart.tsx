@@ -4,7 +4,7 @@
  */
 import type { ReactNode } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import type { HistoryPoint } from '../store';
+import type { HistoryPoint } from '../store.js';
 
 export interface Series {
   key: string;

@@ -1,6 +1,6 @@
 /** The event log, filterable by level and text. */
 import { useState, type ReactNode } from 'react';
-import { useDashboard } from '../store';
+import { useDashboard } from '../store.js';
 
 export function Events(): ReactNode {
   const events = useDashboard((s) => s.events);

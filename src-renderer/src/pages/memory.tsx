@@ -1,9 +1,9 @@
 /** Shared-memory arenas: capacity, use and high-water, each and in total, over time. */
 import type { ReactNode } from 'react';
 import { bytes, count } from '../../../src-main/util/format.js';
-import { color, TimeChart } from '../components/chart';
-import { Stat } from '../components/controls';
-import { useDashboard } from '../store';
+import { color, TimeChart } from '../components/chart.js';
+import { Stat } from '../components/controls.js';
+import { useDashboard } from '../store.js';
 
 export function Memory(): ReactNode {
   const engine = useDashboard((s) => s.snapshot!.engine);

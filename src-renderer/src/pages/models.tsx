@@ -1,9 +1,9 @@
 /** Repository versions with their states and reasons, the active one, swap history; activate, follow latest, reload. */
 import type { ReactNode } from 'react';
 import { bytes, ms } from '../../../src-main/util/format.js';
-import { CommandButton } from '../components/controls';
-import { useDashboard } from '../store';
-import { transport } from '../transport/context';
+import { CommandButton } from '../components/controls.js';
+import { useDashboard } from '../store.js';
+import { transport } from '../transport/context.js';
 
 export function Models(): ReactNode {
   const snapshot = useDashboard((s) => s.snapshot!);

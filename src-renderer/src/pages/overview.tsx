@@ -1,9 +1,9 @@
 /** The numbers a user checks first: throughput, latency split, queues, versions, worker health, loop delay. */
 import type { ReactNode } from 'react';
 import { count, ms } from '../../../src-main/util/format.js';
-import { color, TimeChart } from '../components/chart';
-import { Stat } from '../components/controls';
-import { useDashboard } from '../store';
+import { color, TimeChart } from '../components/chart.js';
+import { Stat } from '../components/controls.js';
+import { useDashboard } from '../store.js';
 
 export function Overview(): ReactNode {
   const snapshot = useDashboard((s) => s.snapshot)!;

@@ -1,9 +1,9 @@
 /** Every queue: fill, refusals, wait times and policy, with the controls that change them. */
 import type { ReactNode } from 'react';
 import { count, ms } from '../../../src-main/util/format.js';
-import { CommandButton, NumberSetting } from '../components/controls';
-import { useDashboard } from '../store';
-import { transport } from '../transport/context';
+import { CommandButton, NumberSetting } from '../components/controls.js';
+import { useDashboard } from '../store.js';
+import { transport } from '../transport/context.js';
 
 export function Queues(): ReactNode {
   const engine = useDashboard((s) => s.snapshot!.engine);

@@ -1,9 +1,9 @@
 /** Inference workers and the updater: health, heartbeats, restarts, load; resize and restart. */
 import type { ReactNode } from 'react';
 import { bytes, count, ms, percent } from '../../../src-main/util/format.js';
-import { CommandButton, NumberSetting } from '../components/controls';
-import { useDashboard } from '../store';
-import { transport } from '../transport/context';
+import { CommandButton, NumberSetting } from '../components/controls.js';
+import { useDashboard } from '../store.js';
+import { transport } from '../transport/context.js';
 
 export function Workers(): ReactNode {
   const snapshot = useDashboard((s) => s.snapshot!);

@@ -1,5 +1,5 @@
 /** The transport in use, for pages that send commands. Set once at start-up. */
-import type { Transport } from './types';
+import type { Transport } from './types.js';
 
 let current: Transport | undefined;
 

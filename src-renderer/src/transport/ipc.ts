@@ -4,7 +4,7 @@
  */
 import type { CommandArgs, CommandName, CommandReply } from '../../../src-preload/contract.js';
 import type { SwitchboardApi } from '../../../src-preload/api.js';
-import type { Transport, TransportHandlers } from './types';
+import type { Transport, TransportHandlers } from './types.js';
 
 export class IpcTransport implements Transport {
   readonly kind = 'ipc';

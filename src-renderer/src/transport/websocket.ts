@@ -3,7 +3,7 @@
  * capped backoff after the server restarts, and matches command replies by id.
  */
 import type { CommandArgs, CommandName, CommandReply, ServerMessage } from '../../../src-preload/contract.js';
-import type { DashboardSnapshot, EngineEvent, Transport, TransportHandlers } from './types';
+import type { DashboardSnapshot, EngineEvent, Transport, TransportHandlers } from './types.js';
 
 export interface WebSocketTransportOptions {
   readonly url: string;

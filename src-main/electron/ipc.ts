@@ -1,0 +1,56 @@
+/**
+ * The desktop app's side of the contract: one sender-checked handler for commands, and
+ * telemetry pushed to the window at a fixed rate with at most one snapshot in flight
+ * (the preload acknowledges each one).
+ */
+import { app, ipcMain, type BrowserWindow, type IpcMainEvent, type IpcMainInvokeEvent } from 'electron';
+import { IPC, type CommandReply } from '../../src-preload/contract.js';
+import type { ProcessMetric } from '../host/dashboard-snapshot.js';
+import type { SwitchboardHost } from '../host/switchboard-host.js';
+import { CommandExecutor } from '../server/commands.js';
+import { isTrustedSenderUrl, type TrustedOrigins } from './sender-policy.js';
+
+function processMetrics(): ProcessMetric[] {
+  return app.getAppMetrics().map((m) => ({
+    pid: m.pid,
+    type: m.type,
+    name: m.name ?? m.serviceName ?? null,
+    cpuPercent: m.cpu.percentCPUUsage,
+    memoryKb: m.memory.workingSetSize,
+  }));
+}
+
+export function connectWindow(host: SwitchboardHost, window: BrowserWindow, trusted: TrustedOrigins, telemetryHz = 4): () => void {
+  const executor = new CommandExecutor(host);
+  const trustedEvent = (event: IpcMainInvokeEvent | IpcMainEvent) =>
+    event.sender === window.webContents &&
+    event.senderFrame !== null &&
+    event.senderFrame.parent === null &&
+    isTrustedSenderUrl(event.senderFrame.url, trusted);
+
+  ipcMain.handle(IPC.command, async (event, raw: unknown): Promise<CommandReply> => {
+    if (!trustedEvent(event))
+      return { id: -1, ok: false, error: { code: 'FORBIDDEN', message: 'commands are accepted only from the Switchboard window' } };
+    return executor.execute(raw);
+  });
+
+  let awaitingAck = false;
+  const onAck = (event: IpcMainEvent) => {
+    if (trustedEvent(event)) awaitingAck = false;
+  };
+  ipcMain.on(IPC.telemetryAck, onAck);
+  const timer = setInterval(() => {
+    if (window.isDestroyed() || awaitingAck) return;
+    awaitingAck = true;
+    window.webContents.send(IPC.telemetry, host.snapshot(processMetrics()));
+  }, 1000 / telemetryHz);
+  const unsubscribe = host.engine.onEvent((event) => {
+    if (!window.isDestroyed()) window.webContents.send(IPC.event, event);
+  });
+  return () => {
+    clearInterval(timer);
+    unsubscribe();
+    ipcMain.removeHandler(IPC.command);
+    ipcMain.off(IPC.telemetryAck, onAck);
+  };
+}
