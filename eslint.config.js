@@ -10,7 +10,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['eslint.config.js', 'test/fixtures/*.mjs'] },
+        projectService: { allowDefaultProject: ['eslint.config.js', 'test/fixtures/*.mjs', 'scripts/*.mjs'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -26,6 +26,6 @@ export default tseslint.config(
     // Plain JavaScript (this file, test fixtures run as separate processes): no type information.
     files: ['eslint.config.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
-    languageOptions: { globals: { process: 'readonly', setInterval: 'readonly' } },
+    languageOptions: { globals: { process: 'readonly', setInterval: 'readonly', console: 'readonly' } },
   },
 );
