@@ -43,10 +43,10 @@ describe('LatencyHistogram', () => {
     h.record(500);
     const window = h.window();
     expect(window.count).toBe(1);
-    expect(window.maxMs).toBeCloseTo(500, 0);
+    expect(Math.abs(window.maxMs - 500)).toBeLessThan(5); // 2 significant digits: 1% resolution
     const lifetime = h.lifetime();
     expect(lifetime.count).toBe(101);
-    expect(lifetime.maxMs).toBeCloseTo(500, 0);
+    expect(Math.abs(lifetime.maxMs - 500)).toBeLessThan(5);
     // Reading lifetime twice must not double-count buckets not yet folded.
     expect(h.lifetime().count).toBe(101);
     for (let s = 0; s < 10; s++) {

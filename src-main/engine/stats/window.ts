@@ -50,6 +50,18 @@ export class SecondRing<T> {
     return { buckets, spanSeconds };
   }
 
+  /** Clear buckets that have left the window but whose slot was not reused yet. */
+  expireStale(nowMs = this.clock()): void {
+    const second = Math.floor(nowMs / 1000);
+    for (let i = 0; i < this.buckets.length; i++) {
+      const stamp = this.stamps[i]!;
+      if (stamp >= 0 && stamp <= second - this.buckets.length) {
+        this.reset(this.buckets[i]!);
+        this.stamps[i] = -1;
+      }
+    }
+  }
+
   /** Every bucket that holds data, in the window or not yet reused. */
   all(): T[] {
     return this.buckets.filter((_, i) => this.stamps[i]! >= 0);

@@ -1,0 +1,81 @@
+/**
+ * npm run bench:telemetry [-- --quick]
+ *
+ * What watching costs: engine throughput (256 closed-loop one-row requesters on the demo
+ * policy) with no dashboard connected, and with a WebSocket client subscribed to
+ * telemetry at 10 Hz, alternating in one run. Each round measures the two side by side;
+ * the result is the median round (by its ratio), which a noisy shared machine disturbs
+ * least. The last line printed is the JSON result.
+ */
+import { WebSocket } from 'ws';
+import { DEFAULT_MODEL_NAME, DEFAULT_POLICY_LAYERS } from '../src-main/demo/default-model.js';
+import { SwitchboardHost } from '../src-main/host/switchboard-host.js';
+import { CommandExecutor } from '../src-main/server/commands.js';
+import { DashboardServer, defaultStaticDir } from '../src-main/server/dashboard-server.js';
+import { forkLauncher } from '../src-main/updater/launcher.js';
+import { closedLoop, log, quick, round } from './lib.js';
+
+const durationMs = quick ? 1500 : 5000;
+const rounds = quick ? 5 : 7;
+
+const host = new SwitchboardHost({ seedDemo: true, launcher: forkLauncher() });
+const server = new DashboardServer({
+  snapshot: () => host.snapshot(),
+  commands: new CommandExecutor(host),
+  subscribeEvents: (listener) => host.engine.onEvent(listener),
+  staticDir: defaultStaticDir(import.meta.url),
+  port: 0,
+});
+
+async function waitForModel(): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!host.engine.modelNames().includes(DEFAULT_MODEL_NAME)) {
+    if (Date.now() > deadline) throw new Error('the demo model did not load');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function measure(withClient: boolean): Promise<{ rowsPerSecond: number; snapshots: number }> {
+  let snapshots = 0;
+  let socket: WebSocket | undefined;
+  if (withClient) {
+    socket = new WebSocket(`ws://127.0.0.1:${server.port}/ws?token=${server.token}&hz=10`);
+    socket.on('message', (data: Buffer) => {
+      // A dashboard parses every message it gets; so does this client.
+      const message = JSON.parse(data.toString('utf8')) as { type: string };
+      if (message.type === 'snapshot') snapshots++;
+    });
+    await new Promise((resolve, reject) => socket!.once('open', resolve).once('error', reject));
+  }
+  const model = host.engine.model(DEFAULT_MODEL_NAME);
+  const inputs = { obs: { data: new Float32Array(DEFAULT_POLICY_LAYERS[0]).fill(0.1), dims: [1, DEFAULT_POLICY_LAYERS[0]] } };
+  const result = await closedLoop(256, durationMs, 1, () => model.infer(inputs));
+  socket?.close();
+  return { rowsPerSecond: result.rowsPerSecond, snapshots };
+}
+
+try {
+  await server.start();
+  await host.start();
+  await waitForModel();
+  await measure(false); // warm-up
+  const results: { without: number; with: number; ratio: number }[] = [];
+  for (let i = 1; i <= rounds; i++) {
+    // Alternate which goes first, so drift in the machine's load does not favour one side.
+    const first = await measure(i % 2 === 0);
+    const second = await measure(i % 2 !== 0);
+    const [a, b] = i % 2 === 0 ? [second, first] : [first, second];
+    log(
+      `round ${i}: without ${Math.round(a.rowsPerSecond)} rows/s, with a 10 Hz client ${Math.round(b.rowsPerSecond)} rows/s (${b.snapshots} snapshots)`,
+    );
+    results.push({ without: a.rowsPerSecond, with: b.rowsPerSecond, ratio: b.rowsPerSecond / a.rowsPerSecond });
+  }
+  results.sort((x, y) => x.ratio - y.ratio);
+  const median = results[Math.floor(results.length / 2)]!;
+  console.log(
+    JSON.stringify({ rows_s_without: Math.round(median.without), rows_s_with: Math.round(median.with), ratio: round(median.ratio) }),
+  );
+} finally {
+  await server.stop();
+  await host.stop();
+}
