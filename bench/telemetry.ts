@@ -7,7 +7,8 @@
  * the result is the median round (by its ratio), which a noisy shared machine disturbs
  * least. The last line printed is the JSON result.
  */
-import { WebSocket } from 'ws';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import { DEFAULT_MODEL_NAME, DEFAULT_POLICY_LAYERS } from '../src-main/demo/default-model.js';
 import { SwitchboardHost } from '../src-main/host/switchboard-host.js';
 import { CommandExecutor } from '../src-main/server/commands.js';
@@ -35,22 +36,40 @@ async function waitForModel(): Promise<void> {
   }
 }
 
+/**
+ * The dashboard client runs in its own thread, as a browser would run in its own
+ * process: what is measured is the engine side's cost of serving it (snapshots,
+ * serialisation, socket writes), not the client's parsing on the engine's thread.
+ */
+function startClient(url: string): { stop(): Promise<number> } {
+  const wsPath = createRequire(import.meta.url).resolve('ws');
+  const worker = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+     const WebSocket = require(workerData.wsPath);
+     let snapshots = 0;
+     const socket = new WebSocket(workerData.url);
+     socket.on('message', (data) => { if (JSON.parse(data.toString('utf8')).type === 'snapshot') snapshots++; });
+     parentPort.on('message', () => { socket.close(); parentPort.postMessage(snapshots); });`,
+    { eval: true, workerData: { url, wsPath } },
+  );
+  return {
+    async stop() {
+      const count = new Promise<number>((resolve) => worker.once('message', resolve));
+      worker.postMessage('stop');
+      const snapshots = await count;
+      await worker.terminate();
+      return snapshots;
+    },
+  };
+}
+
 async function measure(withClient: boolean): Promise<{ rowsPerSecond: number; snapshots: number }> {
-  let snapshots = 0;
-  let socket: WebSocket | undefined;
-  if (withClient) {
-    socket = new WebSocket(`ws://127.0.0.1:${server.port}/ws?token=${server.token}&hz=10`);
-    socket.on('message', (data: Buffer) => {
-      // A dashboard parses every message it gets; so does this client.
-      const message = JSON.parse(data.toString('utf8')) as { type: string };
-      if (message.type === 'snapshot') snapshots++;
-    });
-    await new Promise((resolve, reject) => socket!.once('open', resolve).once('error', reject));
-  }
+  const client = withClient ? startClient(`ws://127.0.0.1:${server.port}/ws?token=${server.token}&hz=10`) : undefined;
+  if (client) await new Promise((r) => setTimeout(r, 300)); // connected and receiving before the clock starts
   const model = host.engine.model(DEFAULT_MODEL_NAME);
   const inputs = { obs: { data: new Float32Array(DEFAULT_POLICY_LAYERS[0]).fill(0.1), dims: [1, DEFAULT_POLICY_LAYERS[0]] } };
   const result = await closedLoop(256, durationMs, 1, () => model.infer(inputs));
-  socket?.close();
+  const snapshots = (await client?.stop()) ?? 0;
   return { rowsPerSecond: result.rowsPerSecond, snapshots };
 }
 

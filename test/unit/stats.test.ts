@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { LatencyHistogram } from '../../src-main/engine/stats/histogram.js';
+import * as hdr from 'hdr-histogram-js';
+import { LatencyHistogram, summarize } from '../../src-main/engine/stats/histogram.js';
+import { mulberry32 } from '../../src-main/util/prng.js';
 import { WindowedCounter } from '../../src-main/engine/stats/window.js';
 
 function clock(start = 1_000_000) {
@@ -54,6 +56,29 @@ describe('LatencyHistogram', () => {
       h.record(1, 10);
     }
     expect(h.lifetime().count).toBe(201);
+  });
+
+  it('forgets a slow outlier once it has left the window', () => {
+    const c = clock();
+    const h = new LatencyHistogram(2, c.now);
+    h.record(900);
+    c.advance(5000);
+    h.record(1);
+    expect(h.window().maxMs).toBeLessThan(1.1);
+    expect(h.lifetime().maxMs).toBeGreaterThan(890);
+  });
+
+  it('summarizes in one pass exactly as the library computes percentiles', () => {
+    const reference = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 2 });
+    const random = mulberry32(42);
+    for (let i = 0; i < 20_000; i++) reference.recordValue(1 + Math.floor(random() ** 3 * 2_000_000));
+    const s = summarize(reference);
+    expect(s.count).toBe(20_000);
+    expect(s.p50Ms).toBe(reference.getValueAtPercentile(50) / 1000);
+    expect(s.p95Ms).toBe(reference.getValueAtPercentile(95) / 1000);
+    expect(s.p99Ms).toBe(reference.getValueAtPercentile(99) / 1000);
+    expect(s.meanMs).toBeCloseTo(reference.mean / 1000, 6);
+    expect(s.maxMs).toBe(reference.getValueAtPercentile(100) / 1000);
   });
 
   it('records a value many times at once', () => {

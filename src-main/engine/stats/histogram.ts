@@ -31,15 +31,39 @@ function clampUs(ms: number): number {
   return us < 1 ? 1 : us > HIGHEST_US ? HIGHEST_US : us;
 }
 
-export function summarize(h: hdr.Histogram): LatencySummary {
-  if (h.totalCount === 0) return { count: 0, meanMs: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0, maxMs: 0 };
+/**
+ * Count, mean, p50/p95/p99 and max in one pass over the counts (the library's accessors
+ * take a pass each), with the library's own index-to-value mapping and percentile rule.
+ * The histograms come from `newHistogram`, which builds the JavaScript implementation.
+ */
+export function summarize(histogram: hdr.Histogram): LatencySummary {
+  const h = histogram as hdr.JsHistogram;
+  const total = h.totalCount;
+  if (total === 0) return { count: 0, meanMs: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0, maxMs: 0 };
+  const percentiles = [50, 95, 99];
+  const targets = percentiles.map((p) => Math.max(1, Math.floor((p / 100) * total + 0.5)));
+  const values = [0, 0, 0];
+  let next = 0;
+  let cumulative = 0;
+  let sum = 0;
+  let lastValue = 0;
+  for (let i = 0; i < h.countsArrayLength; i++) {
+    const count = h.getCountAtIndex(i);
+    if (count === 0) continue;
+    const value = h.valueFromIndex(i);
+    cumulative += count;
+    sum += h.medianEquivalentValue(value) * count;
+    lastValue = value;
+    while (next < targets.length && cumulative >= targets[next]!) values[next++] = h.highestEquivalentValue(value);
+    if (cumulative >= total) break;
+  }
   return {
-    count: h.totalCount,
-    meanMs: h.mean / 1000,
-    p50Ms: h.getValueAtPercentile(50) / 1000,
-    p95Ms: h.getValueAtPercentile(95) / 1000,
-    p99Ms: h.getValueAtPercentile(99) / 1000,
-    maxMs: h.maxValue / 1000,
+    count: total,
+    meanMs: sum / total / 1000,
+    p50Ms: values[0]! / 1000,
+    p95Ms: values[1]! / 1000,
+    p99Ms: values[2]! / 1000,
+    maxMs: h.highestEquivalentValue(lastValue) / 1000,
   };
 }
 
