@@ -31,6 +31,7 @@ import type { ModelSnapshot, QueueSnapshot } from './snapshot.js';
 import { LatencyHistogram } from './stats/histogram.js';
 import { WindowedCounter } from './stats/window.js';
 import { validateInputs } from './validate.js';
+import { settlesWithin } from '../util/timeout.js';
 import type { ModelSignature, ServingPlan } from './signature.js';
 import { WorkerPool, type InflightBatch, type ServedVersion, type WorkerHandle } from './worker-pool.js';
 import type { FaultKind } from './worker/protocol.js';
@@ -331,9 +332,7 @@ export class ModelRunner {
     this.queue.failWaiters(shuttingDown());
     this.paused = false;
     this.pump();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, drainTimeoutMs)))]);
-    clearTimeout(timer);
+    await settlesWithin(this.idle(), drainTimeoutMs);
     for (const request of this.queue.drainAll()) this.rejectRequest(request, shuttingDown());
     this.cancelFlush();
     await this.pool.stop();

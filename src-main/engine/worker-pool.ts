@@ -25,6 +25,7 @@ import { planServing, signatureFromMetadata, signaturesCompatible, type ModelSig
 import { WorkerHandle, type InflightBatch, type LoadedReply, type WorkerState } from './worker-handle.js';
 import { Status, WorkerPhase, type FaultKind, type FromWorker, type ToWorker, type WorkerInit } from './worker/protocol.js';
 import { spawnModuleWorker } from '../util/spawn.js';
+import { settlesWithin } from '../util/timeout.js';
 
 export type { InflightBatch, WorkerState } from './worker-handle.js';
 export type { WorkerHandle } from './worker-handle.js';
@@ -399,13 +400,7 @@ export class WorkerPool<B extends InflightBatch> {
     if (!worker) return;
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     worker.postMessage({ type: 'shutdown' } satisfies ToWorker);
-    let timer: NodeJS.Timeout | undefined;
-    const graceful = await Promise.race([
-      exited.then(() => true),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), SHUTDOWN_GRACE_MS))),
-    ]);
-    clearTimeout(timer);
-    if (!graceful) await worker.terminate();
+    if (!(await settlesWithin(exited, SHUTDOWN_GRACE_MS))) await worker.terminate();
     handle.worker = undefined;
   }
 

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { EventLog } from '../engine/events.js';
+import { settlesWithin } from '../util/timeout.js';
 import type { UpdaterLauncher, UpdaterProcess } from './launcher.js';
 import { SETTINGS_ENV, ToHostSchema, ToUpdaterSchema, type ToHost, type ToUpdater, type UpdaterSettingsInput } from './protocol.js';
 
@@ -135,13 +136,7 @@ export class UpdaterSupervisor {
     if (!child) return;
     const exited = new Promise<void>((resolve) => child.onExit(() => resolve()));
     child.send({ type: 'shutdown' } satisfies ToUpdater);
-    let timer: NodeJS.Timeout | undefined;
-    const graceful = await Promise.race([
-      exited.then(() => true),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs))),
-    ]);
-    clearTimeout(timer);
-    if (!graceful) {
+    if (!(await settlesWithin(exited, graceMs))) {
       child.kill();
       await exited;
     }
