@@ -8,6 +8,8 @@
  * while requests were outstanding), and the host's RSS across the swaps. The last line
  * printed is the JSON result.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import * as hdr from 'hdr-histogram-js';
 import { Engine } from '../src-main/engine/index.js';
 import { DEFAULT_POLICY_LAYERS, defaultPolicyModel } from '../src-main/demo/default-model.js';
@@ -81,8 +83,12 @@ async function client(index: number): Promise<void> {
   }
 }
 
+// Model bytes are made before the clock starts: generating weights on the host's thread
+// during the swaps would be measured as the engine's stall. Versions cycle through them.
+const modelPool = Array.from({ length: 8 }, (_, i) => defaultPolicyModel(i + 1));
+
 try {
-  await repo.publish('policy', 1, defaultPolicyModel(1));
+  await repo.publish('policy', 1, modelPool[0]!);
   coordinator.start();
   await waitFor(() => active() === 1, 30_000, 'version 1');
   const clients = Array.from({ length: CLIENTS }, (_, i) => client(i));
@@ -91,20 +97,34 @@ try {
   await new Promise((resolve) => setTimeout(resolve, STEADY_MS));
   log(`steady: p99 ${latency.steady.getValueAtPercentile(99) / 1000} ms over ${latency.steady.totalCount} requests`);
   phase = 'swaps';
+  // SWAP_BENCH_PROFILE=file.cpuprofile records the host's main thread during the swaps.
+  const profiler = process.env.SWAP_BENCH_PROFILE ? new Session() : undefined;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
   lastAnswerAt = performance.now();
   let rssStart = 0;
   const swapStarted = performance.now();
   for (let version = 2; version <= SWAPS + 1; version++) {
-    await repo.publish('policy', version, defaultPolicyModel(version));
+    await repo.publish('policy', version, modelPool[(version - 1) % modelPool.length]!);
     await waitFor(() => active() === version, 30_000, `version ${version}`);
     if (version === 11) rssStart = process.memoryUsage().rss;
     if ((version - 1) % 10 === 0) log(`${version - 1} swaps, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(1)} MiB`);
   }
   const swapMs = performance.now() - swapStarted;
   phase = 'done';
+  if (profiler) {
+    const { profile } = await profiler.post('Profiler.stop');
+    writeFileSync(process.env.SWAP_BENCH_PROFILE!, JSON.stringify(profile));
+    profiler.disconnect();
+  }
   const rssEnd = process.memoryUsage().rss;
   running = false;
   await Promise.all(clients);
+  const lat = engine.snapshot().models[0]!.latencyMs;
+  log(`engine-side p99 over the last ${engine.snapshot().windowSeconds} s: queued ${lat.queue.p99Ms} ms, compute ${lat.compute.p99Ms} ms, total ${lat.total.p99Ms} ms`);
   const failedSwaps = engine.swapHistory('policy').filter((s) => !s.ok);
   if (failedSwaps.length > 0) log(`failed swaps: ${JSON.stringify(failedSwaps)}`);
   const result = {
