@@ -124,7 +124,9 @@ try {
   running = false;
   await Promise.all(clients);
   const lat = engine.snapshot().models[0]!.latencyMs;
-  log(`engine-side p99 over the last ${engine.snapshot().windowSeconds} s: queued ${lat.queue.p99Ms} ms, compute ${lat.compute.p99Ms} ms, total ${lat.total.p99Ms} ms`);
+  log(
+    `engine-side p99 over the last ${engine.snapshot().windowSeconds} s: queued ${lat.queue.p99Ms} ms, compute ${lat.compute.p99Ms} ms, total ${lat.total.p99Ms} ms`,
+  );
   const failedSwaps = engine.swapHistory('policy').filter((s) => !s.ok);
   if (failedSwaps.length > 0) log(`failed swaps: ${JSON.stringify(failedSwaps)}`);
   const result = {

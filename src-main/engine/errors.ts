@@ -90,11 +90,15 @@ export class AbortedError extends EngineError {
 export class RateLimitedError extends EngineError {
   readonly code = 'RATE_LIMITED';
   constructor(
-    readonly scope: 'queue' | 'client',
+    readonly scope: 'queue' | 'client' | 'table',
     readonly key: string,
     readonly retryAfterMs: number,
   ) {
-    super(`rate limit for ${scope} "${key}" exceeded; retry after ${Math.ceil(retryAfterMs)} ms`);
+    super(
+      scope === 'table'
+        ? `table "${key}": the rate limiter kept the call blocked for ${Math.ceil(retryAfterMs)} ms`
+        : `rate limit for ${scope} "${key}" exceeded; retry after ${Math.ceil(retryAfterMs)} ms`,
+    );
   }
 }
 

@@ -1,0 +1,193 @@
+/**
+ * The experience buffer's storage: fixed capacity, one typed array per field, all in
+ * one SharedArrayBuffer so actor threads write transitions directly. Writers reserve a
+ * slot with Atomics.add on a shared counter (no lock on the hot path) and publish it
+ * through a per-slot sequence word (odd while written, 2 x generation when done): a
+ * reader that sees the word change, or odd, while copying discards the copy, so a
+ * sample never holds a half-written item.
+ */
+export type FieldDType = 'float32' | 'float64' | 'int32' | 'uint8';
+
+export interface FieldSpec {
+  readonly name: string;
+  readonly dtype: FieldDType;
+  /** Shape of one item's value; [] for a scalar. */
+  readonly shape: readonly number[];
+}
+
+export type Column = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+type ColumnCtor = {
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): Column;
+  new (length: number): Column;
+  readonly BYTES_PER_ELEMENT: number;
+};
+export const COLUMN_TYPES: Record<FieldDType, ColumnCtor> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int32: Int32Array,
+  uint8: Uint8Array,
+};
+const CTORS = COLUMN_TYPES;
+const HEADER_WORDS = 4;
+const RESERVED = 0; // reservations made (the next item's index)
+const COMMITTED = 1; // items fully written
+
+export interface BufferDescriptor {
+  readonly sab: SharedArrayBuffer;
+  readonly capacity: number;
+  readonly fields: readonly FieldSpec[];
+}
+
+export interface Reservation {
+  /** Position in the stream of all items ever inserted. */
+  readonly index: number;
+  readonly slot: number;
+  /** How many times the slot has been written (1 for its first item). */
+  readonly generation: number;
+}
+
+export function standardFields(obsShape: readonly number[], actionShape: readonly number[] = []): FieldSpec[] {
+  return [
+    { name: 'obs', dtype: 'float32', shape: obsShape },
+    { name: 'action', dtype: 'int32', shape: actionShape },
+    { name: 'reward', dtype: 'float32', shape: [] },
+    { name: 'done', dtype: 'uint8', shape: [] },
+    { name: 'next_obs', dtype: 'float32', shape: obsShape },
+    { name: 'policy_version', dtype: 'int32', shape: [] },
+  ];
+}
+
+export class ExperienceBuffer {
+  readonly capacity: number;
+  readonly fields: readonly FieldSpec[];
+  readonly columns: ReadonlyMap<string, Column>;
+  readonly elements: ReadonlyMap<string, number>;
+  private readonly header: Int32Array;
+  private readonly seq: Int32Array;
+
+  private constructor(readonly descriptor: BufferDescriptor) {
+    const { sab, capacity, fields } = descriptor;
+    this.capacity = capacity;
+    this.fields = fields;
+    this.header = new Int32Array(sab, 0, HEADER_WORDS);
+    this.seq = new Int32Array(sab, HEADER_WORDS * 4, capacity);
+    let offset = align8((HEADER_WORDS + capacity) * 4);
+    const columns = new Map<string, Column>();
+    const elements = new Map<string, number>();
+    for (const f of fields) {
+      const per = f.shape.reduce((a, b) => a * b, 1);
+      const ctor = CTORS[f.dtype];
+      columns.set(f.name, new ctor(sab, offset, per * capacity));
+      elements.set(f.name, per);
+      offset = align8(offset + per * capacity * ctor.BYTES_PER_ELEMENT);
+    }
+    this.columns = columns;
+    this.elements = elements;
+  }
+
+  static create(capacity: number, fields: readonly FieldSpec[]): ExperienceBuffer {
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > 2 ** 28)
+      throw new RangeError(`capacity must be 1..2^28, got ${capacity}`);
+    const names = new Set(fields.map((f) => f.name));
+    if (names.size !== fields.length) throw new RangeError('field names must be unique');
+    return new ExperienceBuffer({ sab: new SharedArrayBuffer(ExperienceBuffer.bytesFor(capacity, fields)), capacity, fields });
+  }
+
+  /** The same buffer in another thread (the descriptor crosses postMessage; the memory is shared). */
+  static attach(descriptor: BufferDescriptor): ExperienceBuffer {
+    return new ExperienceBuffer(descriptor);
+  }
+
+  static bytesFor(capacity: number, fields: readonly FieldSpec[]): number {
+    let bytes = align8((HEADER_WORDS + capacity) * 4);
+    for (const f of fields) bytes = align8(bytes + f.shape.reduce((a, b) => a * b, 1) * capacity * CTORS[f.dtype].BYTES_PER_ELEMENT);
+    return bytes;
+  }
+
+  get byteLength(): number {
+    return this.descriptor.sab.byteLength;
+  }
+
+  /** Items ever reserved and ever committed (both grow without bound). */
+  counts(): { reserved: number; committed: number } {
+    return { reserved: Atomics.load(this.header, RESERVED), committed: Atomics.load(this.header, COMMITTED) };
+  }
+
+  /**
+   * Write one item. Safe from any number of threads at once; overwrites the oldest item
+   * once the buffer is full (FIFO removal). Values are copied.
+   */
+  insert(values: Readonly<Record<string, ArrayLike<number> | number>>): Reservation {
+    const index = Atomics.add(this.header, RESERVED, 1);
+    const slot = index % this.capacity;
+    const generation = Math.floor(index / this.capacity) + 1;
+    const writing = 2 * generation - 1;
+    // Own the slot: wait out a writer of an older generation still in it (only possible
+    // when more writers are in flight than the buffer has slots).
+    for (;;) {
+      const current = Atomics.load(this.seq, slot);
+      if (current % 2 === 0) {
+        if (current >= 2 * generation) return { index, slot, generation: -1 }; // a newer item already took it
+        if (Atomics.compareExchange(this.seq, slot, current, writing) === current) break;
+      } else {
+        Atomics.wait(this.seq, slot, current, 1);
+      }
+    }
+    for (const f of this.fields) {
+      const column = this.columns.get(f.name)!;
+      const per = this.elements.get(f.name)!;
+      const value = values[f.name];
+      if (value === undefined) throw new RangeError(`missing field "${f.name}"`);
+      if (typeof value === 'number') {
+        if (per !== 1) throw new RangeError(`field "${f.name}" needs ${per} values`);
+        column[slot] = value;
+      } else {
+        if (value.length !== per) throw new RangeError(`field "${f.name}" needs ${per} values, got ${value.length}`);
+        column.set(value, slot * per);
+      }
+    }
+    Atomics.store(this.seq, slot, 2 * generation);
+    Atomics.notify(this.seq, slot);
+    Atomics.add(this.header, COMMITTED, 1);
+    Atomics.notify(this.header, COMMITTED);
+    return { index, slot, generation };
+  }
+
+  /** Resolves when an item is committed after `seen` commits, or after `timeoutMs` (no polling: Atomics.waitAsync). */
+  async waitForCommit(seen: number, timeoutMs: number): Promise<void> {
+    const result = Atomics.waitAsync(this.header, COMMITTED, seen, timeoutMs);
+    if (result.async) await result.value;
+  }
+
+  /** Wake every waitForCommit (a waiter that no longer needs to wait). */
+  wakeCommitWaiters(): void {
+    Atomics.notify(this.header, COMMITTED);
+  }
+
+  /** The generation committed in a slot (0: never written; -1: being written now). */
+  generationAt(slot: number): number {
+    const s = Atomics.load(this.seq, slot);
+    return s % 2 === 1 ? -1 : s / 2;
+  }
+
+  /**
+   * Copy one item into `out` (row `row` of each output column). Returns false, copying
+   * nothing usable, if the slot no longer holds `generation` or changed while copying.
+   */
+  readInto(slot: number, generation: number, out: ReadonlyMap<string, Column>, row: number): boolean {
+    if (Atomics.load(this.seq, slot) !== 2 * generation) return false;
+    for (const f of this.fields) {
+      const per = this.elements.get(f.name)!;
+      const source = this.columns.get(f.name)!;
+      const target = out.get(f.name)!;
+      if (per === 1) target[row] = source[slot]!;
+      else target.set(source.subarray(slot * per, slot * per + per), row * per);
+    }
+    return Atomics.load(this.seq, slot) === 2 * generation;
+  }
+}
+
+function align8(n: number): number {
+  return Math.ceil(n / 8) * 8;
+}
