@@ -32,6 +32,7 @@ const CTORS = COLUMN_TYPES;
 const HEADER_WORDS = 4;
 const RESERVED = 0; // reservations made (the next item's index)
 const COMMITTED = 1; // items fully written
+const SKIP_BEFORE = 2; // after a restore: indexes below this are final (a hole is never filled)
 
 export interface BufferDescriptor {
   readonly sab: SharedArrayBuffer;
@@ -109,6 +110,11 @@ export class ExperienceBuffer {
     return this.descriptor.sab.byteLength;
   }
 
+  /** Indexes below this will not be written any more (set in a restored buffer). */
+  get skipBefore(): number {
+    return Atomics.load(this.header, SKIP_BEFORE);
+  }
+
   /** Items ever reserved and ever committed (both grow without bound). */
   counts(): { reserved: number; committed: number } {
     return { reserved: Atomics.load(this.header, RESERVED), committed: Atomics.load(this.header, COMMITTED) };
@@ -152,6 +158,38 @@ export class ExperienceBuffer {
     Atomics.add(this.header, COMMITTED, 1);
     Atomics.notify(this.header, COMMITTED);
     return { index, slot, generation };
+  }
+
+  /**
+   * A consistent copy of the whole buffer without pausing writers: sequence words, then
+   * data, then the sequence words again; a slot that changed in between is marked
+   * unwritten in the copy (it was being written, so it is not a complete item yet).
+   */
+  snapshotBytes(): Uint8Array {
+    const sab = this.descriptor.sab;
+    const copy = new Uint8Array(sab.byteLength);
+    const seqBefore = Int32Array.from(this.seq);
+    copy.set(new Uint8Array(sab));
+    const seqCopy = new Int32Array(copy.buffer, HEADER_WORDS * 4, this.capacity);
+    for (let slot = 0; slot < this.capacity; slot++) {
+      const after = Atomics.load(this.seq, slot);
+      if (after !== seqBefore[slot] || after % 2 === 1) seqCopy[slot] = 0;
+      else seqCopy[slot] = after;
+    }
+    // Items reserved before the copy and not complete in it will never complete in the
+    // restored buffer: its readers skip those holes instead of waiting for them.
+    const header = new Int32Array(copy.buffer, 0, HEADER_WORDS);
+    header[SKIP_BEFORE] = header[RESERVED]!;
+    return copy;
+  }
+
+  /** A buffer holding a copy made by snapshotBytes (a checkpoint being restored). */
+  static fromSnapshot(capacity: number, fields: readonly FieldSpec[], bytes: Uint8Array): ExperienceBuffer {
+    const expected = ExperienceBuffer.bytesFor(capacity, fields);
+    if (bytes.byteLength !== expected) throw new RangeError(`snapshot has ${bytes.byteLength} bytes, the layout needs ${expected}`);
+    const sab = new SharedArrayBuffer(expected);
+    new Uint8Array(sab).set(bytes);
+    return new ExperienceBuffer({ sab, capacity, fields });
   }
 
   /** Resolves when an item is committed after `seen` commits, or after `timeoutMs` (no polling: Atomics.waitAsync). */

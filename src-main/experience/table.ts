@@ -69,6 +69,8 @@ export class ExperienceTable {
     this.timesSampled = new Int32Array(buffer.capacity);
     this.limiter = options.rateLimiter ? new RateLimiter(options.rateLimiter) : undefined;
     this.random = options.random ?? Math.random;
+    // A restored buffer: start at the oldest index that can still be in it.
+    this.nextIndex = Math.max(0, buffer.skipBefore - buffer.capacity);
   }
 
   get size(): number {
@@ -83,7 +85,7 @@ export class ExperienceTable {
       const expected = Math.floor(this.nextIndex / this.buffer.capacity) + 1;
       const generation = this.buffer.generationAt(slot);
       if (generation === expected) this.register(slot, generation);
-      else if (generation < expected) break; // not written yet (or being written): keep order
+      else if (generation < expected && this.nextIndex >= this.buffer.skipBefore) break; // not written yet (or being written): keep order
       // generation > expected: lapped before we saw it; skip it
       this.nextIndex++;
       taken++;
