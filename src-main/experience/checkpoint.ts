@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ExperienceBuffer, type FieldSpec } from './buffer.js';
+import { ExperienceBuffer } from './buffer.js';
 
 const MAGIC = Buffer.from('SBXP');
 const FORMAT = 1;
@@ -99,7 +99,7 @@ export function parseCheckpoint(bytes: Uint8Array): ExperienceBuffer {
   }
   const body = data.subarray(12 + headerLength, data.length - 32);
   try {
-    return ExperienceBuffer.fromSnapshot(header.capacity, header.fields as FieldSpec[], body);
+    return ExperienceBuffer.fromSnapshot(header.capacity, header.fields, body);
   } catch (error) {
     throw new CorruptCheckpointError(`checkpoint body does not match its header: ${(error as Error).message}`, { cause: error });
   }
