@@ -29,10 +29,12 @@ export const COLUMN_TYPES: Record<FieldDType, ColumnCtor> = {
   uint8: Uint8Array,
 };
 const CTORS = COLUMN_TYPES;
-const HEADER_WORDS = 4;
+const HEADER_WORDS = 6;
 const RESERVED = 0; // reservations made (the next item's index)
 const COMMITTED = 1; // items fully written
 const SKIP_BEFORE = 2; // after a restore: indexes below this are final (a hole is never filled)
+const WAITERS = 3; // readers blocked in waitForCommit: writers notify only when there are some
+const DROPPED = 4; // writes dropped because a newer item had already taken their slot
 
 export interface BufferDescriptor {
   readonly sab: SharedArrayBuffer;
@@ -66,6 +68,8 @@ export class ExperienceBuffer {
   readonly elements: ReadonlyMap<string, number>;
   private readonly header: Int32Array;
   private readonly seq: Int32Array;
+  /** Fields in declaration order with their column and width: the insert path avoids map lookups. */
+  private readonly layout: { name: string; column: Column; per: number }[];
 
   private constructor(readonly descriptor: BufferDescriptor) {
     const { sab, capacity, fields } = descriptor;
@@ -85,6 +89,7 @@ export class ExperienceBuffer {
     }
     this.columns = columns;
     this.elements = elements;
+    this.layout = fields.map((f) => ({ name: f.name, column: columns.get(f.name)!, per: elements.get(f.name)! }));
   }
 
   static create(capacity: number, fields: readonly FieldSpec[]): ExperienceBuffer {
@@ -115,9 +120,13 @@ export class ExperienceBuffer {
     return Atomics.load(this.header, SKIP_BEFORE);
   }
 
-  /** Items ever reserved and ever committed (both grow without bound). */
-  counts(): { reserved: number; committed: number } {
-    return { reserved: Atomics.load(this.header, RESERVED), committed: Atomics.load(this.header, COMMITTED) };
+  /** Items ever reserved, committed, and dropped (lapped before they were written); they grow without bound. */
+  counts(): { reserved: number; committed: number; dropped: number } {
+    return {
+      reserved: Atomics.load(this.header, RESERVED),
+      committed: Atomics.load(this.header, COMMITTED),
+      dropped: Atomics.load(this.header, DROPPED),
+    };
   }
 
   /**
@@ -125,6 +134,13 @@ export class ExperienceBuffer {
    * once the buffer is full (FIFO removal). Values are copied.
    */
   insert(values: Readonly<Record<string, ArrayLike<number> | number>>): Reservation {
+    // Check everything before reserving: a reserved slot must always be published.
+    for (const { name, per } of this.layout) {
+      const value = values[name];
+      if (value === undefined) throw new RangeError(`missing field "${name}"`);
+      const length = typeof value === 'number' ? 1 : value.length;
+      if (length !== per) throw new RangeError(`field "${name}" needs ${per} values, got ${length}`);
+    }
     const index = Atomics.add(this.header, RESERVED, 1);
     const slot = index % this.capacity;
     const generation = Math.floor(index / this.capacity) + 1;
@@ -134,29 +150,24 @@ export class ExperienceBuffer {
     for (;;) {
       const current = Atomics.load(this.seq, slot);
       if (current % 2 === 0) {
-        if (current >= 2 * generation) return { index, slot, generation: -1 }; // a newer item already took it
+        if (current >= 2 * generation) {
+          // A newer item already took the slot: this older one would have been evicted anyway.
+          Atomics.add(this.header, DROPPED, 1);
+          return { index, slot, generation: -1 };
+        }
         if (Atomics.compareExchange(this.seq, slot, current, writing) === current) break;
       } else {
         Atomics.wait(this.seq, slot, current, 1);
       }
     }
-    for (const f of this.fields) {
-      const column = this.columns.get(f.name)!;
-      const per = this.elements.get(f.name)!;
-      const value = values[f.name];
-      if (value === undefined) throw new RangeError(`missing field "${f.name}"`);
-      if (typeof value === 'number') {
-        if (per !== 1) throw new RangeError(`field "${f.name}" needs ${per} values`);
-        column[slot] = value;
-      } else {
-        if (value.length !== per) throw new RangeError(`field "${f.name}" needs ${per} values, got ${value.length}`);
-        column.set(value, slot * per);
-      }
+    for (const { name, column, per } of this.layout) {
+      const value = values[name]!;
+      if (typeof value === 'number') column[slot] = value;
+      else column.set(value, slot * per);
     }
     Atomics.store(this.seq, slot, 2 * generation);
-    Atomics.notify(this.seq, slot);
     Atomics.add(this.header, COMMITTED, 1);
-    Atomics.notify(this.header, COMMITTED);
+    if (Atomics.load(this.header, WAITERS) > 0) Atomics.notify(this.header, COMMITTED);
     return { index, slot, generation };
   }
 
@@ -194,8 +205,13 @@ export class ExperienceBuffer {
 
   /** Resolves when an item is committed after `seen` commits, or after `timeoutMs` (no polling: Atomics.waitAsync). */
   async waitForCommit(seen: number, timeoutMs: number): Promise<void> {
-    const result = Atomics.waitAsync(this.header, COMMITTED, seen, timeoutMs);
-    if (result.async) await result.value;
+    Atomics.add(this.header, WAITERS, 1);
+    try {
+      const result = Atomics.waitAsync(this.header, COMMITTED, seen, timeoutMs);
+      if (result.async) await result.value;
+    } finally {
+      Atomics.sub(this.header, WAITERS, 1);
+    }
   }
 
   /** Wake every waitForCommit (a waiter that no longer needs to wait). */

@@ -159,7 +159,9 @@ describe('experience buffer', () => {
     expect(Array.from(buffer.columns.get('next_obs')!.subarray(0, 4))).toEqual([2, 3, 4, 5]);
     expect(buffer.columns.get('policy_version')![0]).toBe(7);
     expect(() => buffer.insert({ obs: [1], action: 1, reward: 0, done: 0, next_obs: [1, 2, 3, 4], policy_version: 1 })).toThrow(
-      /needs 4 values/,
+      /needs 4 values, got 1/,
     );
+    // A refused insert reserves nothing: readers never wait for a slot that will not be written.
+    expect(buffer.counts()).toEqual({ reserved: 1, committed: 1, dropped: 0 });
   });
 });

@@ -1,0 +1,97 @@
+/**
+ * npm run bench:experience [-- --quick]
+ *
+ * The experience buffer against plain memory copies, in one run: inserts of 64-float
+ * observations against TypedArray.set of the same rows, and uniform and prioritized
+ * sampling (batches of 256) against copying the same number of random rows with no
+ * sampler. The last line printed is the JSON result.
+ */
+import { ExperienceBuffer, standardFields } from '../src-main/experience/buffer.js';
+import { ExperienceTable } from '../src-main/experience/table.js';
+import { mulberry32 } from '../src-main/util/prng.js';
+import { log, quick, round } from './lib.js';
+
+const OBS = 64;
+const CAPACITY = quick ? 100_000 : 1_000_000;
+const BATCH = 256;
+const durationMs = quick ? 1500 : 5000;
+
+function timed(run: () => number): number {
+  const started = performance.now();
+  let items = 0;
+  while (performance.now() - started < durationMs) items += run();
+  return (items * 1000) / (performance.now() - started);
+}
+
+const fields = standardFields([OBS], []);
+const obs = new Float32Array(OBS).map((_, i) => i / OBS);
+const next = new Float32Array(OBS).map((_, i) => 1 - i / OBS);
+const item = { obs, action: 1, reward: 0.5, done: 0, next_obs: next, policy_version: 1 };
+
+// Inserts, and the same bytes moved with TypedArray.set (the floor any buffer pays).
+const buffer = ExperienceBuffer.create(CAPACITY, fields);
+const insertRate = timed(() => {
+  for (let i = 0; i < 1000; i++) buffer.insert(item);
+  return 1000;
+});
+const rawObs = new Float32Array(CAPACITY * OBS);
+const rawNext = new Float32Array(CAPACITY * OBS);
+const rawScalars = new Float32Array(CAPACITY * 4);
+let cursor = 0;
+const memcpyRate = timed(() => {
+  for (let i = 0; i < 1000; i++) {
+    const slot = cursor++ % CAPACITY;
+    rawObs.set(obs, slot * OBS);
+    rawNext.set(next, slot * OBS);
+    rawScalars[slot * 4] = 1;
+    rawScalars[slot * 4 + 1] = 0.5;
+    rawScalars[slot * 4 + 2] = 0;
+    rawScalars[slot * 4 + 3] = 1;
+  }
+  return 1000;
+});
+log(`insert ${Math.round(insertRate)} items/s, TypedArray.set ${Math.round(memcpyRate)} items/s`);
+
+// Sampling from a full table, and gathering random rows with no sampler.
+const uniform = new ExperienceTable(buffer, { sampler: 'uniform', random: mulberry32(1) });
+uniform.pull();
+const prioritized = new ExperienceTable(buffer, { sampler: 'prioritized', random: mulberry32(2) });
+prioritized.pull();
+const random = mulberry32(3);
+const sampleRate = async (table: ExperienceTable) => {
+  const started = performance.now();
+  let items = 0;
+  while (performance.now() - started < durationMs) items += (await table.sample(BATCH)).slots.length;
+  return (items * 1000) / (performance.now() - started);
+};
+const uniformRate = await sampleRate(uniform);
+const prioritizedRate = await sampleRate(prioritized);
+const outObs = new Float32Array(BATCH * OBS);
+const outNext = new Float32Array(BATCH * OBS);
+const outScalars = new Float32Array(BATCH * 4);
+const gatherRate = timed(() => {
+  for (let row = 0; row < BATCH; row++) {
+    const slot = Math.floor(random() * CAPACITY);
+    outObs.set(rawObs.subarray(slot * OBS, slot * OBS + OBS), row * OBS);
+    outNext.set(rawNext.subarray(slot * OBS, slot * OBS + OBS), row * OBS);
+    outScalars.set(rawScalars.subarray(slot * 4, slot * 4 + 4), row * 4);
+  }
+  return BATCH;
+});
+log(
+  `uniform ${Math.round(uniformRate)} samples/s, prioritized ${Math.round(prioritizedRate)} samples/s, plain gather ${Math.round(gatherRate)} rows/s`,
+);
+
+console.log(
+  JSON.stringify({
+    insert_items_s: Math.round(insertRate),
+    memcpy_items_s: Math.round(memcpyRate),
+    insert_ratio_vs_memcpy: round(insertRate / memcpyRate),
+    uniform_samples_s: Math.round(uniformRate),
+    prioritized_samples_s: Math.round(prioritizedRate),
+    gather_samples_s: Math.round(gatherRate),
+    prioritized_ratio_vs_gather: round(prioritizedRate / gatherRate),
+    // Built-in actors (CartPole on the engine) are not built yet: no figure rather than a made-up one.
+    actor_steps_s: null,
+  }),
+);
