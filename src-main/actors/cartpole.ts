@@ -61,7 +61,7 @@ export class CartPole {
     s[2] = theta + TAU * thetaDot;
     s[3] = thetaDot + TAU * thetaAcc;
     this.steps++;
-    const terminated = s[0]! < -X_LIMIT || s[0]! > X_LIMIT || s[2]! < -THETA_LIMIT || s[2]! > THETA_LIMIT;
+    const terminated = s[0] < -X_LIMIT || s[0] > X_LIMIT || s[2] < -THETA_LIMIT || s[2] > THETA_LIMIT;
     return { reward: 1, terminated, truncated: !terminated && this.steps >= MAX_EPISODE_STEPS };
   }
 }
