@@ -21,6 +21,7 @@ export default defineConfig({
           'inference-worker': resolve('src-main/engine/worker/inference-worker.ts'),
           updater: resolve('src-main/updater/updater-process.ts'),
           'validation-worker': resolve('src-main/updater/validation-worker.ts'),
+          'actor-worker': resolve('src-main/actors/actor-worker.ts'),
         },
         output: {
           format: 'es',

@@ -4,9 +4,14 @@
  * The experience buffer against plain memory copies, in one run: inserts of 64-float
  * observations against TypedArray.set of the same rows, and uniform and prioritized
  * sampling (batches of 256) against copying the same number of random rows with no
- * sampler. The last line printed is the JSON result.
+ * sampler; and the built-in actors' environment steps per second, each action served by
+ * the engine. The last line printed is the JSON result.
  */
+import { ActorPool } from '../src-main/actors/actor-pool.js';
+import { ACTIONS, OBSERVATION_SIZE } from '../src-main/actors/cartpole.js';
+import { Engine } from '../src-main/engine/index.js';
 import { ExperienceBuffer, standardFields } from '../src-main/experience/buffer.js';
+import { buildMlp } from '../src-main/models/mlp.js';
 import { ExperienceTable } from '../src-main/experience/table.js';
 import { mulberry32 } from '../src-main/util/prng.js';
 import { log, quick, round } from './lib.js';
@@ -82,6 +87,21 @@ log(
   `uniform ${Math.round(uniformRate)} samples/s, prioritized ${Math.round(prioritizedRate)} samples/s, plain gather ${Math.round(gatherRate)} rows/s`,
 );
 
+// Built-in actors: CartPole environments stepped by actor threads, actions from the engine.
+const engine = new Engine();
+await engine.loadModel({ name: 'cartpole', source: buildMlp({ layers: [OBSERVATION_SIZE, 64, 64, ACTIONS], seed: 5 }) });
+const actorBuffer = ExperienceBuffer.create(CAPACITY, standardFields([OBSERVATION_SIZE]));
+const pool = new ActorPool({ engine, model: 'cartpole', buffer: actorBuffer, actors: 2, envsPerActor: 32 });
+pool.start();
+await new Promise((r) => setTimeout(r, 500)); // threads up and stepping
+const stepsBefore = pool.snapshot().steps;
+const actorStarted = performance.now();
+await new Promise((r) => setTimeout(r, durationMs));
+const actorSteps = ((pool.snapshot().steps - stepsBefore) * 1000) / (performance.now() - actorStarted);
+await pool.stop();
+await engine.stop();
+log(`actors: ${Math.round(actorSteps)} environment steps/s (2 actor threads x 32 CartPoles, one engine inference per step)`);
+
 console.log(
   JSON.stringify({
     insert_items_s: Math.round(insertRate),
@@ -91,7 +111,6 @@ console.log(
     prioritized_samples_s: Math.round(prioritizedRate),
     gather_samples_s: Math.round(gatherRate),
     prioritized_ratio_vs_gather: round(prioritizedRate / gatherRate),
-    // Built-in actors (CartPole on the engine) are not built yet: no figure rather than a made-up one.
-    actor_steps_s: null,
+    actor_steps_s: Math.round(actorSteps),
   }),
 );
