@@ -62,7 +62,7 @@ export class ActorPool {
     this.restartTimers.clear();
     this.channel.stop();
     await this.serving;
-    await Promise.all(this.workers.map((w) => w?.terminate()));
+    await Promise.all(this.workers.flatMap((w) => (w ? [w.terminate()] : [])));
     this.workers.fill(undefined);
   }
 
