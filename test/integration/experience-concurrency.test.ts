@@ -36,26 +36,32 @@ function assertWhole(batch: Awaited<ReturnType<ExperienceTable['sample']>>): voi
   }
 }
 
+/** Sample (checking every row is whole) for as long as the writers run; returns the rows sampled. */
+async function sampleWhileWriting(table: ExperienceTable, writers: Promise<void>[], batchSize: number): Promise<number> {
+  let finished = false;
+  const done = Promise.all(writers).then(() => (finished = true));
+  let rows = 0;
+  while (!finished) {
+    table.pull();
+    if (table.size > 0) {
+      const batch = await table.sample(batchSize);
+      assertWhole(batch);
+      rows += batch.slots.length;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await done;
+  return rows;
+}
+
 describe('experience buffer under concurrent writers', () => {
   it('N writer threads and a concurrent sampler: no torn or duplicated items, and the counts add up', async () => {
     const writers = 4;
     const perWriter = 5000;
     const buffer = ExperienceBuffer.create(writers * perWriter, FIELDS);
     const uniform = new ExperienceTable(buffer, { sampler: 'uniform' });
-    const done = Promise.all(startWriters(buffer, writers, perWriter));
-    let finished = false;
-    void done.then(() => (finished = true));
-    let sampledBatches = 0;
-    while (!finished) {
-      uniform.pull();
-      if (uniform.size > 0) {
-        assertWhole(await uniform.sample(64));
-        sampledBatches++;
-      }
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    await done;
-    expect(sampledBatches).toBeGreaterThan(0);
+    const sampledRows = await sampleWhileWriting(uniform, startWriters(buffer, writers, perWriter), 64);
+    expect(sampledRows).toBeGreaterThan(0);
     expect(buffer.counts()).toEqual({ reserved: writers * perWriter, committed: writers * perWriter, dropped: 0 });
     uniform.pull();
     expect(uniform.stats()).toMatchObject({ size: writers * perWriter, inserts: writers * perWriter });
@@ -75,21 +81,7 @@ describe('experience buffer under concurrent writers', () => {
   it('writers lapping a small buffer never hand the sampler a half-written item', async () => {
     const buffer = ExperienceBuffer.create(256, FIELDS);
     const table = new ExperienceTable(buffer, { sampler: 'uniform' });
-    const done = Promise.all(startWriters(buffer, 3, 20_000));
-    let finished = false;
-    void done.then(() => (finished = true));
-    let rows = 0;
-    while (!finished) {
-      table.pull();
-      if (table.size > 0) {
-        const batch = await table.sample(128);
-        assertWhole(batch);
-        rows += batch.slots.length;
-      }
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    await done;
-    expect(rows).toBeGreaterThan(0);
+    expect(await sampleWhileWriting(table, startWriters(buffer, 3, 20_000), 128)).toBeGreaterThan(0);
     const counts = buffer.counts();
     expect(counts.committed + counts.dropped).toBe(60_000); // a lapped write is dropped, never half-published
   });
