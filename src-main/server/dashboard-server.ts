@@ -138,7 +138,7 @@ export class DashboardServer {
       'Cross-Origin-Opener-Policy': 'same-origin',
       ...(type.startsWith('text/html')
         ? {
-            'Content-Security-Policy': `default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws://${this.hostHeader()}; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+            'Content-Security-Policy': `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws://${this.hostHeader()}; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
             'Cache-Control': 'no-store',
           }
         : {}),
