@@ -22,6 +22,7 @@ export default defineConfig({
           updater: resolve('src-main/updater/updater-process.ts'),
           'validation-worker': resolve('src-main/updater/validation-worker.ts'),
           'actor-worker': resolve('src-main/actors/actor-worker.ts'),
+          'learner-worker': resolve('src-main/learner/learner-worker.ts'),
         },
         output: {
           format: 'es',
