@@ -8,6 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { CartPoleLoop } from './demo/cartpole-loop.js';
 import { SyntheticLoad } from './demo/synthetic-load.js';
 import { SwitchboardHost } from './host/switchboard-host.js';
 import { CommandExecutor } from './server/commands.js';
@@ -39,6 +40,7 @@ interface ServeOptions {
   bind: string;
   telemetryHz: number;
   dashboard: boolean;
+  demo: 'synthetic' | 'cartpole';
 }
 
 async function servingConfig(options: ServeOptions): Promise<ModelServingConfigInput> {
@@ -72,14 +74,17 @@ async function serveFile(options: ServeOptions & { model: string }): Promise<Run
 
 /** Default: a model repository watched by the updater process, hot-swapping new versions. */
 async function serveRepository(options: ServeOptions): Promise<Running> {
+  const cartpole = options.demo === 'cartpole';
   const host = new SwitchboardHost({
     repository: options.repository,
-    seedDemo: options.repository === undefined,
+    seedDemo: options.repository === undefined && !cartpole,
     launcher: forkLauncher(),
     defaults: await servingConfig(options),
-    load: options.load > 0 ? { concurrency: options.load, ratePerSecond: options.loadRate } : undefined,
+    load: options.load > 0 && !cartpole ? { concurrency: options.load, ratePerSecond: options.loadRate } : undefined,
   });
   await host.start();
+  const loop = cartpole ? new CartPoleLoop(host) : undefined;
+  await loop?.start();
   const server = options.dashboard
     ? new DashboardServer({
         snapshot: () => host.snapshot(),
@@ -94,22 +99,41 @@ async function serveRepository(options: ServeOptions): Promise<Running> {
   await server?.start();
   if (server) console.log(`Dashboard: ${server.url}`);
   console.log(
-    `Switchboard engine: model repository ${host.repository}${options.repository ? '' : ' (temporary, seeded with the demo policy MLP 64-256-256-8)'}`,
+    `Switchboard engine: model repository ${host.repository}${
+      options.repository
+        ? ''
+        : cartpole
+          ? ' (temporary; the CartPole learner publishes into it)'
+          : ' (temporary, seeded with the demo policy MLP 64-256-256-8)'
+    }`,
   );
   console.log(`Publish a new version: write <repository>/<model>/.tmp/model.onnx, then rename .tmp to the next version number.`);
-  if (options.load > 0)
+  if (cartpole) console.log('Demo: CartPole actors served by the engine, a CEM learner publishing new policy versions');
+  else if (options.load > 0)
     console.log(`Synthetic load: ${options.load} actors${options.loadRate > 0 ? `, ${options.loadRate} req/s` : ', unthrottled'}`);
   return {
     events: host.engine.events,
     line: () => {
       const { engine, repository } = host.snapshot();
-      return summaryLine(engine, repository);
+      return summaryLine(engine, repository) + (loop ? loopPart(loop) : '');
     },
     stop: async () => {
       await server?.stop();
+      await loop?.stop();
       await host.stop();
     },
   };
+}
+
+function loopPart(loop: CartPoleLoop): string {
+  const s = loop.snapshot();
+  const returns = s.actors?.recentReturns.slice(-20) ?? [];
+  const meanReturn = returns.length ? returns.reduce((a, b) => a + b, 0) / returns.length : 0;
+  const last = s.learner.generations.at(-1);
+  return (
+    ` | actors ${s.actors?.steps.toLocaleString('en-US') ?? 0} steps, ${s.actors?.episodes ?? 0} episodes, return ${meanReturn.toFixed(0)} (last 20)` +
+    ` | learner gen ${last?.generation ?? 0}${s.learner.solvedAtVersion !== null ? `, solved at v${s.learner.solvedAtVersion}` : ''}`
+  );
 }
 
 interface Running {
@@ -169,6 +193,11 @@ program
   .option('--bind <address>', 'address the dashboard binds to; keep loopback unless you know why', '127.0.0.1')
   .addOption(new Option('--telemetry-hz <n>', 'default telemetry rate pushed to dashboards').argParser(positiveInt).default(4))
   .option('--no-dashboard', 'do not start the dashboard server')
+  .addOption(
+    new Option('--demo <name>', 'built-in demo: synthetic load on a policy MLP, or the CartPole actor-learner loop')
+      .choices(['synthetic', 'cartpole'])
+      .default('synthetic'),
+  )
   .action(async (options: ServeOptions) => {
     await serve(options);
   });
