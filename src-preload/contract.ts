@@ -55,13 +55,7 @@ export type CommandReply = { id: number; ok: true; result: unknown } | { id: num
 export type ServerMessage<Snapshot = unknown, Event = unknown> =
   { type: 'snapshot'; snapshot: Snapshot } | { type: 'event'; event: Event } | { type: 'reply'; reply: CommandReply };
 
-/** IPC channel names, shared by main and preload. */
-export const IPC = {
-  command: 'switchboard:command',
-  telemetry: 'switchboard:telemetry',
-  telemetryAck: 'switchboard:telemetry-ack',
-  event: 'switchboard:event',
-} as const;
+export { IPC } from './channels.js';
 
 /** Validate a command's arguments; returns the parsed arguments or a typed error. */
 export function parseCommand(name: CommandName, args: unknown): { ok: true; args: unknown } | { ok: false; error: CommandError } {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { isTrustedSenderUrl } from '../../src-main/electron/sender-policy.js';
 import { CommandRequestSchema, parseCommand } from '../../src-preload/contract.js';
@@ -18,6 +19,19 @@ describe('IPC sender validation', () => {
     expect(isTrustedSenderUrl('http://localhost:5173/', { fileUrl: trusted.fileUrl })).toBe(false);
     expect(isTrustedSenderUrl(undefined, trusted)).toBe(false);
     expect(isTrustedSenderUrl('not a url', trusted)).toBe(false);
+  });
+});
+
+describe('sandboxed preload', () => {
+  it('loads nothing at run time but electron and the channel names (a sandboxed preload cannot require packages)', () => {
+    const runtimeImports = (file: string) =>
+      [
+        ...readFileSync(new URL(`../../src-preload/${file}`, import.meta.url), 'utf8').matchAll(
+          /^import (?!type )[^;]*? from '([^']+)';/gm,
+        ),
+      ].map((m) => m[1]);
+    expect(runtimeImports('index.ts')).toEqual(['electron', './channels.js']);
+    expect(runtimeImports('channels.ts')).toEqual([]);
   });
 });
 
