@@ -26,6 +26,6 @@ export default tseslint.config(
     // Plain JavaScript (this file, test fixtures run as separate processes): no type information.
     files: ['eslint.config.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
-    languageOptions: { globals: { process: 'readonly', setInterval: 'readonly', console: 'readonly' } },
+    languageOptions: { globals: { process: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', console: 'readonly' } },
   },
 );
