@@ -7,8 +7,6 @@ import type { EngineSnapshot } from '../engine/index.js';
 import type { RepositorySnapshot } from '../repository/coordinator.js';
 import { bytes, count, ms } from '../util/format.js';
 
-export { bytes };
-
 export function summaryLine(snapshot: EngineSnapshot, repository?: RepositorySnapshot | null): string {
   const parts: string[] = [new Date(snapshot.timeMs).toISOString().slice(11, 19)];
   if (snapshot.models.length === 0)

@@ -60,9 +60,9 @@ describe('watchdog and recovery', () => {
     });
     // Heartbeats would take 5 s to notice; the batch limit (300 ms) must catch it first.
     engine.injectFault('m', 0, 'hang-next-batch');
-    const started = performance.now();
     await expect(model.infer(request())).resolves.toBeDefined(); // retried on the restarted worker
-    expect(performance.now() - started).toBeLessThan(4000);
+    // Caught by the batch limit, not by the (far later) heartbeat check: no timing needed to tell.
+    expect(engine.snapshot().recentEvents.some((e) => /no heartbeat/.test(e.message))).toBe(false);
     expect(engine.snapshot().workers[0]!.restarts).toBe(1);
     expect(engine.snapshot().recentEvents.some((e) => e.kind === 'worker-hung' && /batch running/.test(e.message))).toBe(true);
   });
