@@ -19,7 +19,7 @@ import { closedLoop, log, quick, round } from './lib.js';
 const durationMs = quick ? 1500 : 5000;
 const rounds = quick ? 5 : 7;
 
-const host = new SwitchboardHost({ seedDemo: true, launcher: forkLauncher() });
+const host = new SwitchboardHost({ demo: { kind: 'synthetic' }, launcher: forkLauncher() });
 const server = new DashboardServer({
   snapshot: () => host.snapshot(),
   commands: new CommandExecutor(host),

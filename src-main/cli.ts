@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 /**
  * Headless Switchboard: the engine and the updater on a model repository (by default a
- * temporary one holding the built-in demo policy) with a synthetic load, printing a
- * one-line summary every second.
+ * temporary one) running the built-in demo (by default the CartPole actor-learner loop),
+ * with the dashboard served on loopback, printing a one-line summary every second.
  *
- *   switchboard serve [--repository dir | --model path.onnx] [--workers 2] [--load 64] [--load-rate 5000]
+ *   switchboard serve [--repository dir | --model path.onnx] [--demo cartpole|synthetic|none] [--workers 2]
  */
+import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { CartPoleLoop } from './demo/cartpole-loop.js';
 import { SyntheticLoad } from './demo/synthetic-load.js';
 import { SwitchboardHost } from './host/switchboard-host.js';
 import { CommandExecutor } from './server/commands.js';
@@ -40,7 +40,9 @@ interface ServeOptions {
   bind: string;
   telemetryHz: number;
   dashboard: boolean;
-  demo: 'synthetic' | 'cartpole';
+  demo: 'synthetic' | 'cartpole' | 'none';
+  experienceDir?: string;
+  checkpointInterval: number;
 }
 
 async function servingConfig(options: ServeOptions): Promise<ModelServingConfigInput> {
@@ -75,16 +77,24 @@ async function serveFile(options: ServeOptions & { model: string }): Promise<Run
 /** Default: a model repository watched by the updater process, hot-swapping new versions. */
 async function serveRepository(options: ServeOptions): Promise<Running> {
   const cartpole = options.demo === 'cartpole';
+  const load = options.load > 0 && !cartpole ? { concurrency: options.load, ratePerSecond: options.loadRate } : undefined;
   const host = new SwitchboardHost({
     repository: options.repository,
-    seedDemo: options.repository === undefined && !cartpole,
+    demo: cartpole
+      ? {
+          kind: 'cartpole',
+          loop: {
+            // Beside the models (a dot folder is never taken for a model), unless given.
+            checkpointDir: options.experienceDir ?? (options.repository ? join(options.repository, '.experience') : undefined),
+            checkpointIntervalMs: options.checkpointInterval * 1000,
+          },
+        }
+      : { kind: options.demo, load },
     launcher: forkLauncher(),
     defaults: await servingConfig(options),
-    load: options.load > 0 && !cartpole ? { concurrency: options.load, ratePerSecond: options.loadRate } : undefined,
   });
   await host.start();
-  const loop = cartpole ? new CartPoleLoop(host) : undefined;
-  await loop?.start();
+  const loop = host.cartpole;
   const server = options.dashboard
     ? new DashboardServer({
         snapshot: () => host.snapshot(),
@@ -104,12 +114,22 @@ async function serveRepository(options: ServeOptions): Promise<Running> {
         ? ''
         : cartpole
           ? ' (temporary; the CartPole learner publishes into it)'
-          : ' (temporary, seeded with the demo policy MLP 64-256-256-8)'
+          : options.demo === 'synthetic'
+            ? ' (temporary, seeded with the demo policy MLP 64-256-256-8)'
+            : ' (temporary, empty)'
     }`,
   );
+  if (loop) {
+    const checkpoint = loop.experience.snapshot(null).checkpoint;
+    console.log(
+      checkpoint.dir
+        ? `Experience checkpoints: ${checkpoint.dir}${checkpoint.restored ? ` (restored ${checkpoint.restored.items} items)` : ''}`
+        : 'Experience checkpoints: off (temporary repository; pass --repository or --experience-dir to keep them)',
+    );
+  }
   console.log(`Publish a new version: write <repository>/<model>/.tmp/model.onnx, then rename .tmp to the next version number.`);
   if (cartpole) console.log('Demo: CartPole actors served by the engine, a CEM learner publishing new policy versions');
-  else if (options.load > 0)
+  else if (load)
     console.log(`Synthetic load: ${options.load} actors${options.loadRate > 0 ? `, ${options.loadRate} req/s` : ', unthrottled'}`);
   return {
     events: host.engine.events,
@@ -119,13 +139,12 @@ async function serveRepository(options: ServeOptions): Promise<Running> {
     },
     stop: async () => {
       await server?.stop();
-      await loop?.stop();
       await host.stop();
     },
   };
 }
 
-function loopPart(loop: CartPoleLoop): string {
+function loopPart(loop: NonNullable<SwitchboardHost['cartpole']>): string {
   const s = loop.snapshot();
   const returns = s.actors?.recentReturns.slice(-20) ?? [];
   const meanReturn = returns.length ? returns.reduce((a, b) => a + b, 0) / returns.length : 0;
@@ -176,8 +195,8 @@ const program = new Command()
 
 program
   .command('serve', { isDefault: true })
-  .description('run the engine and the updater on a model repository (default: the built-in demo policy) with a synthetic load')
-  .option('--repository <dir>', 'model repository to watch (default: a temporary one seeded with the demo policy)')
+  .description('run the engine and the updater on a model repository with a built-in demo (default: the CartPole actor-learner loop)')
+  .option('--repository <dir>', 'model repository to watch (default: a temporary one)')
   .option('--model <path>', 'serve one ONNX file, without a repository')
   .option('--name <name>', 'model name when --model is given', 'model')
   .option('--config <path>', 'JSON serving config (batching, queue, rateLimit, workers, checkFinite)')
@@ -186,7 +205,7 @@ program
   .addOption(new Option('--max-batch <n>', 'rows per batch at most').argParser(positiveInt).default(128))
   .addOption(new Option('--max-delay-us <n>', 'longest wait for a fuller batch, microseconds').argParser(positiveInt).default(500))
   .addOption(new Option('--queue-capacity <n>', 'requests the queue holds at most').argParser(positiveInt).default(4096))
-  .addOption(new Option('--load <n>', 'synthetic actors (0: none)').argParser(positiveInt).default(64))
+  .addOption(new Option('--load <n>', 'synthetic requesters with --demo synthetic or none (0: none)').argParser(positiveInt).default(64))
   .addOption(new Option('--load-rate <n>', 'synthetic requests per second in total (0: unthrottled)').argParser(positiveInt).default(5000))
   .addOption(new Option('--duration <s>', 'stop after this many seconds (0: run until Ctrl-C)').argParser(positiveInt).default(0))
   .addOption(new Option('--port <n>', 'dashboard HTTP port (0: any free port)').argParser(positiveInt).default(7480))
@@ -194,9 +213,15 @@ program
   .addOption(new Option('--telemetry-hz <n>', 'default telemetry rate pushed to dashboards').argParser(positiveInt).default(4))
   .option('--no-dashboard', 'do not start the dashboard server')
   .addOption(
-    new Option('--demo <name>', 'built-in demo: synthetic load on a policy MLP, or the CartPole actor-learner loop')
-      .choices(['synthetic', 'cartpole'])
-      .default('synthetic'),
+    new Option('--demo <name>', 'built-in demo: the CartPole actor-learner loop, synthetic load on a policy MLP, or none')
+      .choices(['cartpole', 'synthetic', 'none'])
+      .default('cartpole'),
+  )
+  .option('--experience-dir <dir>', 'experience buffer checkpoints (default: <repository>/.experience; off for a temporary repository)')
+  .addOption(
+    new Option('--checkpoint-interval <s>', 'seconds between experience checkpoints (0: on demand and at stop only)')
+      .argParser(positiveInt)
+      .default(60),
   )
   .action(async (options: ServeOptions) => {
     await serve(options);

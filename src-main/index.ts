@@ -77,9 +77,8 @@ async function main(): Promise<void> {
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
   const host = new SwitchboardHost({
     repository: join(app.getPath('userData'), 'repository'),
-    seedDemo: true,
+    demo: { kind: 'cartpole', loop: { checkpointDir: join(app.getPath('userData'), 'experience') } },
     launcher: utilityLauncher(),
-    load: { concurrency: 64, ratePerSecond: 5000 },
   });
   await host.start();
   buildMenu(host);

@@ -31,6 +31,18 @@ export const CommandSchemas = {
   'model.activate': z.strictObject({ model: Model, version: Version }),
   'model.followLatest': z.strictObject({ model: Model }),
   'model.reload': z.strictObject({ model: Model }),
+  'experience.configure': z.strictObject({
+    sampler: z.enum(['uniform', 'prioritized', 'fifo']).optional(),
+    alpha: z.number().min(0).max(1).optional(),
+    beta: z.number().min(0).max(1).optional(),
+    maxTimesSampled: z.number().int().min(0).max(1_000_000).optional(),
+    batchSize: z.number().int().min(1).max(65_536).optional(),
+    samplesPerInsert: z.number().positive().max(1000).optional(),
+    minSize: z.number().int().min(1).max(2 ** 28).optional(),
+  }),
+  'experience.checkpoint': z.strictObject({}),
+  // The confirmation is part of the message, so no client clears the buffer by accident.
+  'experience.clear': z.strictObject({ confirm: z.literal(true) }),
 } as const;
 
 export type CommandName = keyof typeof CommandSchemas;

@@ -101,6 +101,7 @@ export class ActorPool {
       if (this.workers[index] !== worker || !this.running) return;
       this.workers[index] = undefined;
       this.restarts++;
+      this.options.engine.events.emit('warn', 'actor-restarted', `actor thread ${index} exited; restarting it (restart ${this.restarts})`);
       const timer = setTimeout(() => {
         this.restartTimers.delete(timer);
         if (this.running) this.spawn(index);

@@ -5,6 +5,10 @@
  */
 const STEPS = 0;
 const EPISODES = 1;
+const INSERT_WAITS = 2; // rounds that waited for the table's rate limiter
+const INSERT_WAIT_MS = 3; // milliseconds spent waiting, in total
+const INSERT_TIMEOUTS = 4; // waits that timed out (the actor waits again; nothing is written meanwhile)
+const COUNTERS = 6; // keeps the returns ring 8-byte aligned
 const RING = 256;
 
 export interface ActorStatsDescriptor {
@@ -16,12 +20,12 @@ export class ActorStats {
   private readonly returns: Float64Array;
 
   private constructor(readonly descriptor: ActorStatsDescriptor) {
-    this.counters = new Int32Array(descriptor.sab, 0, 2);
-    this.returns = new Float64Array(descriptor.sab, 8, RING);
+    this.counters = new Int32Array(descriptor.sab, 0, COUNTERS);
+    this.returns = new Float64Array(descriptor.sab, COUNTERS * 4, RING);
   }
 
   static create(): ActorStats {
-    return new ActorStats({ sab: new SharedArrayBuffer(8 + RING * 8) });
+    return new ActorStats({ sab: new SharedArrayBuffer(COUNTERS * 4 + RING * 8) });
   }
 
   static attach(descriptor: ActorStatsDescriptor): ActorStats {
@@ -35,6 +39,23 @@ export class ActorStats {
   episode(episodeReturn: number): void {
     const ticket = Atomics.add(this.counters, EPISODES, 1);
     this.returns[ticket % RING] = episodeReturn;
+  }
+
+  /** One wait for the insert permit: milliseconds waited, or -1 for a timeout. */
+  insertWait(waitedMs: number): void {
+    if (waitedMs < 0) Atomics.add(this.counters, INSERT_TIMEOUTS, 1);
+    else {
+      Atomics.add(this.counters, INSERT_WAITS, 1);
+      Atomics.add(this.counters, INSERT_WAIT_MS, Math.round(waitedMs));
+    }
+  }
+
+  insertWaits(): { waits: number; totalMs: number; timeouts: number } {
+    return {
+      waits: Atomics.load(this.counters, INSERT_WAITS),
+      totalMs: Atomics.load(this.counters, INSERT_WAIT_MS),
+      timeouts: Atomics.load(this.counters, INSERT_TIMEOUTS),
+    };
   }
 
   get steps(): number {

@@ -32,7 +32,15 @@ for (const [i, e] of envs.entries()) {
   e.env.observe(obs[i]!);
 }
 
+const INSERT_WAIT_MS = 1000;
+
 while (!channel.stopped) {
+  // The table's rate limiter may hold inserts back (the learner is behind): wait here, off the main thread.
+  if (buffer.insertsHeld) {
+    const waited = buffer.awaitInsertPermit(INSERT_WAIT_MS);
+    stats.insertWait(waited);
+    if (waited < 0) continue; // still held: check for a stop, then wait again
+  }
   for (const [i, e] of envs.entries()) channel.post(e.slot, obs[i]!);
   channel.ring();
   for (const [i, e] of envs.entries()) {

@@ -1,16 +1,19 @@
 /**
- * The actor-learner loop on CartPole: actor threads play with the policy the engine
- * serves and fill the experience buffer; the learner publishes better policy versions
- * into the repository; the updater validates them and the engine swaps them in; the
- * actors' returns rise. Everything the product does, end to end, on one screen.
+ * The actor-learner loop on CartPole, the product's default demo: actor threads play
+ * with the policy the engine serves and fill the experience buffer; the learner
+ * publishes better policy versions into the repository; the updater validates them and
+ * the engine swaps them in; the actors' returns rise. Meanwhile the learner samples the
+ * buffer under its rate limiter to train a critic whose TD errors become priorities.
  */
 import { ActorPool, type ActorPoolSnapshot } from '../actors/actor-pool.js';
 import { ACTIONS, OBSERVATION_SIZE } from '../actors/cartpole.js';
-import { ExperienceBuffer, standardFields } from '../experience/buffer.js';
-import type { SwitchboardHost } from '../host/switchboard-host.js';
-import { Learner, type LearnerSnapshot } from '../learner/learner.js';
+import { standardFields } from '../experience/buffer.js';
+import { ExperienceService, type SamplerSettings } from '../experience/service.js';
+import type { SampleBatch } from '../experience/table.js';
+import type { Engine } from '../engine/index.js';
+import { Learner, resumePoint, type LearnerSnapshot } from '../learner/learner.js';
 import { buildMlp, mlpParameterCount } from '../models/mlp.js';
-import { publishModel, repositoryHasVersions } from '../repository/publish.js';
+import { publishModel } from '../repository/publish.js';
 
 export const CARTPOLE_MODEL = 'cartpole';
 export const CARTPOLE_LAYERS = [OBSERVATION_SIZE, 16, ACTIONS] as const;
@@ -21,80 +24,125 @@ export interface CartPoleLoopOptions {
   /** Pause between learner generations. */
   readonly learnerIntervalMs?: number;
   readonly bufferCapacity?: number;
+  /** Experience checkpoints: restored on start, written on a schedule and on stop. None when absent. */
+  readonly checkpointDir?: string;
+  readonly checkpointIntervalMs?: number;
+  readonly sampler?: Partial<SamplerSettings>;
   readonly seed?: number;
 }
 
 export interface CartPoleLoopSnapshot {
   actors: ActorPoolSnapshot | null;
   learner: LearnerSnapshot;
-  buffer: { capacity: number; bytes: number; committed: number };
 }
 
 export class CartPoleLoop {
-  readonly buffer: ExperienceBuffer;
   private pool: ActorPool | undefined;
-  private readonly learner: Learner;
   private unsubscribe: (() => void) | undefined;
 
-  constructor(
-    private readonly host: SwitchboardHost,
-    private readonly options: CartPoleLoopOptions = {},
-  ) {
-    this.buffer = ExperienceBuffer.create(options.bufferCapacity ?? 200_000, standardFields([OBSERVATION_SIZE]));
-    this.learner = new Learner({
-      repository: host.repository,
-      model: CARTPOLE_MODEL,
-      layers: CARTPOLE_LAYERS,
-      firstVersion: 2,
-      intervalMs: options.learnerIntervalMs ?? 1500,
-      seed: options.seed ?? 3,
-      solvedReturn: 500,
-      solvedGenerations: 3,
-    });
-  }
+  private constructor(
+    private readonly engine: Engine,
+    readonly experience: ExperienceService,
+    private readonly learner: Learner,
+    private readonly options: CartPoleLoopOptions,
+  ) {}
 
-  /** Publish the untrained policy as version 1 (if the repository is empty), then run actors and learner once it serves. */
-  async start(): Promise<void> {
-    if (!(await repositoryHasVersions(this.host.repository))) {
+  /**
+   * Restore the buffer, and publish the untrained policy as version 1 when the repository
+   * has no CartPole policy yet; the learner continues after the latest version.
+   */
+  static async open(engine: Engine, repository: string, options: CartPoleLoopOptions = {}): Promise<CartPoleLoop> {
+    let resume = await resumePoint(repository, CARTPOLE_MODEL, CARTPOLE_LAYERS);
+    if (resume.firstVersion === 1) {
       const untrained = new Float32Array(mlpParameterCount(CARTPOLE_LAYERS));
       await publishModel(
-        this.host.repository,
+        repository,
         CARTPOLE_MODEL,
         1,
         buildMlp({ layers: CARTPOLE_LAYERS, parameters: untrained, inputName: 'obs', outputName: 'logits' }),
       );
+      resume = { firstVersion: 2, resumedFromVersion: null };
     }
+    const experience = await ExperienceService.open({
+      capacity: options.bufferCapacity ?? 200_000,
+      fields: standardFields([OBSERVATION_SIZE]),
+      checkpointDir: options.checkpointDir,
+      checkpointIntervalMs: options.checkpointIntervalMs,
+      sampler: options.sampler,
+      events: engine.events,
+    });
+    const learner = new Learner(
+      {
+        repository,
+        model: CARTPOLE_MODEL,
+        layers: CARTPOLE_LAYERS,
+        firstVersion: resume.firstVersion,
+        initialParameters: resume.initialParameters,
+        intervalMs: options.learnerIntervalMs ?? 1500,
+        seed: options.seed ?? 3,
+        solvedReturn: 500,
+        solvedGenerations: 3,
+      },
+      resume.resumedFromVersion,
+    );
+    if (resume.resumedFromVersion !== null)
+      engine.events.emit('info', 'learner', `CartPole learner continues from version ${resume.resumedFromVersion}`);
+    return new CartPoleLoop(engine, experience, learner, options);
+  }
+
+  /** Run actors and learner once the engine serves the policy. */
+  start(): void {
     const begin = () => {
       if (this.pool) return;
       this.pool = new ActorPool({
-        engine: this.host.engine,
+        engine: this.engine,
         model: CARTPOLE_MODEL,
-        buffer: this.buffer,
+        buffer: this.experience.buffer,
         actors: this.options.actors ?? 2,
         envsPerActor: this.options.envsPerActor ?? 16,
         seed: this.options.seed ?? 3,
       });
+      const stats = this.pool.stats;
+      this.experience.countInsertWaitsFrom(() => stats.insertWaits());
       this.pool.start();
       this.learner.start();
+      this.experience.start((batch) => this.train(batch));
     };
-    this.unsubscribe = this.host.engine.onEvent((event) => {
+    this.unsubscribe = this.engine.onEvent((event) => {
       if (event.kind === 'model-loaded' && event.model === CARTPOLE_MODEL) begin();
     });
-    if (this.host.engine.modelNames().includes(CARTPOLE_MODEL)) begin();
+    if (this.engine.modelNames().includes(CARTPOLE_MODEL)) begin();
+  }
+
+  /** The version actors are served now, when the policy is loaded. */
+  activeVersion(): number | null {
+    return this.engine.modelNames().includes(CARTPOLE_MODEL) ? this.engine.model(CARTPOLE_MODEL).version : null;
   }
 
   snapshot(): CartPoleLoopSnapshot {
-    const { committed } = this.buffer.counts();
-    return {
-      actors: this.pool?.snapshot() ?? null,
-      learner: this.learner.snapshot(),
-      buffer: { capacity: this.buffer.capacity, bytes: this.buffer.byteLength, committed },
-    };
+    return { actors: this.pool?.snapshot() ?? null, learner: this.learner.snapshot() };
   }
 
+  /** Actors first (they stop writing), then the buffer's last checkpoint, then the learner. */
   async stop(): Promise<void> {
     this.unsubscribe?.();
+    const pool = this.pool;
+    this.pool = undefined;
+    this.experience.buffer.limitInserts(undefined);
+    await pool?.stop();
+    await this.experience.stop();
     await this.learner.stop();
-    await this.pool?.stop();
+  }
+
+  private async train(batch: SampleBatch): Promise<Float64Array> {
+    const column = <T>(name: string) => batch.data.get(name) as T;
+    const result = await this.learner.train({
+      obs: column<Float32Array>('obs'),
+      nextObs: column<Float32Array>('next_obs'),
+      reward: column<Float32Array>('reward'),
+      done: column<Uint8Array>('done'),
+      weights: batch.weights,
+    });
+    return result.priorities;
   }
 }

@@ -28,7 +28,10 @@ export type EventKind =
   | 'version-validated'
   | 'version-rejected'
   | 'engine-stopping'
-  | 'engine-stopped';
+  | 'engine-stopped'
+  | 'experience'
+  | 'actor-restarted'
+  | 'learner';
 
 export interface EngineEvent {
   readonly seq: number;

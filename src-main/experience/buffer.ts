@@ -29,12 +29,15 @@ export const COLUMN_TYPES: Record<FieldDType, ColumnCtor> = {
   uint8: Uint8Array,
 };
 const CTORS = COLUMN_TYPES;
-const HEADER_WORDS = 6;
+const HEADER_WORDS = 8;
 const RESERVED = 0; // reservations made (the next item's index)
 const COMMITTED = 1; // items fully written
 const SKIP_BEFORE = 2; // after a restore: indexes below this are final (a hole is never filled)
 const WAITERS = 3; // readers blocked in waitForCommit: writers notify only when there are some
 const DROPPED = 4; // writes dropped because a newer item had already taken their slot
+const CLEARED_BEFORE = 5; // items with a lower index were cleared: no table takes them in
+const INSERT_LIMIT = 6; // writers may reserve indexes below this; a table's rate limiter sets it (actor threads wait on it)
+const NO_LIMIT = 0x7fffffff;
 
 export interface BufferDescriptor {
   readonly sab: SharedArrayBuffer;
@@ -97,7 +100,9 @@ export class ExperienceBuffer {
       throw new RangeError(`capacity must be 1..2^28, got ${capacity}`);
     const names = new Set(fields.map((f) => f.name));
     if (names.size !== fields.length) throw new RangeError('field names must be unique');
-    return new ExperienceBuffer({ sab: new SharedArrayBuffer(ExperienceBuffer.bytesFor(capacity, fields)), capacity, fields });
+    const buffer = new ExperienceBuffer({ sab: new SharedArrayBuffer(ExperienceBuffer.bytesFor(capacity, fields)), capacity, fields });
+    buffer.limitInserts(undefined);
+    return buffer;
   }
 
   /** The same buffer in another thread (the descriptor crosses postMessage; the memory is shared). */
@@ -118,6 +123,56 @@ export class ExperienceBuffer {
   /** Indexes below this will not be written any more (set in a restored buffer). */
   get skipBefore(): number {
     return Atomics.load(this.header, SKIP_BEFORE);
+  }
+
+  /** Items with a lower index were cleared (see clear()). */
+  get clearedBefore(): number {
+    return Atomics.load(this.header, CLEARED_BEFORE);
+  }
+
+  /**
+   * Forget every item inserted so far, without stopping writers: the items stay in
+   * memory until overwritten, but no table takes them in again, and a checkpoint taken
+   * afterwards restores none of them.
+   */
+  clear(): void {
+    Atomics.store(this.header, CLEARED_BEFORE, Atomics.load(this.header, RESERVED));
+  }
+
+  /**
+   * A table's rate limiter allows inserts up to (not including) stream index `limit`
+   * (undefined: no limit); wakes writers waiting in awaitInsertPermit when it rises.
+   * Writers check it before reserving, so they overshoot by at most one item each.
+   */
+  limitInserts(limit: number | undefined): void {
+    const value = limit === undefined ? NO_LIMIT : Math.min(NO_LIMIT, Math.max(0, Math.floor(limit)));
+    if (Atomics.exchange(this.header, INSERT_LIMIT, value) < value) Atomics.notify(this.header, INSERT_LIMIT);
+  }
+
+  /** Whether the next insert would go past the limit a table's rate limiter set. */
+  get insertsHeld(): boolean {
+    return Atomics.load(this.header, RESERVED) >= Atomics.load(this.header, INSERT_LIMIT);
+  }
+
+  /**
+   * For writer threads (it blocks the calling thread; never call it on the main thread):
+   * wait while inserts are held, up to `timeoutMs`. Returns the milliseconds waited, or
+   * -1 on a timeout (inserts still held).
+   */
+  awaitInsertPermit(timeoutMs: number): number {
+    const started = performance.now();
+    for (;;) {
+      const limit = Atomics.load(this.header, INSERT_LIMIT);
+      if (Atomics.load(this.header, RESERVED) < limit) return performance.now() - started;
+      const remaining = timeoutMs - (performance.now() - started);
+      if (remaining <= 0) return -1;
+      Atomics.wait(this.header, INSERT_LIMIT, limit, remaining);
+    }
+  }
+
+  /** Index of the oldest item a new reader should start from. */
+  firstLiveIndex(): number {
+    return Math.max(0, Atomics.load(this.header, RESERVED) - this.capacity, this.clearedBefore);
   }
 
   /** Items ever reserved, committed, and dropped (lapped before they were written); they grow without bound. */
@@ -191,6 +246,8 @@ export class ExperienceBuffer {
     // restored buffer: its readers skip those holes instead of waiting for them.
     const header = new Int32Array(copy.buffer, 0, HEADER_WORDS);
     header[SKIP_BEFORE] = header[RESERVED]!;
+    header[INSERT_LIMIT] = NO_LIMIT; // the restoring process's tables decide afresh
+    header[WAITERS] = 0;
     return copy;
   }
 

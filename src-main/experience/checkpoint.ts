@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { ExperienceBuffer } from './buffer.js';
 
 const MAGIC = Buffer.from('SBXP');
-const FORMAT = 1;
+const FORMAT = 2; // 2: eight header words (clear marker, insert gate)
 export const CHECKPOINT_FILE = 'latest.ckpt';
 const TEMP_PREFIX = '.ckpt-';
 

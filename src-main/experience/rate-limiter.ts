@@ -37,6 +37,13 @@ export class RateLimiter {
     return diff + n * this.spec.samplesPerInsert <= this.maxDiff;
   }
 
+  /** How many more inserts canInsert would allow one by one from `state` (Infinity: no bound). */
+  insertAllowance(state: LimiterState): number {
+    if (this.spec.kind === 'minSize') return Infinity;
+    const byRatio = Math.floor((this.maxDiff + state.samples) / this.spec.samplesPerInsert) - state.inserts;
+    return Math.max(0, byRatio, this.spec.minSize - state.size);
+  }
+
   canSample(state: LimiterState, n = 1): boolean {
     if (state.size < this.spec.minSize) return false;
     if (this.spec.kind === 'minSize') return true;

@@ -53,6 +53,12 @@ export class SumTree {
     return index;
   }
 
+  /** Every priority back to zero. */
+  clear(): void {
+    this.nodes.fill(0);
+    this.updatesSinceRebuild = 0;
+  }
+
   rebuild(): void {
     for (let node = this.size - 1; node >= 1; node--) this.nodes[node] = this.nodes[2 * node]! + this.nodes[2 * node + 1]!;
     this.updatesSinceRebuild = 0;

@@ -6,7 +6,7 @@
  * for an overwritten item is ignored; and a rate limiter. Items written by actor
  * threads are taken in by `pull()`, in insertion order.
  */
-import { RateLimitedError } from '../engine/errors.js';
+import { RateLimitedError, ShuttingDownError } from '../engine/errors.js';
 import { COLUMN_TYPES, type Column, type ExperienceBuffer } from './buffer.js';
 import { RateLimiter, type LimiterState, type RateLimiterSpec } from './rate-limiter.js';
 import { SumTree } from './sum-tree.js';
@@ -34,6 +34,18 @@ export interface SampleBatch {
   readonly data: ReadonlyMap<string, Column>;
 }
 
+export interface LimiterView {
+  spec: RateLimiterSpec | null;
+  size: number;
+  inserts: number;
+  samples: number;
+  /** Whether one more insert, or one more sample, would go through now. */
+  canInsert: boolean;
+  canSample: boolean;
+  /** Calls waiting for the limiter. */
+  waiting: number;
+}
+
 export interface TableStats {
   size: number;
   capacity: number;
@@ -52,6 +64,8 @@ export class ExperienceTable {
   private readonly fifo: { slot: number; generation: number }[] = [];
   private fifoHead = 0;
   private nextIndex = 0;
+  /** The buffer's clear marker when this table last looked: a change means someone cleared it. */
+  private clearedSeen = 0;
   private maxPriority = 1;
   private readonly limiter: RateLimiter | undefined;
   private readonly waiters = new Set<() => void>();
@@ -69,8 +83,55 @@ export class ExperienceTable {
     this.timesSampled = new Int32Array(buffer.capacity);
     this.limiter = options.rateLimiter ? new RateLimiter(options.rateLimiter) : undefined;
     this.random = options.random ?? Math.random;
-    // A restored buffer: start at the oldest index that can still be in it.
-    this.nextIndex = Math.max(0, buffer.skipBefore - buffer.capacity);
+    // A restored or already-filled buffer: start at the oldest index that can still be in it.
+    this.nextIndex = buffer.firstLiveIndex();
+    this.clearedSeen = buffer.clearedBefore;
+  }
+
+  /** Remove every item, here and for every other reader of the buffer (see ExperienceBuffer.clear). */
+  clear(): void {
+    this.buffer.clear();
+    this.forgetBefore(this.buffer.clearedBefore);
+  }
+
+  /** The rate limiter's view for calls of `n` items: what it holds back now, and the counts it decides on. */
+  limiterState(n = 1): LimiterView {
+    this.pull();
+    const spec = this.limiter?.spec ?? null;
+    return {
+      spec,
+      size: this.state.size,
+      inserts: this.state.inserts,
+      samples: this.state.samples,
+      canInsert: !this.limiter || this.limiter.canInsert(this.state, n),
+      canSample: this.state.size > 0 && (!this.limiter || this.limiter.canSample(this.state, n)),
+      waiting: this.waiters.size,
+    };
+  }
+
+  /** Priorities of the items held (the sampler's weights before alpha is undone), at most `limit` of them, evenly strided. */
+  priorities(limit: number): Float64Array {
+    const out = new Float64Array(Math.min(limit, this.state.size));
+    if (out.length === 0) return out;
+    const stride = Math.max(1, Math.floor(this.buffer.capacity / out.length));
+    const alpha = this.options.sampler === 'prioritized' ? (this.options.alpha ?? 0.6) : 1;
+    let n = 0;
+    for (let slot = 0; slot < this.buffer.capacity && n < out.length; slot += stride) {
+      const p = this.tree.get(slot);
+      if (p > 0) out[n++] = alpha > 0 ? p ** (1 / alpha) : p;
+    }
+    return out.subarray(0, n);
+  }
+
+  private forgetBefore(index: number): void {
+    this.tree.clear();
+    this.fifo.length = 0;
+    this.fifoHead = 0;
+    this.state.size = 0;
+    this.maxPriority = 1;
+    this.nextIndex = Math.max(this.nextIndex, index);
+    this.clearedSeen = index;
+    this.wake();
   }
 
   get size(): number {
@@ -79,6 +140,7 @@ export class ExperienceTable {
 
   /** Take in every item committed since the last call, in insertion order. */
   pull(): number {
+    if (this.buffer.clearedBefore !== this.clearedSeen) this.forgetBefore(this.buffer.clearedBefore); // cleared by another reader
     let taken = 0;
     for (;;) {
       const slot = this.nextIndex % this.buffer.capacity;
@@ -102,10 +164,10 @@ export class ExperienceTable {
     this.pull();
   }
 
-  /** Sample `n` items, waiting for the rate limiter up to `timeoutMs`. */
-  async sample(n: number, timeoutMs = 10_000): Promise<SampleBatch> {
+  /** Sample `n` items, waiting for the rate limiter up to `timeoutMs` (a `signal` ends the wait with ShuttingDownError). */
+  async sample(n: number, timeoutMs = 10_000, signal?: AbortSignal): Promise<SampleBatch> {
     this.pull();
-    await this.waitUntil(() => this.state.size > 0 && (!this.limiter || this.limiter.canSample(this.state, n)), timeoutMs);
+    await this.waitUntil(() => this.state.size > 0 && (!this.limiter || this.limiter.canSample(this.state, n)), timeoutMs, signal);
     return this.sampleNow(n);
   }
 
@@ -223,7 +285,8 @@ export class ExperienceTable {
    * Wait until `ready()` holds: re-checked when this table inserts or samples, and when
    * an actor thread commits an item (Atomics.waitAsync on the buffer's commit counter).
    */
-  private waitUntil(ready: () => boolean, timeoutMs: number): Promise<void> {
+  private waitUntil(ready: () => boolean, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(new ShuttingDownError(`table "${this.name}": the wait was cancelled`));
     if (ready()) return Promise.resolve();
     const started = performance.now();
     return new Promise<void>((resolve, reject) => {
@@ -232,6 +295,7 @@ export class ExperienceTable {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        signal?.removeEventListener('abort', cancel);
         this.waiters.delete(check);
         this.buffer.wakeCommitWaiters(); // end this waiter's Atomics.waitAsync now
         if (error) reject(error);
@@ -241,6 +305,8 @@ export class ExperienceTable {
         if (ready()) finish();
       };
       const timer = setTimeout(() => finish(new RateLimitedError('table', this.name, performance.now() - started)), timeoutMs);
+      const cancel = () => finish(new ShuttingDownError(`table "${this.name}": the wait was cancelled`));
+      signal?.addEventListener('abort', cancel, { once: true });
       this.waiters.add(check);
       const watchCommits = async () => {
         while (!done) {
@@ -255,6 +321,11 @@ export class ExperienceTable {
   }
 
   private wake(): void {
+    // Writer threads insert into the buffer directly: tell them whether the limiter lets inserts through.
+    if (this.limiter) {
+      const allowance = this.limiter.insertAllowance(this.state);
+      this.buffer.limitInserts(Number.isFinite(allowance) ? this.nextIndex + allowance : undefined);
+    }
     for (const check of [...this.waiters]) check();
   }
 }

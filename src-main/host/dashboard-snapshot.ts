@@ -1,9 +1,12 @@
 /**
  * What a dashboard receives as telemetry: the engine's snapshot, the repository and
- * updater, and (in the desktop app) per-process CPU and memory. The same object is
- * pushed over IPC, over the WebSocket, and served by GET /api/snapshot.
+ * updater, the experience buffer and the actor-learner loop when the demo runs them,
+ * and (in the desktop app) per-process CPU and memory. The same object is pushed over
+ * IPC, over the WebSocket, and served by GET /api/snapshot.
  */
+import type { CartPoleLoopSnapshot } from '../demo/cartpole-loop.js';
 import type { EngineSnapshot } from '../engine/index.js';
+import type { ExperienceSnapshot } from '../experience/service.js';
 import type { RepositorySnapshot } from '../repository/coordinator.js';
 
 export interface ProcessMetric {
@@ -18,4 +21,6 @@ export interface DashboardSnapshot {
   engine: EngineSnapshot;
   repository: RepositorySnapshot | null;
   processes: ProcessMetric[] | null;
+  experience: ExperienceSnapshot | null;
+  loop: CartPoleLoopSnapshot | null;
 }

@@ -1,15 +1,17 @@
 /**
  * Everything the product runs besides its window or HTTP front: the engine, the
  * updater process (through the launcher the shell provides), the coordinator between
- * them, and the synthetic load of the demo. The headless CLI and the Electron entry are
- * thin shells around this one host.
+ * them, and the built-in demo. The headless CLI and the Electron entry are thin shells
+ * around this one host.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CartPoleLoop, type CartPoleLoopOptions } from '../demo/cartpole-loop.js';
 import { DEFAULT_MODEL_NAME, defaultPolicyModel } from '../demo/default-model.js';
 import { SyntheticLoad, type SyntheticLoadOptions } from '../demo/synthetic-load.js';
 import { Engine, type ModelServingConfigInput } from '../engine/index.js';
+import { ExperienceError, type ExperienceService } from '../experience/service.js';
 import { ModelCoordinator } from '../repository/coordinator.js';
 import type { DashboardSnapshot, ProcessMetric } from './dashboard-snapshot.js';
 import { publishModel, repositoryHasVersions } from '../repository/publish.js';
@@ -17,16 +19,23 @@ import type { UpdaterLauncher } from '../updater/launcher.js';
 import type { UpdaterSettingsInput } from '../updater/protocol.js';
 import { UpdaterSupervisor } from '../updater/supervisor.js';
 
+/**
+ * The built-in demo. `cartpole`: the actor-learner loop (the default of both shells).
+ * `synthetic`: the policy MLP 64-256-256-8 published as version 1 when the repository is
+ * empty, under synthetic request load. `none`: serve the repository as it is.
+ */
+export type DemoOptions =
+  | { readonly kind: 'cartpole'; readonly loop?: CartPoleLoopOptions }
+  | { readonly kind: 'synthetic'; readonly load?: SyntheticLoadOptions }
+  | { readonly kind: 'none'; readonly load?: SyntheticLoadOptions };
+
 export interface HostOptions {
   /** Model repository; a fresh temporary one (removed on stop) when absent. */
   readonly repository?: string;
-  /** Publish the built-in demo policy as version 1 when the repository holds no model. */
-  readonly seedDemo?: boolean;
+  readonly demo?: DemoOptions;
   readonly launcher: UpdaterLauncher;
   /** Serving settings for models whose config.json leaves them out. */
   readonly defaults?: ModelServingConfigInput;
-  /** Synthetic actors for the first model that loads; none when absent. */
-  readonly load?: SyntheticLoadOptions;
   readonly updater?: Partial<UpdaterSettingsInput>;
 }
 
@@ -36,6 +45,7 @@ export class SwitchboardHost {
   readonly coordinator: ModelCoordinator;
   readonly repository: string;
   private load: SyntheticLoad | undefined;
+  private loop: CartPoleLoop | undefined;
   private readonly ownsRepository: boolean;
   private unsubscribe: (() => void) | undefined;
 
@@ -51,12 +61,27 @@ export class SwitchboardHost {
     this.coordinator = new ModelCoordinator(this.engine, this.supervisor, this.repository, this.engine.events, options.defaults);
   }
 
+  /** The CartPole loop, when that is the demo running. */
+  get cartpole(): CartPoleLoop | undefined {
+    return this.loop;
+  }
+
+  /** The experience buffer service; commands on it fail with NO_EXPERIENCE_BUFFER when no demo runs one. */
+  get experience(): ExperienceService {
+    if (!this.loop) throw new ExperienceError('NO_EXPERIENCE_BUFFER', 'no experience buffer: the running demo has none');
+    return this.loop.experience;
+  }
+
   async start(): Promise<void> {
-    if (this.options.seedDemo && !(await repositoryHasVersions(this.repository))) {
+    const demo = this.options.demo ?? { kind: 'none' };
+    if (demo.kind === 'synthetic' && !(await repositoryHasVersions(this.repository))) {
       await publishModel(this.repository, DEFAULT_MODEL_NAME, 1, defaultPolicyModel(1));
     }
-    if (this.options.load) {
-      const loadOptions = this.options.load;
+    if (demo.kind === 'cartpole') {
+      this.loop = await CartPoleLoop.open(this.engine, this.repository, demo.loop);
+      this.loop.start();
+    } else if (demo.load) {
+      const loadOptions = demo.load;
       this.unsubscribe = this.engine.onEvent((event) => {
         if (event.kind !== 'model-loaded' || this.load || !event.model) return;
         this.load = new SyntheticLoad(this.engine.model(event.model), loadOptions);
@@ -67,13 +92,21 @@ export class SwitchboardHost {
   }
 
   snapshot(processes: ProcessMetric[] | null = null): DashboardSnapshot {
-    return { engine: this.engine.snapshot(), repository: this.coordinator.snapshot(), processes };
+    const loop = this.loop;
+    return {
+      engine: this.engine.snapshot(),
+      repository: this.coordinator.snapshot(),
+      processes,
+      experience: loop ? loop.experience.snapshot(loop.activeVersion()) : null,
+      loop: loop ? loop.snapshot() : null,
+    };
   }
 
-  /** Stop the load, drain the engine, stop the updater; remove a temporary repository. */
+  /** Stop the demo, drain the engine, stop the updater; remove a temporary repository. */
   async stop(): Promise<void> {
     this.unsubscribe?.();
     await this.load?.stop();
+    await this.loop?.stop();
     await this.coordinator.stop();
     await this.engine.stop();
     if (this.ownsRepository) rmSync(this.repository, { recursive: true, force: true });

@@ -17,6 +17,8 @@ export interface CemOptions {
   /** Added to the spread each generation (decaying), so it does not collapse too early. */
   readonly extraNoise?: number;
   readonly seed?: number;
+  /** Where the search starts (default: all zeros). */
+  readonly initialMean?: Float32Array;
 }
 
 export interface Generation {
@@ -36,7 +38,9 @@ export class CrossEntropyMethod {
 
   constructor(private readonly options: CemOptions) {
     const n = mlpParameterCount(options.layers);
-    this.mean = new Float32Array(n);
+    if (options.initialMean && options.initialMean.length !== n)
+      throw new RangeError(`initialMean has ${options.initialMean.length} values, the policy ${n}`);
+    this.mean = options.initialMean ? options.initialMean.slice() : new Float32Array(n);
     this.std = new Float32Array(n).fill(options.initialStd ?? 0.5);
     this.policy = new MlpPolicy(options.layers);
     this.random = mulberry32(options.seed ?? 1);

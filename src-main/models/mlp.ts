@@ -5,6 +5,7 @@
  */
 import { mulberry32 } from '../util/prng.js';
 import { OnnxGraphBuilder, type Dim } from './onnx-builder.js';
+import { ModelProto } from './onnx-proto.js';
 
 export interface MlpSpec {
   /** Layer widths, input first: [64, 256, 256, 8]. */
@@ -75,4 +76,38 @@ export function buildMlp(spec: MlpSpec): Uint8Array {
   }
   for (const [key, value] of Object.entries(spec.metadata ?? {})) graph.meta(key, value);
   return graph.build();
+}
+
+interface DecodedTensor {
+  name: string;
+  dims: (number | { toNumber(): number })[];
+  raw_data?: Uint8Array;
+}
+
+/**
+ * The flat parameters of an MLP that `buildMlp` wrote (W0, b0, W1, b1, ... as float32
+ * initializers), so a learner restarted on a repository continues from its last
+ * published version. Throws RangeError when the file is not such an MLP of `layers`.
+ */
+export function mlpParametersFromOnnx(bytes: Uint8Array, layers: readonly number[]): Float32Array {
+  const model = ModelProto.toObject(ModelProto.decode(bytes), { arrays: true }) as { graph?: { initializer?: DecodedTensor[] } };
+  const tensors = new Map((model.graph?.initializer ?? []).map((t) => [t.name, t]));
+  const params = new Float32Array(mlpParameterCount(layers));
+  let offset = 0;
+  const take = (name: string, dims: number[]) => {
+    const tensor = tensors.get(name);
+    const actual = tensor?.dims.map((d) => (typeof d === 'number' ? d : d.toNumber()));
+    if (!tensor?.raw_data || JSON.stringify(actual) !== JSON.stringify(dims))
+      throw new RangeError(`initializer ${name} ${JSON.stringify(actual ?? null)} is not the expected ${JSON.stringify(dims)}`);
+    const count = dims.reduce((a, b) => a * b, 1);
+    if (tensor.raw_data.byteLength !== count * 4) throw new RangeError(`initializer ${name} holds ${tensor.raw_data.byteLength} bytes`);
+    // Copy through bytes: the protobuf slice need not be 4-byte aligned.
+    new Uint8Array(params.buffer, offset * 4, count * 4).set(tensor.raw_data);
+    offset += count;
+  };
+  for (let i = 0; i + 1 < layers.length; i++) {
+    take(`W${i}`, [layers[i]!, layers[i + 1]!]);
+    take(`b${i}`, [layers[i + 1]!]);
+  }
+  return params;
 }

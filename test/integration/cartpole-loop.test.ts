@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { CARTPOLE_MODEL, CartPoleLoop } from '../../src-main/demo/cartpole-loop.js';
+import { CARTPOLE_MODEL } from '../../src-main/demo/cartpole-loop.js';
 import { SwitchboardHost } from '../../src-main/host/switchboard-host.js';
 import { forkLauncher } from '../../src-main/updater/launcher.js';
 import { until } from './helpers.js';
@@ -13,12 +13,14 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.le
 
 describe('actor-learner loop on CartPole', () => {
   it('learner versions are validated, swapped in and served to the actors, whose returns rise to the maximum', async () => {
-    const host = new SwitchboardHost({ launcher: forkLauncher(), updater: { scanIntervalMs: 50 } });
-    const loop = new CartPoleLoop(host, { learnerIntervalMs: 100, actors: 2, envsPerActor: 8 });
+    const host = new SwitchboardHost({
+      launcher: forkLauncher(),
+      updater: { scanIntervalMs: 50 },
+      demo: { kind: 'cartpole', loop: { learnerIntervalMs: 100, actors: 2, envsPerActor: 8 } },
+    });
     stops.push(() => host.stop());
-    stops.push(() => loop.stop());
     await host.start();
-    await loop.start();
+    const loop = host.cartpole!;
     await until(() => (loop.snapshot().actors?.episodes ?? 0) >= 16, 30_000, 'the untrained policy playing');
     const untrained = mean(loop.snapshot().actors!.recentReturns);
     await until(
@@ -34,7 +36,7 @@ describe('actor-learner loop on CartPole', () => {
     const served = loop.snapshot().actors!.recentReturns.slice(-16);
     expect(untrained).toBeLessThan(100);
     expect(mean(served)).toBeGreaterThan(450);
-    expect(loop.snapshot().buffer.committed).toBeGreaterThan(1000);
+    expect(loop.experience.buffer.counts().committed).toBeGreaterThan(1000);
     expect(host.engine.swapHistory(CARTPOLE_MODEL).filter((s) => s.ok).length).toBeGreaterThan(0);
   });
 });

@@ -11,12 +11,16 @@ const FIELDS: FieldSpec[] = [
   { name: 'check', dtype: 'int32', shape: [] },
 ];
 
+function spawnWriter(buffer: ExperienceBuffer, writer: number, count: number, gated = false): Worker {
+  return spawnModuleWorker(
+    { callerUrl: import.meta.url, source: '../fixtures/experience-writer.ts', built: 'unused.js' },
+    { workerData: { descriptor: buffer.descriptor, writer, count, width: WIDTH, gated } },
+  );
+}
+
 function startWriters(buffer: ExperienceBuffer, writers: number, count: number): Promise<void>[] {
   return Array.from({ length: writers }, (_, writer) => {
-    const worker: Worker = spawnModuleWorker(
-      { callerUrl: import.meta.url, source: '../fixtures/experience-writer.ts', built: 'unused.js' },
-      { workerData: { descriptor: buffer.descriptor, writer, count, width: WIDTH } },
-    );
+    const worker = spawnWriter(buffer, writer, count);
     return new Promise<void>((resolve, reject) => {
       worker.once('message', () => void worker.terminate().then(() => resolve()));
       worker.once('error', reject);
@@ -84,5 +88,40 @@ describe('experience buffer under concurrent writers', () => {
     expect(await sampleWhileWriting(table, startWriters(buffer, 3, 20_000), 128)).toBeGreaterThan(0);
     const counts = buffer.counts();
     expect(counts.committed + counts.dropped).toBe(60_000); // a lapped write is dropped, never half-published
+  });
+
+  it('a writer thread waits while the rate limiter holds inserts back, and goes on once samples catch up', async () => {
+    const buffer = ExperienceBuffer.create(1024, FIELDS);
+    const table = new ExperienceTable(buffer, {
+      sampler: 'uniform',
+      rateLimiter: { kind: 'sampleToInsertRatio', samplesPerInsert: 1, minSize: 10, errorBuffer: 20 },
+    });
+    const worker = spawnWriter(buffer, 0, 300, true);
+    const messages: { type: string; written?: number }[] = [];
+    let finished = false;
+    worker.on('message', (m: { type: string; written?: number } | 'done') => {
+      if (m === 'done') finished = true;
+      else messages.push(m);
+    });
+    // The table takes in what the writer commits and, past the limiter's allowance, holds inserts.
+    while (!messages.some((m) => m.type === 'waiting')) {
+      table.pull();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const first = messages.find((m) => m.type === 'waiting')!;
+    expect(buffer.counts().committed).toBe(first.written); // nothing written while it waits
+    expect(table.limiterState().canInsert).toBe(false);
+    // Sampling moves the limiter, which opens the gate; the writer finishes.
+    while (!finished) {
+      const batch = await table.sample(8, 5000);
+      assertWhole(batch);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await worker.terminate();
+    table.pull();
+    expect(table.stats().inserts).toBe(300);
+    expect(messages.filter((m) => m.type === 'timeout')).toEqual([]);
+    // Inserts never ran ahead of samples by more than the limiter allows (offset 10 + error 20), plus the one in flight.
+    expect(table.stats().inserts - table.stats().samples).toBeLessThanOrEqual(10 + 20 + 8 + 1);
   });
 });

@@ -36,6 +36,8 @@ function snapshot(timeMs: number, seq = 0): DashboardSnapshot {
     },
     repository: null,
     processes: null,
+    experience: null,
+    loop: null,
   };
 }
 

@@ -1,0 +1,414 @@
+/**
+ * The experience buffer as the host runs it: one buffer and its replay table, restored
+ * from the last complete checkpoint on start and checkpointed on a schedule, on demand
+ * and on stop; a consumer that samples batches under the table's rate limiter and feeds
+ * priorities back; the sampler reconfigurable and the table clearable while actors
+ * write; and the statistics the dashboard's Experience page shows.
+ */
+import { rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RateLimitedError, ShuttingDownError, asError } from '../engine/errors.js';
+import type { EventLog } from '../engine/events.js';
+import { LatencyHistogram, type LatencySummary } from '../engine/stats/histogram.js';
+import { WindowedCounter } from '../engine/stats/window.js';
+import { ExperienceBuffer, type FieldSpec } from './buffer.js';
+import { CHECKPOINT_FILE, CorruptCheckpointError, restoreCheckpoint, writeCheckpoint, type CheckpointInfo } from './checkpoint.js';
+import type { RateLimiterSpec } from './rate-limiter.js';
+import { ExperienceTable, type SampleBatch, type SamplerKind } from './table.js';
+
+export interface SamplerSettings {
+  readonly sampler: SamplerKind;
+  /** Prioritized: priority exponent. */
+  readonly alpha: number;
+  /** Prioritized: importance-sampling exponent. */
+  readonly beta: number;
+  /** Remove an item after this many samples (0: never). */
+  readonly maxTimesSampled: number;
+  /** Items per sampled batch. */
+  readonly batchSize: number;
+  /** The rate limiter's target samples per insert (SampleToInsertRatio). */
+  readonly samplesPerInsert: number;
+  /** Sampling waits until the table holds this many items. */
+  readonly minSize: number;
+}
+
+export const DEFAULT_SAMPLER: SamplerSettings = {
+  sampler: 'prioritized',
+  alpha: 0.6,
+  beta: 0.4,
+  maxTimesSampled: 0,
+  batchSize: 256,
+  samplesPerInsert: 0.25,
+  minSize: 1000,
+};
+
+export interface ExperienceServiceOptions {
+  readonly capacity: number;
+  readonly fields: readonly FieldSpec[];
+  /** Where checkpoints go and are restored from; none when absent. */
+  readonly checkpointDir?: string;
+  /** Between scheduled checkpoints (0: only on demand and on stop). */
+  readonly checkpointIntervalMs?: number;
+  readonly sampler?: Partial<SamplerSettings>;
+  readonly events?: EventLog;
+}
+
+/** Consumes one sampled batch; returns new priorities for its items, or nothing. */
+export type BatchConsumer = (batch: SampleBatch) => Promise<ArrayLike<number> | undefined>;
+
+export interface CheckpointStatus {
+  dir: string | null;
+  intervalMs: number;
+  inProgress: boolean;
+  last: (Omit<CheckpointInfo, 'path'> & { atMs: number; items: number }) | null;
+  nextAtMs: number | null;
+  error: string | null;
+  restored: { atMs: number; items: number } | null;
+}
+
+export interface ExperienceSnapshot {
+  capacity: number;
+  size: number;
+  bytes: number;
+  fields: FieldSpec[];
+  inserted: number;
+  sampled: number;
+  dropped: number;
+  insertsPerSecond: number;
+  samplesPerSecond: number;
+  staleUpdates: number;
+  tornReads: number;
+  removedBySampling: number;
+  settings: SamplerSettings;
+  limiter: {
+    spec: RateLimiterSpec | null;
+    /** What the limiter holds back right now. */
+    holding: 'nothing' | 'samples' | 'inserts';
+    sampleWaitMs: LatencySummary;
+    sampleTimeouts: number;
+    insertWaits: { waits: number; totalMs: number; timeouts: number };
+  };
+  /** Priorities of the items held, in log10 buckets. */
+  priorities: { buckets: { from: number; to: number; count: number }[]; min: number; max: number; mean: number } | null;
+  /** Active version minus the item's policy version, over the newest items. */
+  policyLag: { buckets: { lag: string; count: number }[]; mean: number; max: number } | null;
+  checkpoint: CheckpointStatus;
+  consumer: { batches: number; errors: number; lastError: string | null };
+}
+
+const SAMPLE_WAIT_TIMEOUT_MS = 2000;
+const LAG_WINDOW = 4096;
+const PRIORITY_SAMPLE = 4096;
+
+export class ExperienceService {
+  private tableValue: ExperienceTable;
+  private settingsValue: SamplerSettings;
+  private readonly inserts = new WindowedCounter(10);
+  private readonly samples = new WindowedCounter(10);
+  private readonly sampleWaits = new LatencyHistogram(60);
+  private sampleTimeouts = 0;
+  private lastCommitted: number;
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  private insertTicker: NodeJS.Timeout | undefined;
+  private checkpointing: Promise<CheckpointInfo> | undefined;
+  private readonly checkpoint: CheckpointStatus;
+  private readonly consumerStats = { batches: 0, errors: 0, lastError: null as string | null };
+  private consuming: Promise<void> | undefined;
+  private running = false;
+  private readonly stopping = new AbortController();
+  private insertWaitSource: () => { waits: number; totalMs: number; timeouts: number } = () => ({ waits: 0, totalMs: 0, timeouts: 0 });
+
+  private constructor(
+    readonly buffer: ExperienceBuffer,
+    private readonly options: ExperienceServiceOptions,
+    restored: { atMs: number; items: number } | null,
+  ) {
+    this.settingsValue = { ...DEFAULT_SAMPLER, ...options.sampler };
+    this.tableValue = this.makeTable(this.settingsValue);
+    this.lastCommitted = buffer.counts().committed;
+    this.checkpoint = {
+      dir: options.checkpointDir ?? null,
+      intervalMs: options.checkpointIntervalMs ?? 60_000,
+      inProgress: false,
+      last: null,
+      nextAtMs: null,
+      error: null,
+      restored,
+    };
+  }
+
+  /**
+   * The buffer from the last complete checkpoint in `checkpointDir` when there is one
+   * with the same layout; otherwise an empty one. A corrupt checkpoint is moved aside
+   * (kept for inspection, never half-loaded) and reported.
+   */
+  static async open(options: ExperienceServiceOptions): Promise<ExperienceService> {
+    let restored: ExperienceBuffer | undefined;
+    if (options.checkpointDir) {
+      try {
+        restored = await restoreCheckpoint(options.checkpointDir);
+      } catch (error) {
+        if (!(error instanceof CorruptCheckpointError)) throw error;
+        const aside = join(options.checkpointDir, `${CHECKPOINT_FILE}.corrupt-${Date.now()}`);
+        await rename(join(options.checkpointDir, CHECKPOINT_FILE), aside);
+        options.events?.emit('warn', 'experience', `experience checkpoint refused (${error.message}); moved to ${aside}, starting empty`);
+      }
+      if (restored && !sameLayout(restored, options)) {
+        options.events?.emit('warn', 'experience', 'experience checkpoint has another capacity or fields than configured; starting empty');
+        restored = undefined;
+      }
+    }
+    const buffer = restored ?? ExperienceBuffer.create(options.capacity, options.fields);
+    const service = new ExperienceService(buffer, options, null);
+    if (restored) {
+      service.table.pull();
+      const items = service.table.size;
+      service.checkpoint.restored = { atMs: Date.now(), items };
+      options.events?.emit('info', 'experience', `experience buffer restored from checkpoint: ${items.toLocaleString('en-US')} items`);
+    }
+    return service;
+  }
+
+  get table(): ExperienceTable {
+    return this.tableValue;
+  }
+
+  get settings(): SamplerSettings {
+    return this.settingsValue;
+  }
+
+  /** Where actor threads' insert waits are counted (they wait in their own threads). */
+  countInsertWaitsFrom(source: () => { waits: number; totalMs: number; timeouts: number }): void {
+    this.insertWaitSource = source;
+  }
+
+  /** Start scheduled checkpoints and, when given, a consumer sampling batches as the rate limiter allows. */
+  start(consumer?: BatchConsumer): void {
+    if (this.running) return;
+    this.running = true;
+    // Actor threads commit without telling anyone: count their inserts a few times a second for the rate.
+    this.insertTicker = setInterval(() => this.countInserts(), 250);
+    this.scheduleCheckpoint();
+    if (consumer) this.consuming = this.consume(consumer);
+  }
+
+  /**
+   * New sampler settings. The table is rebuilt over the same buffer (nothing is lost;
+   * items start again at the new sampler's initial priority).
+   */
+  configure(settings: Partial<SamplerSettings>): SamplerSettings {
+    const next = { ...this.settingsValue, ...settings };
+    const table = this.makeTable(next); // throws on invalid limiter settings, before anything changes
+    this.settingsValue = next;
+    this.tableValue = table;
+    this.options.events?.emit('info', 'experience', `experience sampler: ${describe(next)}`);
+    return next;
+  }
+
+  /** Remove every item (actors keep writing; new items are taken in from now). */
+  clear(): { removed: number } {
+    const removed = this.table.size;
+    this.table.clear();
+    this.options.events?.emit('warn', 'experience', `experience buffer cleared by the operator: ${removed.toLocaleString('en-US')} items removed`);
+    return { removed };
+  }
+
+  /** Write a checkpoint now (one at a time: a call during one waits for it). */
+  async checkpointNow(): Promise<CheckpointInfo> {
+    const dir = this.options.checkpointDir;
+    if (!dir) throw new ExperienceError('NO_CHECKPOINT_DIR', 'checkpoints are off: no checkpoint directory is configured');
+    if (this.checkpointing) return this.checkpointing;
+    this.checkpoint.inProgress = true;
+    const items = this.table.size;
+    this.checkpointing = writeCheckpoint(dir, this.buffer)
+      .then(
+        (info) => {
+          this.checkpoint.last = { bytes: info.bytes, copyMs: info.copyMs, writeMs: info.writeMs, atMs: Date.now(), items };
+          this.checkpoint.error = null;
+          return info;
+        },
+        (error: unknown) => {
+          this.checkpoint.error = asError(error).message;
+          this.options.events?.emit('error', 'experience', `experience checkpoint failed: ${this.checkpoint.error}`);
+          throw error;
+        },
+      )
+      .finally(() => {
+        this.checkpoint.inProgress = false;
+        this.checkpointing = undefined;
+      });
+    return this.checkpointing;
+  }
+
+  snapshot(activeVersion: number | null): ExperienceSnapshot {
+    this.table.pull();
+    this.countInserts();
+    const counts = this.buffer.counts();
+    const stats = this.table.stats();
+    const limiter = this.table.limiterState(this.settingsValue.batchSize);
+    return {
+      capacity: this.buffer.capacity,
+      size: stats.size,
+      bytes: this.buffer.byteLength,
+      fields: this.buffer.fields.map((f) => ({ ...f, shape: [...f.shape] })),
+      inserted: counts.committed,
+      sampled: this.samples.total,
+      dropped: counts.dropped,
+      insertsPerSecond: this.inserts.ratePerSecond(),
+      samplesPerSecond: this.samples.ratePerSecond(),
+      staleUpdates: stats.staleUpdates,
+      tornReads: stats.tornReads,
+      removedBySampling: stats.removedBySampling,
+      settings: this.settingsValue,
+      limiter: {
+        spec: limiter.spec,
+        holding: !this.table.limiterState(1).canInsert ? 'inserts' : limiter.waiting > 0 && !limiter.canSample ? 'samples' : 'nothing',
+        sampleWaitMs: this.sampleWaits.window(),
+        sampleTimeouts: this.sampleTimeouts,
+        insertWaits: this.insertWaitSource(),
+      },
+      priorities: priorityBuckets(this.table.priorities(PRIORITY_SAMPLE)),
+      policyLag: activeVersion === null ? null : this.policyLag(activeVersion),
+      checkpoint: { ...this.checkpoint, last: this.checkpoint.last && { ...this.checkpoint.last } },
+      consumer: { ...this.consumerStats },
+    };
+  }
+
+  /** Stop sampling and scheduled checkpoints; write a last checkpoint so the next start resumes. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.stopping.abort();
+    clearTimeout(this.checkpointTimer);
+    clearInterval(this.insertTicker);
+    this.buffer.limitInserts(undefined); // writers must not stay blocked on a limiter nobody serves
+    await this.consuming;
+    await this.checkpointing?.catch(() => undefined);
+    if (this.options.checkpointDir) await this.checkpointNow();
+  }
+
+  private countInserts(): void {
+    const { committed } = this.buffer.counts();
+    this.inserts.add(committed - this.lastCommitted);
+    this.lastCommitted = committed;
+  }
+
+  private makeTable(settings: SamplerSettings): ExperienceTable {
+    if (settings.minSize > this.buffer.capacity)
+      throw new RangeError(`minSize ${settings.minSize} exceeds the buffer's capacity ${this.buffer.capacity}: sampling would never start`);
+    if (settings.batchSize > this.buffer.capacity)
+      throw new RangeError(`batchSize ${settings.batchSize} exceeds the buffer's capacity ${this.buffer.capacity}`);
+    return new ExperienceTable(this.buffer, {
+      sampler: settings.sampler,
+      alpha: settings.alpha,
+      beta: settings.beta,
+      maxTimesSampled: settings.maxTimesSampled,
+      rateLimiter: {
+        kind: 'sampleToInsertRatio',
+        samplesPerInsert: settings.samplesPerInsert,
+        minSize: settings.minSize,
+        // Room for a few batches either way, so neither side stalls on every call.
+        errorBuffer: Math.max(4 * settings.batchSize, settings.samplesPerInsert * settings.batchSize * 4),
+      },
+    });
+  }
+
+  private scheduleCheckpoint(): void {
+    const interval = this.checkpoint.intervalMs;
+    if (!this.options.checkpointDir || interval <= 0 || !this.running) return;
+    this.checkpoint.nextAtMs = Date.now() + interval;
+    this.checkpointTimer = setTimeout(() => {
+      this.checkpointNow()
+        .catch(() => undefined) // recorded in the status and the event log by checkpointNow
+        .finally(() => this.scheduleCheckpoint());
+    }, interval);
+  }
+
+  private async consume(consumer: BatchConsumer): Promise<void> {
+    while (this.running) {
+      const table = this.table;
+      const started = performance.now();
+      let batch: SampleBatch;
+      try {
+        batch = await table.sample(this.settingsValue.batchSize, SAMPLE_WAIT_TIMEOUT_MS, this.stopping.signal);
+      } catch (error) {
+        if (error instanceof ShuttingDownError) return;
+        if (!(error instanceof RateLimitedError)) {
+          // Not a wait that ran out: a fault in the table. Stop consuming, and say so where the operator looks.
+          this.consumerStats.errors++;
+          this.consumerStats.lastError = asError(error).message;
+          this.options.events?.emit('error', 'experience', `experience sampling stopped: ${this.consumerStats.lastError}`);
+          return;
+        }
+        this.sampleTimeouts++;
+        continue; // nothing to sample yet (actors paused or the table below its minimum): wait again
+      }
+      this.sampleWaits.record(performance.now() - started);
+      this.samples.add(batch.slots.length);
+      try {
+        const priorities = await consumer(batch);
+        if (priorities && table === this.table) table.updatePriorities(batch.slots, batch.generations, priorities);
+        this.consumerStats.batches++;
+      } catch (error) {
+        if (error instanceof ShuttingDownError) return;
+        this.consumerStats.errors++;
+        this.consumerStats.lastError = asError(error).message;
+      }
+    }
+  }
+
+  private policyLag(active: number): ExperienceSnapshot['policyLag'] {
+    const { committed } = this.buffer.counts();
+    const first = Math.max(this.buffer.firstLiveIndex(), committed - LAG_WINDOW);
+    const versions = this.buffer.columns.get('policy_version');
+    if (!versions || committed <= first) return null;
+    const labels = ['0', '1', '2', '3', '4', '5-9', '10+'];
+    const counts = new Array<number>(labels.length).fill(0);
+    let sum = 0;
+    let max = 0;
+    for (let i = first; i < committed; i++) {
+      const lag = Math.max(0, active - versions[i % this.buffer.capacity]!);
+      sum += lag;
+      max = Math.max(max, lag);
+      counts[lag < 5 ? lag : lag < 10 ? 5 : 6]!++;
+    }
+    return { buckets: labels.map((lag, i) => ({ lag, count: counts[i]! })), mean: sum / (committed - first), max };
+  }
+}
+
+export class ExperienceError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ExperienceError';
+  }
+}
+
+function sameLayout(buffer: ExperienceBuffer, options: ExperienceServiceOptions): boolean {
+  return buffer.capacity === options.capacity && JSON.stringify(buffer.fields) === JSON.stringify(options.fields);
+}
+
+function describe(s: SamplerSettings): string {
+  const prioritized = s.sampler === 'prioritized' ? ` alpha ${s.alpha} beta ${s.beta}` : '';
+  return `${s.sampler}${prioritized}, batch ${s.batchSize}, ${s.samplesPerInsert} samples per insert, min size ${s.minSize}`;
+}
+
+/** Log10 buckets from the smallest to the largest priority held. */
+function priorityBuckets(priorities: Float64Array): ExperienceSnapshot['priorities'] {
+  if (priorities.length === 0) return null;
+  let min = Infinity;
+  let max = 0;
+  let sum = 0;
+  for (const p of priorities) {
+    min = Math.min(min, p);
+    max = Math.max(max, p);
+    sum += p;
+  }
+  const low = Math.floor(Math.log10(min));
+  const high = Math.max(low + 1, Math.ceil(Math.log10(max) + 1e-12));
+  const buckets = Array.from({ length: high - low }, (_, i) => ({ from: 10 ** (low + i), to: 10 ** (low + i + 1), count: 0 }));
+  for (const p of priorities) buckets[Math.min(buckets.length - 1, Math.floor(Math.log10(p)) - low)]!.count++;
+  return { buckets, min, max, mean: sum / priorities.length };
+}
