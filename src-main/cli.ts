@@ -128,8 +128,14 @@ async function serveRepository(options: ServeOptions): Promise<Running> {
     );
   }
   console.log(`Publish a new version: write <repository>/<model>/.tmp/model.onnx, then rename .tmp to the next version number.`);
-  if (cartpole) console.log('Demo: CartPole actors served by the engine, a CEM learner publishing new policy versions');
-  else if (load)
+  if (loop) {
+    const resumed = loop.snapshot().learner.resumedFromVersion;
+    console.log(
+      `Demo: CartPole actors served by the engine, a CEM learner publishing new policy versions${
+        resumed === null ? '' : ` (the learner continues from version ${resumed})`
+      }`,
+    );
+  } else if (load)
     console.log(`Synthetic load: ${options.load} actors${options.loadRate > 0 ? `, ${options.loadRate} req/s` : ', unthrottled'}`);
   return {
     events: host.engine.events,

@@ -38,7 +38,12 @@ export const CommandSchemas = {
     maxTimesSampled: z.number().int().min(0).max(1_000_000).optional(),
     batchSize: z.number().int().min(1).max(65_536).optional(),
     samplesPerInsert: z.number().positive().max(1000).optional(),
-    minSize: z.number().int().min(1).max(2 ** 28).optional(),
+    minSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(2 ** 28)
+      .optional(),
   }),
   'experience.checkpoint': z.strictObject({}),
   // The confirmation is part of the message, so no client clears the buffer by accident.

@@ -198,7 +198,13 @@ export class ExperienceService {
    */
   configure(settings: Partial<SamplerSettings>): SamplerSettings {
     const next = { ...this.settingsValue, ...settings };
-    const table = this.makeTable(next); // throws on invalid limiter settings, before anything changes
+    let table: ExperienceTable;
+    try {
+      table = this.makeTable(next); // checks the settings before anything changes
+    } catch (error) {
+      if (error instanceof RangeError) throw new ExperienceError('INVALID_SETTINGS', error.message);
+      throw error;
+    }
     this.settingsValue = next;
     this.tableValue = table;
     this.options.events?.emit('info', 'experience', `experience sampler: ${describe(next)}`);
@@ -209,7 +215,11 @@ export class ExperienceService {
   clear(): { removed: number } {
     const removed = this.table.size;
     this.table.clear();
-    this.options.events?.emit('warn', 'experience', `experience buffer cleared by the operator: ${removed.toLocaleString('en-US')} items removed`);
+    this.options.events?.emit(
+      'warn',
+      'experience',
+      `experience buffer cleared by the operator: ${removed.toLocaleString('en-US')} items removed`,
+    );
     return { removed };
   }
 

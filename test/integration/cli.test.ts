@@ -15,24 +15,39 @@ function cli(args: string[]) {
   return run(process.execPath, ['--import', 'tsx', 'src-main/cli.ts', ...args], { cwd: root, timeout: 60_000 });
 }
 
+/** Status lines of the CartPole loop that show the actors playing. */
+function statusLines(stdout: string): string[] {
+  return stdout.split('\n').filter((line) => /\| cartpole v\d+ \| .*\| actors [\d,]+ steps/.test(line) && stepsIn(line) > 0);
+}
+
+function stepsIn(line: string): number {
+  return Number(/actors ([\d,]+) steps/.exec(line)![1]!.replaceAll(',', ''));
+}
+
+/** Run the CLI until `done(stdout)` holds, then stop it with SIGINT and wait for it to exit. */
+async function runUntil(args: string[], done: (stdout: string) => boolean): Promise<{ stdout: string; exitCode: number | null }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli.ts', ...args], { cwd: root });
+  let stdout = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  child.stderr.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (done(stdout)) resolve();
+    });
+    void exited.then(() => reject(new Error(`exited early:\n${stdout}`)));
+  });
+  child.kill('SIGINT');
+  const exitCode = await exited;
+  return { stdout, exitCode };
+}
+
 describe('headless CLI', () => {
-  it('serves the built-in demo policy through the repository and updater, prints a status line every second, and stops cleanly on SIGINT', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli.ts', '--port', '0', '--load', '8', '--load-rate', '400'], {
-      cwd: root,
-    });
-    let stdout = '';
-    const statusLines = () => stdout.split('\n').filter((line) => /\| policy v1 \| [\d,]+ req\/s/.test(line));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-        if (statusLines().length >= 2) resolve();
-      });
-      void exited.then(() => reject(new Error(`exited early:\n${stdout}`)));
-    });
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
-    expect(stdout).toMatch(/model repository .* \(temporary, seeded with the demo policy MLP 64-256-256-8\)/);
+  it('runs the CartPole actor-learner loop by default, prints a status line every second, and stops cleanly on SIGINT', async () => {
+    const { stdout, exitCode } = await runUntil(['--port', '0'], (out) => statusLines(out).length >= 2);
+    expect(exitCode).toBe(0);
+    expect(stdout).toMatch(/model repository .* \(temporary; the CartPole learner publishes into it\)/);
+    expect(stdout).toMatch(/Experience checkpoints: off \(temporary repository/);
     expect(stdout).toMatch(/workers 2\/2 ready/);
     expect(stdout).toMatch(/\| updater ready/);
     expect(stdout).toMatch(/Stopping \(SIGINT\): draining/);
@@ -40,6 +55,26 @@ describe('headless CLI', () => {
     // The temporary repository is removed on exit.
     const repository = /model repository (\S+)/.exec(stdout)![1]!;
     expect(existsSync(repository)).toBe(false);
+  });
+
+  it('with a repository, keeps the experience buffer and the learner progress across restarts', async () => {
+    const repository = mkdtempSync(join(tmpdir(), 'switchboard-cli-repo-'));
+    try {
+      // Run until the actors have written a few thousand transitions and a learned version exists.
+      const first = await runUntil(['--port', '0', '--repository', repository], (out) => {
+        const line = statusLines(out).at(-1);
+        return line !== undefined && stepsIn(line) >= 2000 && /learner gen [1-9]/.test(line);
+      });
+      expect(first.exitCode).toBe(0);
+      expect(existsSync(join(repository, '.experience', 'latest.ckpt'))).toBe(true);
+      const second = await runUntil(['--port', '0', '--repository', repository], (out) => statusLines(out).length >= 1);
+      expect(second.exitCode).toBe(0);
+      const restored = Number(/Experience checkpoints: .*\(restored (\d+) items\)/.exec(second.stdout)?.[1]);
+      expect(restored).toBeGreaterThanOrEqual(2000);
+      expect(second.stdout).toMatch(/the learner continues from version \d+/);
+    } finally {
+      rmSync(repository, { recursive: true, force: true });
+    }
   });
 
   it('exits non-zero with the typed error code when the model cannot be read', async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventLog } from '../../src-main/engine/events.js';
-import { ExperienceBuffer, standardFields } from '../../src-main/experience/buffer.js';
+import { standardFields, type ExperienceBuffer } from '../../src-main/experience/buffer.js';
 import { CHECKPOINT_FILE } from '../../src-main/experience/checkpoint.js';
 import { ExperienceError, ExperienceService } from '../../src-main/experience/service.js';
 import { ExperienceTable } from '../../src-main/experience/table.js';
@@ -28,7 +28,13 @@ function write(buffer: ExperienceBuffer, n: number, version = 1, from = 0): void
 }
 
 async function open(options: Partial<Parameters<typeof ExperienceService.open>[0]> = {}): Promise<ExperienceService> {
-  const service = await ExperienceService.open({ capacity: 1000, fields: FIELDS, checkpointIntervalMs: 0, sampler: { minSize: 1 }, ...options });
+  const service = await ExperienceService.open({
+    capacity: 1000,
+    fields: FIELDS,
+    checkpointIntervalMs: 0,
+    sampler: { minSize: 1 },
+    ...options,
+  });
   cleanups.push(() => service.stop());
   return service;
 }
@@ -36,7 +42,13 @@ async function open(options: Partial<Parameters<typeof ExperienceService.open>[0
 describe('experience service', () => {
   it('restores the buffer from the last checkpoint on start, and writes one on stop', async () => {
     const dir = tempDir();
-    const first = await ExperienceService.open({ capacity: 1000, fields: FIELDS, checkpointDir: dir, checkpointIntervalMs: 0, sampler: { minSize: 1 } });
+    const first = await ExperienceService.open({
+      capacity: 1000,
+      fields: FIELDS,
+      checkpointDir: dir,
+      checkpointIntervalMs: 0,
+      sampler: { minSize: 1 },
+    });
     expect(first.snapshot(null).checkpoint.restored).toBeNull();
     write(first.buffer, 300);
     first.start();
@@ -104,7 +116,7 @@ describe('experience service', () => {
     const batch = await service.table.sample(10);
     expect(Array.from({ length: 10 }, (_, row) => batch.data.get('obs')![row * 4])).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     const before = service.table;
-    expect(() => service.configure({ samplesPerInsert: -1 })).toThrow(RangeError);
+    expect(() => service.configure({ samplesPerInsert: -1 })).toThrow(ExperienceError);
     expect(() => service.configure({ minSize: 5000 })).toThrow(/exceeds the buffer's capacity/);
     expect(service.table).toBe(before);
     expect(service.settings.samplesPerInsert).toBe(0.25);
@@ -114,11 +126,11 @@ describe('experience service', () => {
     const service = await open({ sampler: { batchSize: 32, minSize: 50, samplesPerInsert: 1 } });
     write(service.buffer, 400);
     const seen: number[] = [];
-    service.start(async (batch) => {
+    service.start((batch) => {
       seen.push(batch.slots.length);
       // Priority = the item's first observation value + 1: the table's distribution must follow.
       const obs = batch.data.get('obs')!;
-      return Float64Array.from({ length: batch.slots.length }, (_, row) => obs[row * 4]! + 1);
+      return Promise.resolve(Float64Array.from({ length: batch.slots.length }, (_, row) => obs[row * 4]! + 1));
     });
     // samplesPerInsert 1 with 400 inserts: the consumer gets about 400 + the error buffer, then waits.
     await until(() => service.snapshot(null).limiter.holding === 'samples', 10_000, 'the limiter holding samples back');
