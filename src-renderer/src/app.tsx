@@ -1,6 +1,7 @@
 /** The dashboard shell: navigation, connection state, theme, and the current page. */
 import { useEffect, type ReactNode } from 'react';
 import { Events } from './pages/events.js';
+import { Experience } from './pages/experience.js';
 import { Memory } from './pages/memory.js';
 import { Models } from './pages/models.js';
 import { Overview } from './pages/overview.js';
@@ -14,6 +15,7 @@ const PAGES: { id: Page; label: string; render: () => ReactNode }[] = [
   { id: 'workers', label: 'Workers', render: () => <Workers /> },
   { id: 'memory', label: 'Shared memory', render: () => <Memory /> },
   { id: 'models', label: 'Models', render: () => <Models /> },
+  { id: 'experience', label: 'Experience', render: () => <Experience /> },
   { id: 'events', label: 'Events', render: () => <Events /> },
 ];
 

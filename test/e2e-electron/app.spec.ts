@@ -35,7 +35,7 @@ test.describe('desktop app (Electron)', () => {
 
   test('opens a sandboxed, context-isolated window that shows live figures', async () => {
     await expect(page.getByTestId('connection-status')).toHaveText('Connected');
-    await expect(page.getByTestId('model-active-version-policy')).toHaveText('v1');
+    await expect(page.getByTestId('model-active-version-cartpole')).toHaveText(/^v\d+$/); // the default demo: the CartPole loop
     expect(await page.evaluate(() => typeof (window as unknown as { require?: unknown }).require)).toBe('undefined');
     expect(await page.evaluate(() => typeof (window as unknown as { switchboard?: { command?: unknown } }).switchboard?.command)).toBe(
       'function',
@@ -46,22 +46,29 @@ test.describe('desktop app (Electron)', () => {
 
   test('pauses a queue and changes the batch size through IPC', async () => {
     await page.getByTestId('nav-queues').click();
-    await page.getByTestId('queue-pause-policy').click();
-    await expect(page.getByTestId('queue-resume-policy')).toBeVisible();
-    await page.getByTestId('queue-resume-policy').click();
-    await page.getByTestId('batch-size-set-policy-input').fill('16');
-    await page.getByTestId('batch-size-set-policy').click();
-    await expect(page.getByTestId('batch-size-policy')).toHaveText('16');
+    await page.getByTestId('queue-pause-cartpole').click();
+    await expect(page.getByTestId('queue-resume-cartpole')).toBeVisible();
+    await page.getByTestId('queue-resume-cartpole').click();
+    await page.getByTestId('batch-size-set-cartpole-input').fill('16');
+    await page.getByTestId('batch-size-set-cartpole').click();
+    await expect(page.getByTestId('batch-size-cartpole')).toHaveText('16');
   });
 
   test('refuses malformed commands from the renderer', async () => {
     const reply = await page.evaluate(() =>
       (window as unknown as { switchboard: { command(n: string, a: unknown): Promise<unknown> } }).switchboard.command('queue.configure', {
-        model: 'policy',
+        model: 'cartpole',
         capacity: -5,
       }),
     );
     expect(reply).toMatchObject({ ok: false, error: { code: 'INVALID_COMMAND' } });
+  });
+
+  test('shows the experience buffer and writes a checkpoint into the user data folder through IPC', async () => {
+    await page.getByTestId('nav-experience').click();
+    await expect(page.getByTestId('experience-checkpoint-dir')).toHaveText(join(userData, 'experience'));
+    await page.getByTestId('experience-checkpoint').click();
+    await expect(page.getByTestId('experience-checkpoint-result')).toHaveText('done');
   });
 
   test('shows per-process CPU and memory from app.getAppMetrics', async () => {

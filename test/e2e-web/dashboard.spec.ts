@@ -15,7 +15,7 @@ let server: RunningServer;
 test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async () => {
-  server = await startServer();
+  server = await startServer(['--demo', 'synthetic', '--load', '0']);
 });
 
 test.afterAll(async () => {

@@ -13,8 +13,9 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** `args` are the CLI's options; without any, the product's default (the CartPole loop). */
 export async function startServer(args: string[] = []): Promise<RunningServer> {
-  const child: ChildProcess = spawn(process.execPath, ['out/main/cli.js', '--port', '0', '--load', '0', ...args], {
+  const child: ChildProcess = spawn(process.execPath, ['out/main/cli.js', '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

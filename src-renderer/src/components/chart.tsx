@@ -3,7 +3,7 @@
  * snapshot clock, so gaps while disconnected show as gaps.
  */
 import type { ReactNode } from 'react';
-import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { HistoryPoint } from '../store.js';
 
 export interface Series {
@@ -47,6 +47,66 @@ export function TimeChart(props: { title: string; history: HistoryPoint[]; serie
             {props.series.map((s) => (
               <Line key={s.key} dataKey={s.key} name={s.label} stroke={s.color} dot={false} isAnimationActive={false} />
             ))}
+          </LineChart>
+        </ResponsiveContainer>
+      )}
+    </section>
+  );
+}
+
+/** A distribution as bars (recharts), e.g. priorities by decade or policy lag by versions behind. */
+export function BarPanel(props: {
+  title: string;
+  bars: { label: string; value: number }[];
+  valueLabel: string;
+  testId?: string;
+  empty?: string;
+}): ReactNode {
+  return (
+    <section className="panel chart" data-testid={props.testId}>
+      <h3>{props.title}</h3>
+      {props.bars.length === 0 ? (
+        <p className="empty">{props.empty ?? 'No data yet.'}</p>
+      ) : (
+        <ResponsiveContainer width="100%" height={180}>
+          <BarChart data={props.bars} margin={{ top: 4, right: 12, bottom: 0, left: 0 }}>
+            <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />
+            <XAxis dataKey="label" stroke="var(--muted)" />
+            <YAxis stroke="var(--muted)" width={56} />
+            <Tooltip contentStyle={{ background: 'var(--panel)', border: '1px solid var(--border)' }} />
+            <Bar dataKey="value" name={props.valueLabel} fill={color(0)} isAnimationActive={false} />
+          </BarChart>
+        </ResponsiveContainer>
+      )}
+    </section>
+  );
+}
+
+/** y against a numeric x that is not time (e.g. a return per policy version). */
+export function XyChart(props: {
+  title: string;
+  points: { x: number; y: number }[];
+  xLabel: string;
+  yLabel: string;
+  testId?: string;
+  empty?: string;
+}): ReactNode {
+  return (
+    <section className="panel chart" data-testid={props.testId}>
+      <h3>{props.title}</h3>
+      {props.points.length === 0 ? (
+        <p className="empty">{props.empty ?? 'No data yet.'}</p>
+      ) : (
+        <ResponsiveContainer width="100%" height={180}>
+          <LineChart data={props.points} margin={{ top: 4, right: 12, bottom: 0, left: 0 }}>
+            <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />
+            <XAxis dataKey="x" type="number" domain={['dataMin', 'dataMax']} stroke="var(--muted)" allowDecimals={false} />
+            <YAxis stroke="var(--muted)" width={56} />
+            <Tooltip
+              labelFormatter={(x) => `${props.xLabel} ${typeof x === 'number' ? x : ''}`}
+              contentStyle={{ background: 'var(--panel)', border: '1px solid var(--border)' }}
+            />
+            <Line dataKey="y" name={props.yLabel} stroke={color(2)} isAnimationActive={false} />
           </LineChart>
         </ResponsiveContainer>
       )}

@@ -1,4 +1,4 @@
-/** Shared-memory arenas: capacity, use and high-water, each and in total, over time. */
+/** Shared memory: the engine's arenas (capacity, use and high-water, over time) and the experience buffer. */
 import type { ReactNode } from 'react';
 import { bytes, count } from '../../../src-main/util/format.js';
 import { color, TimeChart } from '../components/chart.js';
@@ -7,15 +7,18 @@ import { useDashboard } from '../store.js';
 
 export function Memory(): ReactNode {
   const engine = useDashboard((s) => s.snapshot!.engine);
+  const experience = useDashboard((s) => s.snapshot!.experience);
   const history = useDashboard((s) => s.history);
   const t = engine.arenaTotals;
   return (
     <>
       <section className="panel stats">
         <h2>Totals</h2>
-        <Stat label="Reserved" value={bytes(t.capacityBytes)} testId="arena-total-capacity" />
-        <Stat label="In use" value={bytes(t.usedBytes)} testId="arena-total-used" />
-        <Stat label="High-water" value={bytes(t.highWaterBytes)} testId="arena-total-high-water" />
+        <Stat label="Arenas reserved" value={bytes(t.capacityBytes)} testId="arena-total-capacity" />
+        <Stat label="Arenas in use" value={bytes(t.usedBytes)} testId="arena-total-used" />
+        <Stat label="Arenas high-water" value={bytes(t.highWaterBytes)} testId="arena-total-high-water" />
+        <Stat label="Experience buffer" value={experience ? bytes(experience.bytes) : 'none'} testId="memory-experience-bytes" />
+        <Stat label="Shared memory in total" value={bytes(t.capacityBytes + (experience?.bytes ?? 0))} testId="memory-shared-total" />
       </section>
       <TimeChart
         title="Arena bytes in use"
@@ -55,6 +58,37 @@ export function Memory(): ReactNode {
           </table>
         )}
       </section>
+      {experience && (
+        <section className="panel" data-testid="memory-experience">
+          <h2>Experience buffer</h2>
+          <p className="muted">
+            One SharedArrayBuffer written by the actor threads directly: {count(experience.capacity)} items of{' '}
+            {bytes(Math.round(experience.bytes / experience.capacity))}, {count(experience.size)} held.
+          </p>
+          <table>
+            <thead>
+              <tr>
+                <th>Field</th>
+                <th>Type</th>
+                <th>Shape</th>
+                <th>Column bytes</th>
+              </tr>
+            </thead>
+            <tbody>
+              {experience.fields.map((f) => (
+                <tr key={f.name}>
+                  <td>{f.name}</td>
+                  <td>{f.dtype}</td>
+                  <td>[{f.shape.join(', ')}]</td>
+                  <td>{bytes(experience.capacity * f.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[f.dtype])}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      )}
     </>
   );
 }
+
+const DTYPE_BYTES = { float32: 4, float64: 8, int32: 4, uint8: 1 } as const;
