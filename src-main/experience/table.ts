@@ -86,6 +86,7 @@ export class ExperienceTable {
     // A restored or already-filled buffer: start at the oldest index that can still be in it.
     this.nextIndex = buffer.firstLiveIndex();
     this.clearedSeen = buffer.clearedBefore;
+    this.wake(); // publish the limiter's insert allowance before any writer starts
   }
 
   /** Remove every item, here and for every other reader of the buffer (see ExperienceBuffer.clear). */

@@ -104,12 +104,13 @@ describe('experience buffer under concurrent writers', () => {
       else messages.push(m);
     });
     // The table takes in what the writer commits and, past the limiter's allowance, holds inserts.
-    while (!messages.some((m) => m.type === 'waiting')) {
+    while (!messages.some((m) => m.type === 'waiting') && !finished) {
       table.pull();
       await new Promise((resolve) => setImmediate(resolve));
     }
-    const first = messages.find((m) => m.type === 'waiting')!;
-    expect(buffer.counts().committed).toBe(first.written); // nothing written while it waits
+    const first = messages.find((m) => m.type === 'waiting');
+    expect(first, 'the writer was held back before writing everything').toBeDefined();
+    expect(buffer.counts().committed).toBe(first!.written); // nothing written while it waits
     expect(table.limiterState().canInsert).toBe(false);
     // Sampling moves the limiter, which opens the gate; the writer finishes.
     while (!finished) {
