@@ -16,6 +16,26 @@ export interface Series {
 const COLORS = ['#4e9af1', '#f1a34e', '#5cc08a', '#d45d79', '#a78bfa', '#eab308'];
 export const color = (i: number): string => COLORS[i % COLORS.length]!;
 
+/** The frame every chart shares: a titled panel, a note while there is nothing to draw, and a responsive box. */
+function ChartPanel(props: { title: string; testId?: string; empty: string | null; children: ReactNode }): ReactNode {
+  return (
+    <section className="panel chart" data-testid={props.testId}>
+      <h3>{props.title}</h3>
+      {props.empty !== null ? (
+        <p className="empty">{props.empty}</p>
+      ) : (
+        <ResponsiveContainer width="100%" height={180}>
+          {props.children}
+        </ResponsiveContainer>
+      )}
+    </section>
+  );
+}
+
+const GRID = <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />;
+const TOOLTIP_STYLE = { background: 'var(--panel)', border: '1px solid var(--border)' };
+const MARGIN = { top: 4, right: 12, bottom: 0, left: 0 };
+
 export function TimeChart(props: { title: string; history: HistoryPoint[]; series: Series[]; unit?: string; testId?: string }): ReactNode {
   const data = props.history.map((p) => {
     const row: Record<string, number> = { t: p.t };
@@ -23,62 +43,45 @@ export function TimeChart(props: { title: string; history: HistoryPoint[]; serie
     return row;
   });
   return (
-    <section className="panel chart" data-testid={props.testId}>
-      <h3>{props.title}</h3>
-      {data.length < 2 ? (
-        <p className="empty">Collecting data…</p>
-      ) : (
-        <ResponsiveContainer width="100%" height={180}>
-          <LineChart data={data} margin={{ top: 4, right: 12, bottom: 0, left: 0 }}>
-            <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />
-            <XAxis
-              dataKey="t"
-              type="number"
-              domain={['dataMin', 'dataMax']}
-              tickFormatter={(t: number) => new Date(t).toLocaleTimeString()}
-              stroke="var(--muted)"
-            />
-            <YAxis stroke="var(--muted)" width={56} unit={props.unit} />
-            <Tooltip
-              labelFormatter={(t) => new Date(Number(t)).toLocaleTimeString()}
-              contentStyle={{ background: 'var(--panel)', border: '1px solid var(--border)' }}
-            />
-            <Legend />
-            {props.series.map((s) => (
-              <Line key={s.key} dataKey={s.key} name={s.label} stroke={s.color} dot={false} isAnimationActive={false} />
-            ))}
-          </LineChart>
-        </ResponsiveContainer>
-      )}
-    </section>
+    <ChartPanel title={props.title} testId={props.testId} empty={data.length < 2 ? 'Collecting data…' : null}>
+      <LineChart data={data} margin={MARGIN}>
+        {GRID}
+        <XAxis
+          dataKey="t"
+          type="number"
+          domain={['dataMin', 'dataMax']}
+          tickFormatter={(t: number) => new Date(t).toLocaleTimeString()}
+          stroke="var(--muted)"
+        />
+        <YAxis stroke="var(--muted)" width={56} unit={props.unit} />
+        <Tooltip labelFormatter={(t) => new Date(Number(t)).toLocaleTimeString()} contentStyle={TOOLTIP_STYLE} />
+        <Legend />
+        {props.series.map((s) => (
+          <Line key={s.key} dataKey={s.key} name={s.label} stroke={s.color} dot={false} isAnimationActive={false} />
+        ))}
+      </LineChart>
+    </ChartPanel>
   );
 }
 
-/** A distribution as bars (recharts), e.g. priorities by decade or policy lag by versions behind. */
+/** A distribution as bars, e.g. priorities by decade or policy lag by versions behind. */
 export function BarPanel(props: {
   title: string;
   bars: { label: string; value: number }[];
   valueLabel: string;
   testId?: string;
-  empty?: string;
+  empty: string;
 }): ReactNode {
   return (
-    <section className="panel chart" data-testid={props.testId}>
-      <h3>{props.title}</h3>
-      {props.bars.length === 0 ? (
-        <p className="empty">{props.empty ?? 'No data yet.'}</p>
-      ) : (
-        <ResponsiveContainer width="100%" height={180}>
-          <BarChart data={props.bars} margin={{ top: 4, right: 12, bottom: 0, left: 0 }}>
-            <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />
-            <XAxis dataKey="label" stroke="var(--muted)" />
-            <YAxis stroke="var(--muted)" width={56} />
-            <Tooltip contentStyle={{ background: 'var(--panel)', border: '1px solid var(--border)' }} />
-            <Bar dataKey="value" name={props.valueLabel} fill={color(0)} isAnimationActive={false} />
-          </BarChart>
-        </ResponsiveContainer>
-      )}
-    </section>
+    <ChartPanel title={props.title} testId={props.testId} empty={props.bars.length === 0 ? props.empty : null}>
+      <BarChart data={props.bars} margin={MARGIN}>
+        {GRID}
+        <XAxis dataKey="label" stroke="var(--muted)" />
+        <YAxis stroke="var(--muted)" width={56} />
+        <Tooltip contentStyle={TOOLTIP_STYLE} />
+        <Bar dataKey="value" name={props.valueLabel} fill={color(0)} isAnimationActive={false} />
+      </BarChart>
+    </ChartPanel>
   );
 }
 
@@ -89,27 +92,17 @@ export function XyChart(props: {
   xLabel: string;
   yLabel: string;
   testId?: string;
-  empty?: string;
+  empty: string;
 }): ReactNode {
   return (
-    <section className="panel chart" data-testid={props.testId}>
-      <h3>{props.title}</h3>
-      {props.points.length === 0 ? (
-        <p className="empty">{props.empty ?? 'No data yet.'}</p>
-      ) : (
-        <ResponsiveContainer width="100%" height={180}>
-          <LineChart data={props.points} margin={{ top: 4, right: 12, bottom: 0, left: 0 }}>
-            <CartesianGrid strokeDasharray="3 3" stroke="var(--grid)" />
-            <XAxis dataKey="x" type="number" domain={['dataMin', 'dataMax']} stroke="var(--muted)" allowDecimals={false} />
-            <YAxis stroke="var(--muted)" width={56} />
-            <Tooltip
-              labelFormatter={(x) => `${props.xLabel} ${typeof x === 'number' ? x : ''}`}
-              contentStyle={{ background: 'var(--panel)', border: '1px solid var(--border)' }}
-            />
-            <Line dataKey="y" name={props.yLabel} stroke={color(2)} isAnimationActive={false} />
-          </LineChart>
-        </ResponsiveContainer>
-      )}
-    </section>
+    <ChartPanel title={props.title} testId={props.testId} empty={props.points.length === 0 ? props.empty : null}>
+      <LineChart data={props.points} margin={MARGIN}>
+        {GRID}
+        <XAxis dataKey="x" type="number" domain={['dataMin', 'dataMax']} stroke="var(--muted)" allowDecimals={false} />
+        <YAxis stroke="var(--muted)" width={56} />
+        <Tooltip labelFormatter={(x) => `${props.xLabel} ${typeof x === 'number' ? x : ''}`} contentStyle={TOOLTIP_STYLE} />
+        <Line dataKey="y" name={props.yLabel} stroke={color(2)} isAnimationActive={false} />
+      </LineChart>
+    </ChartPanel>
   );
 }
