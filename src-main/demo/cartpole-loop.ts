@@ -126,10 +126,8 @@ export class CartPoleLoop {
   /** Actors first (they stop writing), then the buffer's last checkpoint, then the learner. */
   async stop(): Promise<void> {
     this.unsubscribe?.();
-    const pool = this.pool;
-    this.pool = undefined;
     this.experience.buffer.limitInserts(undefined);
-    await pool?.stop();
+    await this.pool?.stop(); // kept: its totals still show in the last status line
     await this.experience.stop();
     await this.learner.stop();
   }
