@@ -283,20 +283,22 @@ export class ExperienceBuffer {
   }
 
   /**
-   * Copy one item into `out` (row `row` of each output column). Returns false, copying
-   * nothing usable, if the slot no longer holds `generation` or changed while copying.
+   * Copy one item into row `row` of `targets` (one column per field, in declaration
+   * order). Returns false, copying nothing usable, if the slot no longer holds
+   * `generation` or changed while copying.
    */
-  readInto(slot: number, generation: number, out: ReadonlyMap<string, Column>, row: number): boolean {
+  readInto(slot: number, generation: number, targets: readonly Column[], row: number): boolean {
     if (Atomics.load(this.seq, slot) !== 2 * generation) return false;
-    for (const f of this.fields) {
-      const per = this.elements.get(f.name)!;
-      const source = this.columns.get(f.name)!;
-      const target = out.get(f.name)!;
-      if (per === 1) target[row] = source[slot]!;
-      else target.set(source.subarray(slot * per, slot * per + per), row * per);
+    // The sampler's hot loop: walk the precomputed layout, no map lookups per row.
+    for (let f = 0; f < this.layout.length; f++) {
+      const { column, per } = this.layout[f]!;
+      const target = targets[f]!;
+      if (per === 1) target[row] = column[slot]!;
+      else target.set(column.subarray(slot * per, slot * per + per), row * per);
     }
     return Atomics.load(this.seq, slot) === 2 * generation;
   }
+
 }
 
 function align8(n: number): number {

@@ -213,6 +213,7 @@ export class ExperienceTable {
   private sampleNow(n: number): SampleBatch {
     const out = new Map<string, Column>();
     for (const f of this.buffer.fields) out.set(f.name, new COLUMN_TYPES[f.dtype](n * this.buffer.elements.get(f.name)!));
+    const targets = this.buffer.fields.map((f) => out.get(f.name)!);
     const slots = new Int32Array(n);
     const generations = new Int32Array(n);
     const probabilities = new Float64Array(n);
@@ -227,7 +228,7 @@ export class ExperienceTable {
       if (slot < 0) break;
       const generation = this.generations[slot]!;
       const probability = this.options.sampler === 'fifo' ? 1 / this.state.size : this.tree.get(slot) / this.tree.total;
-      if (!this.buffer.readInto(slot, generation, out, row)) {
+      if (!this.buffer.readInto(slot, generation, targets, row)) {
         this.counters.tornReads++; // overwritten by a writer since it was registered; pull() will catch up
         continue;
       }
