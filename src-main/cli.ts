@@ -99,6 +99,7 @@ async function serveRepository(options: ServeOptions): Promise<Running> {
     ? new DashboardServer({
         snapshot: () => host.snapshot(),
         commands: new CommandExecutor(host),
+        exportExperience: loop ? (which) => loop.experience.exportNpz(which) : undefined,
         subscribeEvents: (listener) => host.engine.onEvent(listener),
         staticDir: defaultStaticDir(import.meta.url),
         port: options.port,

@@ -8,6 +8,11 @@ import { z } from 'zod';
 
 const Model = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
 const Version = z.number().int().min(1).max(999_999_999);
+const ExportItems = z
+  .number()
+  .int()
+  .min(1)
+  .max(2 ** 28);
 
 /** Every command the dashboard can send, with its arguments. */
 export const CommandSchemas = {
@@ -46,6 +51,11 @@ export const CommandSchemas = {
       .optional(),
   }),
   'experience.checkpoint': z.strictObject({}),
+  'experience.export': z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('all') }),
+    z.strictObject({ kind: z.literal('newest'), items: ExportItems }),
+    z.strictObject({ kind: z.literal('sample'), items: ExportItems }),
+  ]),
   // The confirmation is part of the message, so no client clears the buffer by accident.
   'experience.clear': z.strictObject({ confirm: z.literal(true) }),
 } as const;

@@ -298,7 +298,6 @@ export class ExperienceBuffer {
     }
     return Atomics.load(this.seq, slot) === 2 * generation;
   }
-
 }
 
 function align8(n: number): number {

@@ -5,13 +5,15 @@
  * priorities back; the sampler reconfigurable and the table clearable while actors
  * write; and the statistics the dashboard's Experience page shows.
  */
-import { rename } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RateLimitedError, ShuttingDownError, asError } from '../engine/errors.js';
 import type { EventLog } from '../engine/events.js';
 import { LatencyHistogram, type LatencySummary } from '../engine/stats/histogram.js';
 import { WindowedCounter } from '../engine/stats/window.js';
-import { ExperienceBuffer, type FieldSpec } from './buffer.js';
+import { COLUMN_TYPES, ExperienceBuffer, type FieldSpec } from './buffer.js';
+import { npzBytes, type NamedArray } from './export.js';
 import { CHECKPOINT_FILE, CorruptCheckpointError, restoreCheckpoint, writeCheckpoint, type CheckpointInfo } from './checkpoint.js';
 import type { RateLimiterSpec } from './rate-limiter.js';
 import { ExperienceTable, type SampleBatch, type SamplerKind } from './table.js';
@@ -50,6 +52,8 @@ export interface ExperienceServiceOptions {
   /** Between scheduled checkpoints (0: only on demand and on stop). */
   readonly checkpointIntervalMs?: number;
   readonly sampler?: Partial<SamplerSettings>;
+  /** Where exports are written (default: `exports` beside the checkpoints, else a temporary folder). */
+  readonly exportDir?: string;
   readonly events?: EventLog;
 }
 
@@ -123,7 +127,12 @@ export class ExperienceService {
     private readonly options: ExperienceServiceOptions,
     restored: { atMs: number; items: number } | null,
   ) {
-    this.settingsValue = { ...DEFAULT_SAMPLER, ...options.sampler };
+    // The defaults fit any buffer; settings given explicitly are checked as given.
+    const fitted = {
+      batchSize: Math.min(DEFAULT_SAMPLER.batchSize, buffer.capacity),
+      minSize: Math.min(DEFAULT_SAMPLER.minSize, buffer.capacity),
+    };
+    this.settingsValue = { ...DEFAULT_SAMPLER, ...fitted, ...options.sampler };
     this.tableValue = this.makeTable(this.settingsValue);
     this.lastCommitted = buffer.counts().committed;
     this.checkpoint = {
@@ -248,6 +257,63 @@ export class ExperienceService {
         this.checkpointing = undefined;
       });
     return this.checkpointing;
+  }
+
+  /**
+   * The items held, as .npz (every field, plus index and generation): all of them, the
+   * newest `newest`, or a uniform random `sample` of them. Read straight from the buffer,
+   * so the table's counts, limiter and removal rules are not touched; items overwritten
+   * while being read are left out.
+   */
+  exportNpz(which: ExportSelection = { kind: 'all' }): { bytes: Uint8Array; items: number } {
+    this.table.pull();
+    const { committed } = this.buffer.counts();
+    const first = Math.max(this.buffer.firstLiveIndex(), committed - this.buffer.capacity);
+    const live = Math.max(0, committed - first);
+    let indexes: number[];
+    if (which.kind === 'sample') {
+      const n = Math.min(which.items, live);
+      indexes = Array.from({ length: n }, () => first + Math.floor(Math.random() * live));
+    } else {
+      const n = which.kind === 'newest' ? Math.min(which.items, live) : live;
+      indexes = Array.from({ length: n }, (_, i) => committed - n + i);
+    }
+    const columns = this.buffer.fields.map((f) => new COLUMN_TYPES[f.dtype](indexes.length * this.buffer.elements.get(f.name)!));
+    const slots = new Int32Array(indexes.length);
+    const generations = new Int32Array(indexes.length);
+    let rows = 0;
+    for (const index of indexes) {
+      const slot = index % this.buffer.capacity;
+      const generation = Math.floor(index / this.buffer.capacity) + 1;
+      if (!this.buffer.readInto(slot, generation, columns, rows)) continue;
+      slots[rows] = slot;
+      generations[rows] = generation;
+      rows++;
+    }
+    const arrays: Record<string, NamedArray> = {};
+    this.buffer.fields.forEach((f, i) => {
+      const per = this.buffer.elements.get(f.name)!;
+      arrays[f.name] = { data: columns[i]!.subarray(0, rows * per), shape: [rows, ...f.shape], dtype: f.dtype };
+    });
+    arrays.index = { data: slots.subarray(0, rows), shape: [rows], dtype: 'int32' };
+    arrays.generation = { data: generations.subarray(0, rows), shape: [rows], dtype: 'int32' };
+    return { bytes: npzBytes(arrays), items: rows };
+  }
+
+  /** Write an export into the export folder (the one place exports go); the name is made here, never taken from the caller. */
+  async exportToFile(which: ExportSelection): Promise<{ path: string; items: number; bytes: number }> {
+    const dir =
+      this.options.exportDir ??
+      (this.options.checkpointDir ? join(this.options.checkpointDir, 'exports') : join(tmpdir(), 'switchboard-exports'));
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const { bytes, items } = this.exportNpz(which);
+    const stamp = new Date()
+      .toISOString()
+      .replaceAll(':', '')
+      .replace(/\.\d+Z$/, 'Z');
+    const path = join(dir, `experience-${stamp}-${which.kind}${which.kind === 'all' ? '' : `-${which.items}`}.npz`);
+    await writeFile(path, bytes, { flag: 'wx', mode: 0o600 });
+    return { path, items, bytes: bytes.byteLength };
   }
 
   snapshot(activeVersion: number | null): ExperienceSnapshot {
@@ -385,6 +451,9 @@ export class ExperienceService {
     return { buckets: labels.map((lag, i) => ({ lag, count: counts[i]! })), mean: sum / (committed - first), max };
   }
 }
+
+/** What an export holds: every item, the newest N, or a uniform random sample of N. */
+export type ExportSelection = { kind: 'all' } | { kind: 'newest'; items: number } | { kind: 'sample'; items: number };
 
 export class ExperienceError extends Error {
   constructor(

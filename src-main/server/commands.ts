@@ -33,6 +33,7 @@ export class CommandExecutor {
         return { bytes, copyMs, writeMs };
       },
       'experience.clear': () => host.experience.clear(),
+      'experience.export': (which) => host.experience.exportToFile(which),
     };
   }
 

@@ -12,12 +12,15 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ServerMessage } from '../../src-preload/contract.js';
 import type { EngineEvent } from '../engine/index.js';
+import type { ExportSelection } from '../experience/service.js';
 import type { DashboardSnapshot } from '../host/dashboard-snapshot.js';
 import type { CommandExecutor } from './commands.js';
 
 export interface DashboardServerOptions {
   readonly snapshot: () => DashboardSnapshot;
   readonly commands: CommandExecutor;
+  /** GET /api/experience.npz: the experience buffer as .npz (absent: 404). */
+  readonly exportExperience?: (which: ExportSelection) => { bytes: Uint8Array; items: number };
   readonly subscribeEvents: (listener: (event: EngineEvent) => void) => () => void;
   /** Folder of the built dashboard (out/renderer). */
   readonly staticDir: string;
@@ -114,10 +117,38 @@ export class DashboardServer {
         const reply = await this.options.commands.execute(raw);
         return this.json(res, reply.ok ? 200 : reply.error.code === 'INVALID_COMMAND' ? 400 : 409, reply);
       }
+      if (url.pathname === '/api/experience.npz' && req.method === 'GET') return this.sendExport(url, res);
       throw new HttpError(404, 'NOT_FOUND', `no ${req.method} ${url.pathname}`);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'read-only');
     await this.serveStatic(url.pathname, res);
+  }
+
+  /** `?sample=N` (uniform random), `?newest=N`, or nothing (every item). */
+  private sendExport(url: URL, res: ServerResponse): void {
+    const exporter = this.options.exportExperience;
+    if (!exporter) throw new HttpError(404, 'NO_EXPERIENCE_BUFFER', 'no experience buffer: the running demo has none');
+    const keys = [...url.searchParams.keys()].filter((k) => k !== 'token');
+    if (keys.length > 1 || (keys.length === 1 && keys[0] !== 'sample' && keys[0] !== 'newest'))
+      throw new HttpError(400, 'INVALID_QUERY', 'expected ?sample=N, ?newest=N or nothing');
+    let which: ExportSelection = { kind: 'all' };
+    if (keys.length === 1) {
+      const kind = keys[0] as 'sample' | 'newest';
+      const raw = url.searchParams.get(kind)!;
+      const items = Number(raw);
+      if (!/^[1-9][0-9]{0,8}$/.test(raw) || items > 2 ** 28)
+        throw new HttpError(400, 'INVALID_QUERY', `${kind} must be an integer from 1 to 2^28`);
+      which = { kind, items };
+    }
+    const { bytes, items } = exporter(which);
+    res.writeHead(200, {
+      'Content-Type': 'application/octet-stream',
+      'Content-Length': bytes.byteLength,
+      'Content-Disposition': `attachment; filename="experience-${which.kind}.npz"`,
+      'X-Items': String(items),
+      'Cache-Control': 'no-store',
+    });
+    res.end(bytes);
   }
 
   private async serveStatic(pathname: string, res: ServerResponse): Promise<void> {

@@ -98,6 +98,27 @@ test('sampler settings apply; a value the engine refuses shows its error and cha
   expect((await snapshot()).experience.settings).toMatchObject({ sampler: 'uniform', batchSize: 64 });
 });
 
+test('exports .npz into the export folder from the page, and as a download over the API', async ({ page }) => {
+  await openExperience(page);
+  await page.getByTestId('experience-export-kind').selectOption('newest');
+  await page.getByTestId('experience-export-items').fill('500');
+  await page.getByTestId('experience-export').click();
+  await expect(page.getByTestId('experience-export-result')).toContainText(
+    `500 items saved to ${join(repository, '.experience', 'exports')}`,
+  );
+  const download = await fetch(`${server.origin}/api/experience.npz?sample=100`, { headers: { Authorization: `Bearer ${server.token}` } });
+  expect(download.status).toBe(200);
+  expect(download.headers.get('x-items')).toBe('100');
+  const bytes = Buffer.from(await download.arrayBuffer());
+  expect(bytes.subarray(0, 2).toString()).toBe('PK'); // a zip: NumPy's .npz
+  expect(bytes.includes(Buffer.from('obs.npy'))).toBe(true);
+  // The link on the page carries the same token and query.
+  await expect(page.getByTestId('experience-download')).toHaveAttribute('href', /\/api\/experience\.npz\?newest=500&token=/);
+  const bad = await fetch(`${server.origin}/api/experience.npz?sample=-1`, { headers: { Authorization: `Bearer ${server.token}` } });
+  expect(bad.status).toBe(400);
+  expect((await fetch(`${server.origin}/api/experience.npz`)).status).toBe(401);
+});
+
 test('clear asks first, then empties the table', async ({ page }) => {
   await openExperience(page);
   // Hold the actors (their requests wait in the paused queue) so the table stays empty once cleared.

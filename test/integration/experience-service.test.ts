@@ -147,3 +147,58 @@ describe('experience service', () => {
     await until(() => service.snapshot(null).consumer.batches > batches, 10_000, 'sampling to resume');
   });
 });
+
+/** The arrays of a stored (uncompressed) .npz, each as its raw little-endian bytes and header. */
+function readNpz(bytes: Uint8Array): Map<string, { header: string; data: Buffer }> {
+  const buffer = Buffer.from(bytes);
+  const entries = new Map<string, { header: string; data: Buffer }>();
+  let offset = 0;
+  while (buffer.readUInt32LE(offset) === 0x04034b50) {
+    const size = buffer.readUInt32LE(offset + 18);
+    const nameLength = buffer.readUInt16LE(offset + 26);
+    const extraLength = buffer.readUInt16LE(offset + 28);
+    const name = buffer.subarray(offset + 30, offset + 30 + nameLength).toString();
+    const npy = buffer.subarray(offset + 30 + nameLength + extraLength, offset + 30 + nameLength + extraLength + size);
+    const headerLength = npy.readUInt16LE(8);
+    entries.set(name.replace(/\.npy$/, ''), {
+      header: npy.subarray(10, 10 + headerLength).toString(),
+      data: npy.subarray(10 + headerLength),
+    });
+    offset += 30 + nameLength + extraLength + size;
+  }
+  return entries;
+}
+
+describe('experience export', () => {
+  it('exports every item, the newest N, or a random sample, as .npz, without touching the table', async () => {
+    const service = await open({ capacity: 100 });
+    write(service.buffer, 130); // laps the buffer: items 30..129 are held
+    service.table.pull();
+    const before = service.table.stats();
+    const all = readNpz(service.exportNpz().bytes);
+    expect(all.get('obs')!.header).toMatch(/'shape': \(100, 4\)/);
+    const firstObs = (entries: Map<string, { data: Buffer }>) => {
+      const data = entries.get('obs')!.data;
+      return Array.from({ length: data.length / 16 }, (_, row) => data.readFloatLE(row * 16));
+    };
+    expect(firstObs(all)).toEqual(Array.from({ length: 100 }, (_, i) => 30 + i));
+    const newest = service.exportNpz({ kind: 'newest', items: 5 });
+    expect(newest.items).toBe(5);
+    expect(firstObs(readNpz(newest.bytes))).toEqual([125, 126, 127, 128, 129]);
+    const sample = readNpz(service.exportNpz({ kind: 'sample', items: 50 }).bytes);
+    expect(sample.get('reward')!.header).toMatch(/'descr': '<f4'.*'shape': \(50,\)/);
+    for (const value of firstObs(sample)) expect(value).toBeGreaterThanOrEqual(30);
+    expect(sample.get('generation')!.header).toMatch(/'shape': \(50,\)/);
+    expect(service.table.stats()).toEqual(before);
+  });
+
+  it('writes an export into the export folder under a name it makes itself', async () => {
+    const dir = tempDir();
+    const service = await open({ checkpointDir: dir });
+    write(service.buffer, 20);
+    const result = await service.exportToFile({ kind: 'newest', items: 10 });
+    expect(result.path.startsWith(join(dir, 'exports', 'experience-'))).toBe(true);
+    expect(result.items).toBe(10);
+    expect(readdirSync(join(dir, 'exports'))).toHaveLength(1);
+  });
+});

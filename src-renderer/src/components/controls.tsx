@@ -5,7 +5,8 @@
 import { useState, type ReactNode } from 'react';
 import type { CommandReply } from '../../../src-preload/contract.js';
 
-type Phase = { kind: 'idle' } | { kind: 'confirm' } | { kind: 'pending' } | { kind: 'ok' } | { kind: 'error'; message: string };
+type Phase =
+  { kind: 'idle' } | { kind: 'confirm' } | { kind: 'pending' } | { kind: 'ok'; text: string } | { kind: 'error'; message: string };
 
 export function CommandButton(props: {
   label: string;
@@ -14,12 +15,18 @@ export function CommandButton(props: {
   confirm?: string;
   testId: string;
   disabled?: boolean;
+  /** What to say on success, from the command's result (default: "done"). */
+  describe?: (result: unknown) => string;
 }): ReactNode {
   const [phase, setPhase] = useState<Phase>({ kind: 'idle' });
   const execute = async () => {
     setPhase({ kind: 'pending' });
     const reply = await props.run();
-    setPhase(reply.ok ? { kind: 'ok' } : { kind: 'error', message: `${reply.error.code}: ${reply.error.message}` });
+    setPhase(
+      reply.ok
+        ? { kind: 'ok', text: props.describe ? props.describe(reply.result) : 'done' }
+        : { kind: 'error', message: `${reply.error.code}: ${reply.error.message}` },
+    );
   };
   if (phase.kind === 'confirm') {
     return (
@@ -47,7 +54,7 @@ export function CommandButton(props: {
       </button>
       {phase.kind === 'ok' && (
         <span className="ok" role="status" data-testid={`${props.testId}-result`}>
-          done
+          {phase.text}
         </span>
       )}
       {phase.kind === 'error' && (

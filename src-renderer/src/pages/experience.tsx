@@ -118,6 +118,7 @@ export function Experience(): ReactNode {
       </section>
       <Checkpoints experience={experience} />
       <SamplerForm settings={experience.settings} />
+      <Export capacity={experience.capacity} />
       <section className="panel">
         <h2>Clear</h2>
         <p className="muted">Removes every item from the table (the actors keep writing; new items are taken in from now on).</p>
@@ -304,4 +305,62 @@ function SamplerForm({ settings }: { settings: SamplerSettings }): ReactNode {
 /** A power of ten as people write it: 0.01, 1, 100. */
 function decade(value: number): string {
   return Number(value.toPrecision(1)).toLocaleString('en-US', { maximumFractionDigits: 12 });
+}
+
+/** Export as .npz (np.load reads it in one line): written into the export folder, or downloaded in a browser. */
+function Export({ capacity }: { capacity: number }): ReactNode {
+  const [kind, setKind] = useState<'sample' | 'newest' | 'all'>('sample');
+  const [items, setItems] = useState('4096');
+  const itemCount = Math.max(1, Math.min(capacity, Math.floor(Number(items)) || 1));
+  const which: CommandArgs<'experience.export'> = kind === 'all' ? { kind } : { kind, items: itemCount };
+  // In a browser the token is in the page's address; the same token authorizes the download.
+  const token = transport().kind === 'websocket' ? new URLSearchParams(location.search).get('token') : null;
+  const query = kind === 'all' ? '' : `${kind}=${itemCount}&`;
+  return (
+    <section className="panel">
+      <h2>Export</h2>
+      <p className="muted">
+        NumPy .npz with every field plus index and generation: <code>np.load("experience.npz")</code>. Read from the buffer directly;
+        sampling is not affected.
+      </p>
+      <div className="controls">
+        <label className="setting">
+          <span>items</span>
+          <select value={kind} onChange={(e) => setKind(e.target.value as typeof kind)} data-testid="experience-export-kind">
+            <option value="sample">a random sample of</option>
+            <option value="newest">the newest</option>
+            <option value="all">all</option>
+          </select>
+        </label>
+        {kind !== 'all' && (
+          <input
+            type="number"
+            min={1}
+            max={capacity}
+            value={items}
+            onChange={(e) => setItems(e.target.value)}
+            data-testid="experience-export-items"
+          />
+        )}
+        <CommandButton
+          label="Export to the export folder"
+          testId="experience-export"
+          run={() => transport().command('experience.export', which)}
+          describe={(result) => {
+            const r = result as { path: string; items: number };
+            return `${count(r.items)} items saved to ${r.path}`;
+          }}
+        />
+        {token !== null && (
+          <a
+            href={`/api/experience.npz?${query}token=${encodeURIComponent(token)}`}
+            download="experience.npz"
+            data-testid="experience-download"
+          >
+            Download .npz
+          </a>
+        )}
+      </div>
+    </section>
+  );
 }
