@@ -153,7 +153,7 @@ async function serveRepository(options: ServeOptions): Promise<Running> {
 
 function loopPart(loop: NonNullable<SwitchboardHost['cartpole']>): string {
   const s = loop.snapshot();
-  const returns = s.actors?.recentReturns.slice(-20) ?? [];
+  const returns = s.actors?.recentEpisodes.slice(-20).map((e) => e.return) ?? [];
   const meanReturn = returns.length ? returns.reduce((a, b) => a + b, 0) / returns.length : 0;
   const last = s.learner.generations.at(-1);
   return (

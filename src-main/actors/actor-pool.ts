@@ -30,7 +30,8 @@ export interface ActorPoolSnapshot {
   steps: number;
   episodes: number;
   restarts: number;
-  recentReturns: number[];
+  /** The latest episodes with the policy version each started under, oldest first. */
+  recentEpisodes: { return: number; version: number }[];
   /** Active version minus the version that chose each of the latest transitions. */
   policyLag: { mean: number; max: number; samples: number };
 }
@@ -78,7 +79,7 @@ export class ActorPool {
       steps: this.stats.steps,
       episodes: this.stats.episodes,
       restarts: this.restarts,
-      recentReturns: this.stats.recentReturns(),
+      recentEpisodes: this.stats.recentEpisodes(),
       policyLag: this.policyLag(256),
     };
   }

@@ -10,6 +10,7 @@ const INSERT_WAIT_MS = 3; // milliseconds spent waiting, in total
 const INSERT_TIMEOUTS = 4; // waits that timed out (the actor waits again; nothing is written meanwhile)
 const COUNTERS = 6; // keeps the returns ring 8-byte aligned
 const RING = 256;
+// The ring holds pairs: the episode's return, and the policy version that chose its first action.
 
 export interface ActorStatsDescriptor {
   readonly sab: SharedArrayBuffer;
@@ -21,11 +22,11 @@ export class ActorStats {
 
   private constructor(readonly descriptor: ActorStatsDescriptor) {
     this.counters = new Int32Array(descriptor.sab, 0, COUNTERS);
-    this.returns = new Float64Array(descriptor.sab, COUNTERS * 4, RING);
+    this.returns = new Float64Array(descriptor.sab, COUNTERS * 4, RING * 2);
   }
 
   static create(): ActorStats {
-    return new ActorStats({ sab: new SharedArrayBuffer(COUNTERS * 4 + RING * 8) });
+    return new ActorStats({ sab: new SharedArrayBuffer(COUNTERS * 4 + RING * 16) });
   }
 
   static attach(descriptor: ActorStatsDescriptor): ActorStats {
@@ -36,9 +37,11 @@ export class ActorStats {
     Atomics.add(this.counters, STEPS, n);
   }
 
-  episode(episodeReturn: number): void {
+  /** A finished episode, with the policy version it started under. */
+  episode(episodeReturn: number, startVersion: number): void {
     const ticket = Atomics.add(this.counters, EPISODES, 1);
-    this.returns[ticket % RING] = episodeReturn;
+    this.returns[(ticket % RING) * 2] = episodeReturn;
+    this.returns[(ticket % RING) * 2 + 1] = startVersion;
   }
 
   /** One wait for the insert permit: milliseconds waited, or -1 for a timeout. */
@@ -66,10 +69,13 @@ export class ActorStats {
     return Atomics.load(this.counters, EPISODES);
   }
 
-  /** The latest episode returns, oldest first (up to 256). */
-  recentReturns(): number[] {
+  /** The latest episodes, oldest first (up to 256): return, and the policy version each started under. */
+  recentEpisodes(): { return: number; version: number }[] {
     const episodes = this.episodes;
     const n = Math.min(episodes, RING);
-    return Array.from({ length: n }, (_, i) => this.returns[(episodes - n + i) % RING]!);
+    return Array.from({ length: n }, (_, i) => {
+      const at = ((episodes - n + i) % RING) * 2;
+      return { return: this.returns[at]!, version: this.returns[at + 1]! };
+    });
   }
 }

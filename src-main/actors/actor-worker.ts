@@ -22,7 +22,8 @@ const data = workerData as ActorWorkerData;
 const channel = ActionChannel.attach(data.channel);
 const buffer = ExperienceBuffer.attach(data.buffer);
 const stats = ActorStats.attach(data.stats);
-const envs = data.slots.map((slot, i) => ({ slot, env: new CartPole(data.seed * 1000 + i), episodeReturn: 0 }));
+// startVersion: the policy version that chose the episode's first action (0 until it is known).
+const envs = data.slots.map((slot, i) => ({ slot, env: new CartPole(data.seed * 1000 + i), episodeReturn: 0, startVersion: 0 }));
 const obs = envs.map(() => new Float32Array(OBSERVATION_SIZE));
 const next = new Float32Array(OBSERVATION_SIZE);
 const answer = { action: 0, version: 0 };
@@ -47,6 +48,7 @@ while (!channel.stopped) {
     if (!channel.await(e.slot, answer)) break;
     const { reward, terminated, truncated } = e.env.step(answer.action);
     e.env.observe(next);
+    if (e.startVersion === 0) e.startVersion = answer.version;
     e.episodeReturn += reward;
     buffer.insert({
       obs: obs[i]!,
@@ -57,8 +59,9 @@ while (!channel.stopped) {
       policy_version: answer.version,
     });
     if (terminated || truncated) {
-      stats.episode(e.episodeReturn);
+      stats.episode(e.episodeReturn, e.startVersion);
       e.episodeReturn = 0;
+      e.startVersion = 0;
       e.env.reset();
       e.env.observe(obs[i]!);
     } else {

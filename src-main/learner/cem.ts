@@ -13,6 +13,8 @@ export interface CemOptions {
   readonly population?: number;
   readonly eliteFraction?: number;
   readonly episodesPerCandidate?: number;
+  /** Episodes the new mean policy is scored on each generation (what "solved" is judged by). */
+  readonly evaluationEpisodes?: number;
   readonly initialStd?: number;
   /** Added to the spread each generation (decaying), so it does not collapse too early. */
   readonly extraNoise?: number;
@@ -88,7 +90,7 @@ export class CrossEntropyMethod {
     this.generation++;
     return {
       generation: this.generation,
-      meanPolicyReturn: this.evaluate(this.mean, episodes, 50_000 + this.generation),
+      meanPolicyReturn: this.evaluate(this.mean, this.options.evaluationEpisodes ?? 10, 50_000 + this.generation),
       bestCandidateReturn: candidates[0]!.score,
       parameters: this.mean.slice(),
     };

@@ -70,7 +70,10 @@ export function historyPoint(s: DashboardSnapshot): HistoryPoint {
     insertsPerSecond: s.experience?.insertsPerSecond ?? 0,
     samplesPerSecond: s.experience?.samplesPerSecond ?? 0,
     sampleWaitP99Ms: s.experience?.limiter.sampleWaitMs.p99Ms ?? 0,
-    meanReturn: meanOfLast(s.loop?.actors?.recentReturns ?? [], 20),
+    meanReturn: meanOfLast(
+      (s.loop?.actors?.recentEpisodes ?? []).map((e) => e.return),
+      20,
+    ),
     criticLoss: s.loop?.learner.critic.loss ?? 0,
   };
 }

@@ -15,7 +15,7 @@ describe('built-in actors', () => {
     try {
       await until(() => pool.snapshot().steps >= 2000 && pool.snapshot().episodes >= 5, 30_000, 'steps and episodes');
       const snap = pool.snapshot();
-      expect(snap.recentReturns.every((r) => r >= 1 && r <= 500)).toBe(true);
+      expect(snap.recentEpisodes.every((e) => e.return >= 1 && e.return <= 500 && e.version >= 1)).toBe(true);
       expect(snap.policyLag).toMatchObject({ mean: 0, max: 0 });
       // Every transition came from the engine's version 1, with a legal action.
       const table = new ExperienceTable(buffer, { sampler: 'uniform' });

@@ -22,7 +22,7 @@ describe('actor-learner loop on CartPole', () => {
     await host.start();
     const loop = host.cartpole!;
     await until(() => (loop.snapshot().actors?.episodes ?? 0) >= 16, 30_000, 'the untrained policy playing');
-    const untrained = mean(loop.snapshot().actors!.recentReturns);
+    const untrained = mean(loop.snapshot().actors!.recentEpisodes.map((e) => e.return));
     await until(
       () => {
         const s = loop.snapshot();
@@ -31,9 +31,11 @@ describe('actor-learner loop on CartPole', () => {
       120_000,
       'the learner solving CartPole and its version being served',
     );
-    const episodesAtSolve = loop.snapshot().actors!.episodes;
-    await until(() => loop.snapshot().actors!.episodes >= episodesAtSolve + 16, 60_000, 'episodes on the solved version');
-    const served = loop.snapshot().actors!.recentReturns.slice(-16);
+    // Episodes that started on the solved version (or a later one), as the actors played them.
+    const solvedAt = loop.snapshot().learner.solvedAtVersion!;
+    const onSolved = () => loop.snapshot().actors!.recentEpisodes.filter((e) => e.version >= solvedAt);
+    await until(() => onSolved().length >= 16, 60_000, 'episodes on the solved version');
+    const served = onSolved().map((e) => e.return);
     expect(untrained).toBeLessThan(100);
     expect(mean(served)).toBeGreaterThan(450);
     expect(loop.experience.buffer.counts().committed).toBeGreaterThan(1000);
