@@ -4,7 +4,7 @@
  * of .npy files) for several. Written to the specs, little-endian, C order.
  */
 import { crc32 } from 'node:zlib';
-import type { Column, ExperienceBuffer, FieldDType } from './buffer.js';
+import { COLUMN_TYPES, type Column, type ExperienceBuffer, type FieldDType } from './buffer.js';
 import type { SampleBatch } from './table.js';
 
 const DESCR: Record<FieldDType, string> = { float32: '<f4', float64: '<f8', int32: '<i4', uint8: '|u1' };
@@ -90,4 +90,47 @@ export function sampleToNpz(batch: SampleBatch, buffer: ExperienceBuffer): Uint8
   arrays.probability = { data: batch.probabilities, shape: [rows], dtype: 'float64' };
   arrays.weight = { data: batch.weights, shape: [rows], dtype: 'float64' };
   return npzBytes(arrays);
+}
+
+/** What an export holds: every item, the newest N, or a uniform random sample of N. */
+export type ExportSelection = { kind: 'all' } | { kind: 'newest'; items: number } | { kind: 'sample'; items: number };
+
+/**
+ * The items held, as .npz (every field, plus index and generation): all of them, the
+ * newest `newest`, or a uniform random `sample` of them. Read straight from the buffer,
+ * so no table's counts, limiter or removal rules are touched; items overwritten
+ * while being read are left out.
+ */
+export function bufferToNpz(buffer: ExperienceBuffer, which: ExportSelection = { kind: 'all' }): { bytes: Uint8Array; items: number } {
+  const { committed } = buffer.counts();
+  const first = Math.max(buffer.firstLiveIndex(), committed - buffer.capacity);
+  const live = Math.max(0, committed - first);
+  let indexes: number[];
+  if (which.kind === 'sample') {
+    const n = Math.min(which.items, live);
+    indexes = Array.from({ length: n }, () => first + Math.floor(Math.random() * live));
+  } else {
+    const n = which.kind === 'newest' ? Math.min(which.items, live) : live;
+    indexes = Array.from({ length: n }, (_, i) => committed - n + i);
+  }
+  const columns = buffer.fields.map((f) => new COLUMN_TYPES[f.dtype](indexes.length * buffer.elements.get(f.name)!));
+  const slots = new Int32Array(indexes.length);
+  const generations = new Int32Array(indexes.length);
+  let rows = 0;
+  for (const index of indexes) {
+    const slot = index % buffer.capacity;
+    const generation = Math.floor(index / buffer.capacity) + 1;
+    if (!buffer.readInto(slot, generation, columns, rows)) continue;
+    slots[rows] = slot;
+    generations[rows] = generation;
+    rows++;
+  }
+  const arrays: Record<string, NamedArray> = {};
+  buffer.fields.forEach((f, i) => {
+    const per = buffer.elements.get(f.name)!;
+    arrays[f.name] = { data: columns[i]!.subarray(0, rows * per), shape: [rows, ...f.shape], dtype: f.dtype };
+  });
+  arrays.index = { data: slots.subarray(0, rows), shape: [rows], dtype: 'int32' };
+  arrays.generation = { data: generations.subarray(0, rows), shape: [rows], dtype: 'int32' };
+  return { bytes: npzBytes(arrays), items: rows };
 }

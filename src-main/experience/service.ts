@@ -12,8 +12,11 @@ import { RateLimitedError, ShuttingDownError, asError } from '../engine/errors.j
 import type { EventLog } from '../engine/events.js';
 import { LatencyHistogram, type LatencySummary } from '../engine/stats/histogram.js';
 import { WindowedCounter } from '../engine/stats/window.js';
-import { COLUMN_TYPES, ExperienceBuffer, type FieldSpec } from './buffer.js';
-import { npzBytes, type NamedArray } from './export.js';
+import { ExperienceBuffer, type FieldSpec } from './buffer.js';
+import { bufferToNpz, type ExportSelection } from './export.js';
+import { policyLagBuckets, priorityBuckets, type PolicyLagDistribution, type PriorityDistribution } from './distributions.js';
+
+export type { ExportSelection } from './export.js';
 import { CHECKPOINT_FILE, CorruptCheckpointError, restoreCheckpoint, writeCheckpoint, type CheckpointInfo } from './checkpoint.js';
 import type { RateLimiterSpec } from './rate-limiter.js';
 import { ExperienceTable, type SampleBatch, type SamplerKind } from './table.js';
@@ -93,9 +96,9 @@ export interface ExperienceSnapshot {
     insertWaits: { waits: number; totalMs: number; timeouts: number };
   };
   /** Priorities of the items held, in log10 buckets. */
-  priorities: { buckets: { from: number; to: number; count: number }[]; min: number; max: number; mean: number } | null;
+  priorities: PriorityDistribution | null;
   /** Active version minus the item's policy version, over the newest items. */
-  policyLag: { buckets: { lag: string; count: number }[]; mean: number; max: number } | null;
+  policyLag: PolicyLagDistribution | null;
   checkpoint: CheckpointStatus;
   consumer: { batches: number; errors: number; lastError: string | null };
 }
@@ -163,7 +166,14 @@ export class ExperienceService {
         options.events?.emit('warn', 'experience', `experience checkpoint refused (${error.message}); moved to ${aside}, starting empty`);
       }
       if (restored && !sameLayout(restored, options)) {
-        options.events?.emit('warn', 'experience', 'experience checkpoint has another capacity or fields than configured; starting empty');
+        // Kept, not overwritten by the next checkpoint: it may be what the operator wanted.
+        const aside = join(options.checkpointDir, `${CHECKPOINT_FILE}.incompatible-${Date.now()}`);
+        await rename(join(options.checkpointDir, CHECKPOINT_FILE), aside);
+        options.events?.emit(
+          'warn',
+          'experience',
+          `experience checkpoint has another capacity or fields than configured; moved to ${aside}, starting empty`,
+        );
         restored = undefined;
       }
     }
@@ -259,45 +269,9 @@ export class ExperienceService {
     return this.checkpointing;
   }
 
-  /**
-   * The items held, as .npz (every field, plus index and generation): all of them, the
-   * newest `newest`, or a uniform random `sample` of them. Read straight from the buffer,
-   * so the table's counts, limiter and removal rules are not touched; items overwritten
-   * while being read are left out.
-   */
+  /** The items held as .npz (see bufferToNpz); the table's counts, limiter and removal rules are not touched. */
   exportNpz(which: ExportSelection = { kind: 'all' }): { bytes: Uint8Array; items: number } {
-    this.table.pull();
-    const { committed } = this.buffer.counts();
-    const first = Math.max(this.buffer.firstLiveIndex(), committed - this.buffer.capacity);
-    const live = Math.max(0, committed - first);
-    let indexes: number[];
-    if (which.kind === 'sample') {
-      const n = Math.min(which.items, live);
-      indexes = Array.from({ length: n }, () => first + Math.floor(Math.random() * live));
-    } else {
-      const n = which.kind === 'newest' ? Math.min(which.items, live) : live;
-      indexes = Array.from({ length: n }, (_, i) => committed - n + i);
-    }
-    const columns = this.buffer.fields.map((f) => new COLUMN_TYPES[f.dtype](indexes.length * this.buffer.elements.get(f.name)!));
-    const slots = new Int32Array(indexes.length);
-    const generations = new Int32Array(indexes.length);
-    let rows = 0;
-    for (const index of indexes) {
-      const slot = index % this.buffer.capacity;
-      const generation = Math.floor(index / this.buffer.capacity) + 1;
-      if (!this.buffer.readInto(slot, generation, columns, rows)) continue;
-      slots[rows] = slot;
-      generations[rows] = generation;
-      rows++;
-    }
-    const arrays: Record<string, NamedArray> = {};
-    this.buffer.fields.forEach((f, i) => {
-      const per = this.buffer.elements.get(f.name)!;
-      arrays[f.name] = { data: columns[i]!.subarray(0, rows * per), shape: [rows, ...f.shape], dtype: f.dtype };
-    });
-    arrays.index = { data: slots.subarray(0, rows), shape: [rows], dtype: 'int32' };
-    arrays.generation = { data: generations.subarray(0, rows), shape: [rows], dtype: 'int32' };
-    return { bytes: npzBytes(arrays), items: rows };
+    return bufferToNpz(this.buffer, which);
   }
 
   /** Write an export into the export folder (the one place exports go); the name is made here, never taken from the caller. */
@@ -344,7 +318,7 @@ export class ExperienceService {
         insertWaits: this.insertWaitSource(),
       },
       priorities: priorityBuckets(this.table.priorities(PRIORITY_SAMPLE)),
-      policyLag: activeVersion === null ? null : this.policyLag(activeVersion),
+      policyLag: activeVersion === null ? null : policyLagBuckets(this.buffer, activeVersion, LAG_WINDOW),
       checkpoint: { ...this.checkpoint, last: this.checkpoint.last && { ...this.checkpoint.last } },
       consumer: { ...this.consumerStats },
     };
@@ -432,28 +406,7 @@ export class ExperienceService {
       }
     }
   }
-
-  private policyLag(active: number): ExperienceSnapshot['policyLag'] {
-    const { committed } = this.buffer.counts();
-    const first = Math.max(this.buffer.firstLiveIndex(), committed - LAG_WINDOW);
-    const versions = this.buffer.columns.get('policy_version');
-    if (!versions || committed <= first) return null;
-    const labels = ['0', '1', '2', '3', '4', '5-9', '10+'];
-    const counts = new Array<number>(labels.length).fill(0);
-    let sum = 0;
-    let max = 0;
-    for (let i = first; i < committed; i++) {
-      const lag = Math.max(0, active - versions[i % this.buffer.capacity]!);
-      sum += lag;
-      max = Math.max(max, lag);
-      counts[lag < 5 ? lag : lag < 10 ? 5 : 6]!++;
-    }
-    return { buckets: labels.map((lag, i) => ({ lag, count: counts[i]! })), mean: sum / (committed - first), max };
-  }
 }
-
-/** What an export holds: every item, the newest N, or a uniform random sample of N. */
-export type ExportSelection = { kind: 'all' } | { kind: 'newest'; items: number } | { kind: 'sample'; items: number };
 
 export class ExperienceError extends Error {
   constructor(
@@ -472,22 +425,4 @@ function sameLayout(buffer: ExperienceBuffer, options: ExperienceServiceOptions)
 function describe(s: SamplerSettings): string {
   const prioritized = s.sampler === 'prioritized' ? ` alpha ${s.alpha} beta ${s.beta}` : '';
   return `${s.sampler}${prioritized}, batch ${s.batchSize}, ${s.samplesPerInsert} samples per insert, min size ${s.minSize}`;
-}
-
-/** Log10 buckets from the smallest to the largest priority held. */
-function priorityBuckets(priorities: Float64Array): ExperienceSnapshot['priorities'] {
-  if (priorities.length === 0) return null;
-  let min = Infinity;
-  let max = 0;
-  let sum = 0;
-  for (const p of priorities) {
-    min = Math.min(min, p);
-    max = Math.max(max, p);
-    sum += p;
-  }
-  const low = Math.floor(Math.log10(min));
-  const high = Math.max(low + 1, Math.ceil(Math.log10(max) + 1e-12));
-  const buckets = Array.from({ length: high - low }, (_, i) => ({ from: 10 ** (low + i), to: 10 ** (low + i + 1), count: 0 }));
-  for (const p of priorities) buckets[Math.min(buckets.length - 1, Math.floor(Math.log10(p)) - low)]!.count++;
-  return { buckets, min, max, mean: sum / priorities.length };
 }

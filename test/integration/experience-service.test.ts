@@ -82,6 +82,7 @@ describe('experience service', () => {
     const service = await open({ checkpointDir: dir });
     expect(service.buffer.capacity).toBe(1000);
     expect(service.snapshot(null).size).toBe(0);
+    expect(readdirSync(dir).some((name) => name.startsWith(`${CHECKPOINT_FILE}.incompatible-`))).toBe(true);
   });
 
   it('checkpointNow without a directory is a typed error', async () => {
