@@ -1,8 +1,9 @@
 /** The numbers a user checks first: throughput, latency split, queues, versions, worker health, loop delay. */
 import type { ReactNode } from 'react';
-import { count, ms } from '../../../src-main/util/format.js';
+import { count, ms, percent } from '../../../src-main/util/format.js';
 import { color, TimeChart } from '../components/chart.js';
 import { Stat } from '../components/controls.js';
+import type { DashboardSnapshot } from '../transport/types.js';
 import { useDashboard } from '../store.js';
 
 export function Overview(): ReactNode {
@@ -53,6 +54,7 @@ export function Overview(): ReactNode {
           />
         ))}
       </section>
+      {snapshot.loop && snapshot.experience && <LoopSummary loop={snapshot.loop} experience={snapshot.experience} />}
       <section className="panel">
         <h2>Workers</h2>
         <div className="tiles">
@@ -101,5 +103,32 @@ export function Overview(): ReactNode {
         />
       </div>
     </>
+  );
+}
+
+/** The actor-learner loop at a glance (details on the Experience page). */
+function LoopSummary({
+  loop,
+  experience,
+}: {
+  loop: NonNullable<DashboardSnapshot['loop']>;
+  experience: NonNullable<DashboardSnapshot['experience']>;
+}): ReactNode {
+  const latest = (loop.actors?.recentEpisodes ?? []).slice(-20);
+  const meanReturn = latest.length ? latest.reduce((sum, e) => sum + e.return, 0) / latest.length : 0;
+  const learner = loop.learner;
+  return (
+    <section className="panel stats">
+      <h2>CartPole actor-learner loop</h2>
+      <Stat label="Mean return (last 20 episodes)" value={latest.length ? meanReturn.toFixed(0) : '–'} testId="overview-mean-return" />
+      <Stat label="Episodes" value={count(loop.actors?.episodes ?? 0)} />
+      <Stat
+        label="Learner"
+        value={learner.solvedAtVersion !== null ? `solved at v${learner.solvedAtVersion}` : `${learner.generations.length} versions`}
+      />
+      <Stat label="Buffer" value={percent(experience.size / experience.capacity)} unit="full" />
+      <Stat label="Inserts" value={count(experience.insertsPerSecond)} unit="/s" />
+      <Stat label="Policy lag (mean)" value={experience.policyLag ? experience.policyLag.mean.toFixed(2) : '–'} unit="versions" />
+    </section>
   );
 }
