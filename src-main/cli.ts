@@ -121,7 +121,7 @@ async function serveRepository(options: ServeOptions): Promise<Running> {
     }`,
   );
   if (loop) {
-    const checkpoint = loop.experience.snapshot(null).checkpoint;
+    const checkpoint = loop.experience.checkpointStatus();
     console.log(
       checkpoint.dir
         ? `Experience checkpoints: ${checkpoint.dir}${checkpoint.restored ? ` (restored ${checkpoint.restored.items} items)` : ''}`
@@ -141,8 +141,8 @@ async function serveRepository(options: ServeOptions): Promise<Running> {
   return {
     events: host.engine.events,
     line: () => {
-      const { engine, repository } = host.snapshot();
-      return summaryLine(engine, repository) + (loop ? loopPart(loop) : '');
+      // Only what the line shows: not the whole dashboard snapshot.
+      return summaryLine(host.engine.snapshot(), host.coordinator.snapshot()) + (loop ? loopPart(loop) : '');
     },
     stop: async () => {
       await server?.stop();
@@ -153,11 +153,9 @@ async function serveRepository(options: ServeOptions): Promise<Running> {
 
 function loopPart(loop: NonNullable<SwitchboardHost['cartpole']>): string {
   const s = loop.snapshot();
-  const returns = s.actors?.recentEpisodes.slice(-20).map((e) => e.return) ?? [];
-  const meanReturn = returns.length ? returns.reduce((a, b) => a + b, 0) / returns.length : 0;
   const last = s.learner.generations.at(-1);
   return (
-    ` | actors ${s.actors?.steps.toLocaleString('en-US') ?? 0} steps, ${s.actors?.episodes ?? 0} episodes, return ${meanReturn.toFixed(0)} (last 20)` +
+    ` | actors ${s.actors?.steps.toLocaleString('en-US') ?? 0} steps, ${s.actors?.episodes ?? 0} episodes, return ${(s.actors?.meanReturn ?? 0).toFixed(0)} (last 20)` +
     ` | learner gen ${last?.generation ?? 0}${s.learner.solvedAtVersion !== null ? `, solved at v${s.learner.solvedAtVersion}` : ''}`
   );
 }

@@ -32,8 +32,8 @@ export interface ActorPoolSnapshot {
   restarts: number;
   /** The latest episodes with the policy version each started under, oldest first. */
   recentEpisodes: { return: number; version: number }[];
-  /** Active version minus the version that chose each of the latest transitions. */
-  policyLag: { mean: number; max: number; samples: number };
+  /** Mean return of the latest 20 episodes (0 before the first). */
+  meanReturn: number;
 }
 
 export class ActorPool {
@@ -73,14 +73,16 @@ export class ActorPool {
   }
 
   snapshot(): ActorPoolSnapshot {
+    const episodes = this.stats.recentEpisodes();
+    const latest = episodes.slice(-20);
     return {
       actors: this.options.actors,
       envsPerActor: this.options.envsPerActor,
       steps: this.stats.steps,
       episodes: this.stats.episodes,
       restarts: this.restarts,
-      recentEpisodes: this.stats.recentEpisodes(),
-      policyLag: this.policyLag(256),
+      recentEpisodes: episodes,
+      meanReturn: latest.length === 0 ? 0 : latest.reduce((sum, e) => sum + e.return, 0) / latest.length,
     };
   }
 
@@ -122,7 +124,7 @@ export class ActorPool {
         const data = this.channel.observation(slot).slice();
         engine.infer(model, { obs: { data, dims: [1, OBSERVATION_SIZE] } }).then(
           (result) => {
-            const logits = result.outputs[Object.keys(result.outputs)[0]!]!.data as Float32Array;
+            const logits = firstOutput(result.outputs).data as Float32Array;
             this.channel.answer(slot, argmax(logits), result.modelVersion);
           },
           (error: unknown) => {
@@ -141,26 +143,16 @@ export class ActorPool {
       else await new Promise((resolve) => setImmediate(resolve)); // let answers flow before scanning again
     }
   }
-
-  private policyLag(window: number): { mean: number; max: number; samples: number } {
-    const { committed } = this.options.buffer.counts();
-    const n = Math.min(window, committed, this.options.buffer.capacity);
-    if (n === 0 || !this.options.engine.modelNames().includes(this.options.model)) return { mean: 0, max: 0, samples: 0 };
-    const active = this.options.engine.model(this.options.model).version;
-    const versions = this.options.buffer.columns.get('policy_version')!;
-    let sum = 0;
-    let max = 0;
-    for (let i = committed - n; i < committed; i++) {
-      const lag = Math.max(0, active - versions[i % this.options.buffer.capacity]!);
-      sum += lag;
-      max = Math.max(max, lag);
-    }
-    return { mean: sum / n, max, samples: n };
-  }
 }
 
 function argmax(values: Float32Array): number {
   let best = 0;
   for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
   return best;
+}
+
+/** The policy's one output (the logits), without building a key array per step. */
+function firstOutput<T>(outputs: Record<string, T>): T {
+  for (const name in outputs) return outputs[name]!;
+  throw new RangeError('the policy returned no output');
 }

@@ -11,6 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { EngineError } from '../engine/errors.js';
 import { ExperienceBuffer } from './buffer.js';
 
 const MAGIC = Buffer.from('SBXP');
@@ -18,7 +19,7 @@ const FORMAT = 2; // 2: eight header words (clear marker, insert gate)
 export const CHECKPOINT_FILE = 'latest.ckpt';
 const TEMP_PREFIX = '.ckpt-';
 
-export class CorruptCheckpointError extends Error {
+export class CorruptCheckpointError extends EngineError {
   readonly code = 'CORRUPT_CHECKPOINT';
 }
 

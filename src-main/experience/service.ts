@@ -8,7 +8,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RateLimitedError, ShuttingDownError, asError } from '../engine/errors.js';
+import { EngineError, RateLimitedError, ShuttingDownError, asError } from '../engine/errors.js';
 import type { EventLog } from '../engine/events.js';
 import { LatencyHistogram, type LatencySummary } from '../engine/stats/histogram.js';
 import { WindowedCounter } from '../engine/stats/window.js';
@@ -161,14 +161,12 @@ export class ExperienceService {
         restored = await restoreCheckpoint(options.checkpointDir);
       } catch (error) {
         if (!(error instanceof CorruptCheckpointError)) throw error;
-        const aside = join(options.checkpointDir, `${CHECKPOINT_FILE}.corrupt-${Date.now()}`);
-        await rename(join(options.checkpointDir, CHECKPOINT_FILE), aside);
+        const aside = await moveAside(options.checkpointDir, 'corrupt');
         options.events?.emit('warn', 'experience', `experience checkpoint refused (${error.message}); moved to ${aside}, starting empty`);
       }
       if (restored && !sameLayout(restored, options)) {
         // Kept, not overwritten by the next checkpoint: it may be what the operator wanted.
-        const aside = join(options.checkpointDir, `${CHECKPOINT_FILE}.incompatible-${Date.now()}`);
-        await rename(join(options.checkpointDir, CHECKPOINT_FILE), aside);
+        const aside = await moveAside(options.checkpointDir, 'incompatible');
         options.events?.emit(
           'warn',
           'experience',
@@ -217,13 +215,7 @@ export class ExperienceService {
    */
   configure(settings: Partial<SamplerSettings>): SamplerSettings {
     const next = { ...this.settingsValue, ...settings };
-    let table: ExperienceTable;
-    try {
-      table = this.makeTable(next); // checks the settings before anything changes
-    } catch (error) {
-      if (error instanceof RangeError) throw new ExperienceError('INVALID_SETTINGS', error.message);
-      throw error;
-    }
+    const table = this.makeTable(next); // checks the settings before anything changes
     this.settingsValue = next;
     this.tableValue = table;
     this.options.events?.emit('info', 'experience', `experience sampler: ${describe(next)}`);
@@ -290,6 +282,10 @@ export class ExperienceService {
     return { path, items, bytes: bytes.byteLength };
   }
 
+  checkpointStatus(): CheckpointStatus {
+    return { ...this.checkpoint, last: this.checkpoint.last && { ...this.checkpoint.last } };
+  }
+
   snapshot(activeVersion: number | null): ExperienceSnapshot {
     this.table.pull();
     this.countInserts();
@@ -312,14 +308,14 @@ export class ExperienceService {
       settings: this.settingsValue,
       limiter: {
         spec: limiter.spec,
-        holding: !this.table.limiterState(1).canInsert ? 'inserts' : limiter.waiting > 0 && !limiter.canSample ? 'samples' : 'nothing',
+        holding: !limiter.canInsert ? 'inserts' : limiter.waiting > 0 && !limiter.canSample ? 'samples' : 'nothing',
         sampleWaitMs: this.sampleWaits.window(),
         sampleTimeouts: this.sampleTimeouts,
         insertWaits: this.insertWaitSource(),
       },
       priorities: priorityBuckets(this.table.priorities(PRIORITY_SAMPLE)),
       policyLag: activeVersion === null ? null : policyLagBuckets(this.buffer, activeVersion, LAG_WINDOW),
-      checkpoint: { ...this.checkpoint, last: this.checkpoint.last && { ...this.checkpoint.last } },
+      checkpoint: this.checkpointStatus(),
       consumer: { ...this.consumerStats },
     };
   }
@@ -344,10 +340,12 @@ export class ExperienceService {
   }
 
   private makeTable(settings: SamplerSettings): ExperienceTable {
+    const invalid = (message: string) => new ExperienceError('INVALID_SETTINGS', message);
     if (settings.minSize > this.buffer.capacity)
-      throw new RangeError(`minSize ${settings.minSize} exceeds the buffer's capacity ${this.buffer.capacity}: sampling would never start`);
+      throw invalid(`minSize ${settings.minSize} exceeds the buffer's capacity ${this.buffer.capacity}: sampling would never start`);
     if (settings.batchSize > this.buffer.capacity)
-      throw new RangeError(`batchSize ${settings.batchSize} exceeds the buffer's capacity ${this.buffer.capacity}`);
+      throw invalid(`batchSize ${settings.batchSize} exceeds the buffer's capacity ${this.buffer.capacity}`);
+    if (!(settings.samplesPerInsert > 0)) throw invalid(`samplesPerInsert must be > 0, got ${settings.samplesPerInsert}`);
     return new ExperienceTable(this.buffer, {
       sampler: settings.sampler,
       alpha: settings.alpha,
@@ -408,14 +406,21 @@ export class ExperienceService {
   }
 }
 
-export class ExperienceError extends Error {
+/** An experience command that cannot be carried out (no buffer, checkpoints off, invalid settings). */
+export class ExperienceError extends EngineError {
   constructor(
-    readonly code: string,
+    readonly code: 'NO_EXPERIENCE_BUFFER' | 'NO_CHECKPOINT_DIR' | 'INVALID_SETTINGS',
     message: string,
   ) {
     super(message);
-    this.name = 'ExperienceError';
   }
+}
+
+/** Keep a checkpoint that will not be loaded out of the way of the next one; returns where it went. */
+async function moveAside(dir: string, why: 'corrupt' | 'incompatible'): Promise<string> {
+  const aside = join(dir, `${CHECKPOINT_FILE}.${why}-${Date.now()}`);
+  await rename(join(dir, CHECKPOINT_FILE), aside);
+  return aside;
 }
 
 function sameLayout(buffer: ExperienceBuffer, options: ExperienceServiceOptions): boolean {

@@ -39,7 +39,7 @@ export interface LimiterView {
   size: number;
   inserts: number;
   samples: number;
-  /** Whether one more insert, or one more sample, would go through now. */
+  /** Whether one more insert, or a sample of the size asked about, would go through now. */
   canInsert: boolean;
   canSample: boolean;
   /** Calls waiting for the limiter. */
@@ -95,7 +95,7 @@ export class ExperienceTable {
     this.forgetBefore(this.buffer.clearedBefore);
   }
 
-  /** The rate limiter's view for calls of `n` items: what it holds back now, and the counts it decides on. */
+  /** The rate limiter's view: whether one insert, or a sample of `n` items, would go through now. */
   limiterState(n = 1): LimiterView {
     this.pull();
     const spec = this.limiter?.spec ?? null;
@@ -104,20 +104,24 @@ export class ExperienceTable {
       size: this.state.size,
       inserts: this.state.inserts,
       samples: this.state.samples,
-      canInsert: !this.limiter || this.limiter.canInsert(this.state, n),
+      canInsert: !this.limiter || this.limiter.canInsert(this.state),
       canSample: this.state.size > 0 && (!this.limiter || this.limiter.canSample(this.state, n)),
       waiting: this.waiters.size,
     };
   }
 
-  /** Priorities of the items held (the sampler's weights before alpha is undone), at most `limit` of them, evenly strided. */
+  /**
+   * Priorities of the items held (the sampler's weights with alpha undone): every one
+   * when the table holds at most `limit`, else those in every k-th slot, an even sample
+   * wherever in the buffer the items sit.
+   */
   priorities(limit: number): Float64Array {
-    const out = new Float64Array(Math.min(limit, this.state.size));
-    if (out.length === 0) return out;
-    const stride = Math.max(1, Math.floor(this.buffer.capacity / out.length));
+    const capacity = this.buffer.capacity;
+    const stride = this.state.size <= limit ? 1 : Math.max(1, Math.floor(capacity / limit));
+    const out = new Float64Array(Math.min(this.state.size, Math.ceil(capacity / stride)));
     const alpha = this.options.sampler === 'prioritized' ? (this.options.alpha ?? 0.6) : 1;
     let n = 0;
-    for (let slot = 0; slot < this.buffer.capacity && n < out.length; slot += stride) {
+    for (let slot = 0; slot < capacity && n < out.length; slot += stride) {
       const p = this.tree.get(slot);
       if (p > 0) out[n++] = alpha > 0 ? p ** (1 / alpha) : p;
     }

@@ -5,8 +5,6 @@
  */
 import { CommandRequestSchema, parseCommand, type CommandArgs, type CommandName, type CommandReply } from '../../src-preload/contract.js';
 import { EngineError, asError } from '../engine/errors.js';
-import { CorruptCheckpointError } from '../experience/checkpoint.js';
-import { ExperienceError } from '../experience/service.js';
 import type { SwitchboardHost } from '../host/switchboard-host.js';
 
 type Handlers = { [C in CommandName]: (args: CommandArgs<C>) => unknown };
@@ -54,13 +52,7 @@ export class CommandExecutor {
       return { id, ok: true, result: result ?? null };
     } catch (error) {
       const e = asError(error);
-      return { id, ok: false, error: { code: errorCode(e), message: e.message } };
+      return { id, ok: false, error: { code: e instanceof EngineError ? e.code : 'COMMAND_FAILED', message: e.message } };
     }
   }
-}
-
-/** The typed code of an error raised by a handler (engine and experience errors carry one). */
-function errorCode(error: Error): string {
-  if (error instanceof EngineError || error instanceof ExperienceError || error instanceof CorruptCheckpointError) return error.code;
-  return 'COMMAND_FAILED';
 }

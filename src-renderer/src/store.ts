@@ -24,13 +24,10 @@ export interface HistoryPoint {
   /** Queue depth by queue name. */
   depths: Record<string, number>;
   /** The experience buffer and the actor-learner loop (zero when the demo runs none). */
-  experienceSize: number;
   insertsPerSecond: number;
   samplesPerSecond: number;
-  sampleWaitP99Ms: number;
   /** Actors' mean return over their latest 20 episodes. */
   meanReturn: number;
-  criticLoss: number;
 }
 
 export type Page = 'overview' | 'queues' | 'workers' | 'memory' | 'models' | 'experience' | 'events';
@@ -66,21 +63,10 @@ export function historyPoint(s: DashboardSnapshot): HistoryPoint {
     loopDelayP99Ms: s.engine.eventLoopDelayMs.p99Ms,
     arenaUsedBytes: s.engine.arenaTotals.usedBytes,
     depths: Object.fromEntries(s.engine.queues.map((q) => [q.name, q.depth])),
-    experienceSize: s.experience?.size ?? 0,
     insertsPerSecond: s.experience?.insertsPerSecond ?? 0,
     samplesPerSecond: s.experience?.samplesPerSecond ?? 0,
-    sampleWaitP99Ms: s.experience?.limiter.sampleWaitMs.p99Ms ?? 0,
-    meanReturn: meanOfLast(
-      (s.loop?.actors?.recentEpisodes ?? []).map((e) => e.return),
-      20,
-    ),
-    criticLoss: s.loop?.learner.critic.loss ?? 0,
+    meanReturn: s.loop?.actors?.meanReturn ?? 0,
   };
-}
-
-function meanOfLast(values: readonly number[], n: number): number {
-  const last = values.slice(-n);
-  return last.length === 0 ? 0 : last.reduce((a, b) => a + b, 0) / last.length;
 }
 
 /** Append a point and drop those older than the window (by the snapshot's own clock). */

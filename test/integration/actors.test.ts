@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ActorPool } from '../../src-main/actors/actor-pool.js';
 import { ACTIONS, OBSERVATION_SIZE } from '../../src-main/actors/cartpole.js';
 import { ExperienceBuffer, standardFields } from '../../src-main/experience/buffer.js';
+import { policyLagBuckets } from '../../src-main/experience/distributions.js';
 import { ExperienceTable } from '../../src-main/experience/table.js';
 import { buildMlp } from '../../src-main/models/mlp.js';
 import { startModel, until } from './helpers.js';
@@ -16,7 +17,9 @@ describe('built-in actors', () => {
       await until(() => pool.snapshot().steps >= 2000 && pool.snapshot().episodes >= 5, 30_000, 'steps and episodes');
       const snap = pool.snapshot();
       expect(snap.recentEpisodes.every((e) => e.return >= 1 && e.return <= 500 && e.version >= 1)).toBe(true);
-      expect(snap.policyLag).toMatchObject({ mean: 0, max: 0 });
+      expect(policyLagBuckets(buffer, engine.model('cartpole').version, 256)).toMatchObject({ mean: 0, max: 0 });
+      const latest = snap.recentEpisodes.slice(-20);
+      expect(snap.meanReturn).toBeCloseTo(latest.reduce((sum, e) => sum + e.return, 0) / latest.length, 9);
       // Every transition came from the engine's version 1, with a legal action.
       const table = new ExperienceTable(buffer, { sampler: 'uniform' });
       table.pull();

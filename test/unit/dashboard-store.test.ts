@@ -17,12 +17,9 @@ const point = (t: number): HistoryPoint => ({
   loopDelayP99Ms: 0,
   arenaUsedBytes: 0,
   depths: {},
-  experienceSize: 0,
   insertsPerSecond: 0,
   samplesPerSecond: 0,
-  sampleWaitP99Ms: 0,
   meanReturn: 0,
-  criticLoss: 0,
 });
 
 function snapshot(timeMs: number, seq = 0): DashboardSnapshot {

@@ -82,6 +82,16 @@ describe('experience table', () => {
     expect(batch.weights[order[0]!]).toBe(1);
   });
 
+  it('reports the priorities of every item held, or an even sample of them, wherever the items sit', () => {
+    const few = filled(10_000, 100, 'prioritized');
+    few.table.updatePriorities(Int32Array.of(7), Int32Array.of(1), Float64Array.of(5));
+    const all = few.table.priorities(4096);
+    expect(all.length).toBe(100); // items in slots 0..99 of 10,000: none skipped
+    expect(Math.max(...all)).toBeCloseTo(5, 9); // alpha undone: the priority as given
+    const many = filled(10_000, 10_000, 'uniform');
+    expect(many.table.priorities(100).length).toBe(100);
+  });
+
   it('never samples a zero priority', async () => {
     const { table } = filled(4, 4, 'prioritized');
     table.updatePriorities([0, 1, 2, 3], [1, 1, 1, 1], [0, 0, 1, 0]);

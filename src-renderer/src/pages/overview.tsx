@@ -114,13 +114,15 @@ function LoopSummary({
   loop: NonNullable<DashboardSnapshot['loop']>;
   experience: NonNullable<DashboardSnapshot['experience']>;
 }): ReactNode {
-  const latest = (loop.actors?.recentEpisodes ?? []).slice(-20);
-  const meanReturn = latest.length ? latest.reduce((sum, e) => sum + e.return, 0) / latest.length : 0;
   const learner = loop.learner;
   return (
     <section className="panel stats">
       <h2>CartPole actor-learner loop</h2>
-      <Stat label="Mean return (last 20 episodes)" value={latest.length ? meanReturn.toFixed(0) : '–'} testId="overview-mean-return" />
+      <Stat
+        label="Mean return (last 20 episodes)"
+        value={loop.actors && loop.actors.episodes > 0 ? loop.actors.meanReturn.toFixed(0) : '–'}
+        testId="overview-mean-return"
+      />
       <Stat label="Episodes" value={count(loop.actors?.episodes ?? 0)} />
       <Stat
         label="Learner"
