@@ -123,10 +123,10 @@ export class CartPoleLoop {
     return { actors: this.pool?.snapshot() ?? null, learner: this.learner.snapshot() };
   }
 
-  /** Actors first (they stop writing), then the buffer's last checkpoint, then the learner. */
+  /** Sampling first (so nothing holds the actors back), then the actors, then the buffer's last checkpoint, then the learner. */
   async stop(): Promise<void> {
     this.unsubscribe?.();
-    this.experience.buffer.limitInserts(undefined);
+    await this.experience.stopSampling();
     await this.pool?.stop(); // kept: its totals still show in the last status line
     await this.experience.stop();
     await this.learner.stop();

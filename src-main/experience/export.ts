@@ -5,7 +5,6 @@
  */
 import { crc32 } from 'node:zlib';
 import { COLUMN_TYPES, type Column, type ExperienceBuffer, type FieldDType } from './buffer.js';
-import type { SampleBatch } from './table.js';
 
 const DESCR: Record<FieldDType, string> = { float32: '<f4', float64: '<f8', int32: '<i4', uint8: '|u1' };
 
@@ -78,18 +77,6 @@ export function npzBytes(arrays: Readonly<Record<string, NamedArray>>): Uint8Arr
   end.writeUInt32LE(centralBytes.length, 12);
   end.writeUInt32LE(offset, 16);
   return Buffer.concat([...locals, centralBytes, end]);
-}
-
-/** A sampled batch as .npz: every field, plus indices, generations, probabilities and weights. */
-export function sampleToNpz(batch: SampleBatch, buffer: ExperienceBuffer): Uint8Array {
-  const arrays: Record<string, NamedArray> = {};
-  const rows = batch.slots.length;
-  for (const f of buffer.fields) arrays[f.name] = { data: batch.data.get(f.name)!, shape: [rows, ...f.shape], dtype: f.dtype };
-  arrays.index = { data: batch.slots, shape: [rows], dtype: 'int32' };
-  arrays.generation = { data: batch.generations, shape: [rows], dtype: 'int32' };
-  arrays.probability = { data: batch.probabilities, shape: [rows], dtype: 'float64' };
-  arrays.weight = { data: batch.weights, shape: [rows], dtype: 'float64' };
-  return npzBytes(arrays);
 }
 
 /** What an export holds: every item, the newest N, or a uniform random sample of N. */

@@ -320,15 +320,23 @@ export class ExperienceService {
     };
   }
 
+  /**
+   * End the consumer, and with it the rate limiter's hold on writers: nobody samples any
+   * more, so writers must not wait for samples (actor threads would block while stopping).
+   */
+  async stopSampling(): Promise<void> {
+    this.stopping.abort();
+    await this.consuming;
+    this.table.releaseWriters();
+  }
+
   /** Stop sampling and scheduled checkpoints; write a last checkpoint so the next start resumes. */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    this.stopping.abort();
     clearTimeout(this.checkpointTimer);
     clearInterval(this.insertTicker);
-    this.buffer.limitInserts(undefined); // writers must not stay blocked on a limiter nobody serves
-    await this.consuming;
+    await this.stopSampling();
     await this.checkpointing?.catch(() => undefined);
     if (this.options.checkpointDir) await this.checkpointNow();
   }

@@ -66,6 +66,7 @@ export class ExperienceTable {
   private nextIndex = 0;
   /** The buffer's clear marker when this table last looked: a change means someone cleared it. */
   private clearedSeen = 0;
+  private writersReleased = false;
   private maxPriority = 1;
   private readonly limiter: RateLimiter | undefined;
   private readonly waiters = new Set<() => void>();
@@ -87,6 +88,12 @@ export class ExperienceTable {
     this.nextIndex = buffer.firstLiveIndex();
     this.clearedSeen = buffer.clearedBefore;
     this.wake(); // publish the limiter's insert allowance before any writer starts
+  }
+
+  /** Stop holding writer threads back (no one will sample any more); inserts through this table still obey the limiter. */
+  releaseWriters(): void {
+    this.writersReleased = true;
+    this.buffer.limitInserts(undefined);
   }
 
   /** Remove every item, here and for every other reader of the buffer (see ExperienceBuffer.clear). */
@@ -328,7 +335,7 @@ export class ExperienceTable {
 
   private wake(): void {
     // Writer threads insert into the buffer directly: tell them whether the limiter lets inserts through.
-    if (this.limiter) {
+    if (this.limiter && !this.writersReleased) {
       const allowance = this.limiter.insertAllowance(this.state);
       this.buffer.limitInserts(Number.isFinite(allowance) ? this.nextIndex + allowance : undefined);
     }

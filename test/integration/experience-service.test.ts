@@ -85,6 +85,19 @@ describe('experience service', () => {
     expect(readdirSync(dir).some((name) => name.startsWith(`${CHECKPOINT_FILE}.incompatible-`))).toBe(true);
   });
 
+  it('once sampling stops, writers are no longer held back by the limiter', async () => {
+    const service = await open({ sampler: { batchSize: 8, minSize: 1, samplesPerInsert: 1 } });
+    service.start();
+    write(service.buffer, 200); // far past the allowance: nobody samples
+    service.snapshot(null); // the table takes them in and sets the allowance
+    expect(service.buffer.insertsHeld).toBe(true);
+    await service.stopSampling();
+    expect(service.buffer.insertsHeld).toBe(false);
+    write(service.buffer, 50, 1, 200);
+    service.snapshot(null); // taking in more items does not hold writers again
+    expect(service.buffer.insertsHeld).toBe(false);
+  });
+
   it('checkpointNow without a directory is a typed error', async () => {
     const service = await open();
     await expect(service.checkpointNow()).rejects.toBeInstanceOf(ExperienceError);
