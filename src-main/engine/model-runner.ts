@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { slotViews, type ArenaPool } from './arena.js';
 import { BoundedQueue } from './bounded-queue.js';
 import type { ModelServingConfig, QueueConfig, BatchingConfig } from './config.js';
+import { decideBatch, RecentPeak } from './batch-policy.js';
 import { DeadlineScheduler, type Deadline } from './deadlines.js';
 import type { TensorData } from './dtypes.js';
 import {
@@ -123,6 +124,8 @@ export class ModelRunner {
   private readonly swapHistory: SwapRecord[] = [];
   private swapChain: Promise<unknown> = Promise.resolve();
   private readonly settledHook = (request: InferRequest) => this.onRequestSettled(request);
+  /** Queued plus running rows, at their recent peak: what batches are sized for. */
+  private readonly outstanding = new RecentPeak();
 
   private readonly counts = {
     accepted: 0,
@@ -653,29 +656,32 @@ export class ModelRunner {
       const worker = this.pool.pick(head.version);
       if (!worker) return;
       const plan = this.pool.served(head.version).plan;
-      const rows = this.nextBatchRows(plan);
+      const rows = this.nextBatchRows(plan, worker.inflight.size === 0);
       if (rows === undefined) return;
       this.dispatch(worker, head.version, plan, rows);
     }
   }
 
-  /** Rows for the next batch, or undefined to wait for more (a flush is then scheduled). */
-  private nextBatchRows(plan: ServingPlan): number | undefined {
+  /** Rows for the next batch, or undefined to wait for more (a flush is scheduled if one helps). */
+  private nextBatchRows(plan: ServingPlan, workerIdle: boolean): number | undefined {
     if (plan.mode === 'unbatched') return plan.maxRows;
     const batching = this.config.batching;
     const queuedRows = this.queue.rows;
-    // Spread the outstanding rows over every pipeline slot, so that each worker has its
-    // next batch waiting when it finishes one. With a backlog this is the max batch size;
-    // with spare capacity it is small, and nothing waits for a batch that cannot fill.
-    const share = Math.ceil((queuedRows + this.runningRows) / Math.max(1, this.pool.slots));
-    const target = Math.max(1, Math.min(plan.maxRows, batching.maxBatchSize, share));
-    const preferred = largestAtMost(batching.preferredBatchSizes, Math.min(queuedRows, target));
-    if (preferred !== undefined) return preferred;
-    if (queuedRows >= target) return target;
-    const waitedUs = (performance.now() - this.queue.peek()!.acceptedAt) * 1000;
-    if (this.draining || this.stateValue === 'stopping' || waitedUs >= batching.maxQueueDelayUs) return target;
-    this.waitingForRows = Math.min(target, ...batching.preferredBatchSizes.filter((p) => p > queuedRows));
-    this.scheduleFlush(batching.maxQueueDelayUs - waitedUs);
+    const decision = decideBatch({
+      queuedRows,
+      outstandingRows: this.outstanding.observe(queuedRows + this.runningRows),
+      pipelineSlots: this.pool.slots,
+      maxRows: plan.maxRows,
+      maxBatchSize: batching.maxBatchSize,
+      preferredBatchSizes: batching.preferredBatchSizes,
+      workerIdle,
+      oldestWaitedUs: (performance.now() - this.queue.peek()!.acceptedAt) * 1000,
+      maxQueueDelayUs: batching.maxQueueDelayUs,
+      flushAll: this.draining || this.stateValue === 'stopping',
+    });
+    if (decision.kind === 'dispatch') return decision.rows;
+    this.waitingForRows = decision.untilRows;
+    if (decision.flushInUs !== null) this.scheduleFlush(decision.flushInUs);
     return undefined;
   }
 
@@ -825,12 +831,6 @@ export class ModelRunner {
     this.flushImmediate = undefined;
     this.flushAt = Infinity;
   }
-}
-
-function largestAtMost(sizes: readonly number[], limit: number): number | undefined {
-  let best: number | undefined;
-  for (const size of sizes) if (size <= limit && (best === undefined || size > best)) best = size;
-  return best;
 }
 
 function sha256Of(bytes: Uint8Array): string {

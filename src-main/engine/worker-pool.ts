@@ -92,6 +92,8 @@ function planKeyOf(plan: ServingPlan): string {
 export class WorkerPool<B extends InflightBatch> {
   private readonly handles: WorkerHandle<B>[] = [];
   private readonly versionMap = new Map<number, ServedVersion>();
+  /** Recent compute time per row (moving average), to predict which worker finishes first. */
+  private msPerRow = 0;
   private nextWorkerNumber = 0;
   private watchdog: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -242,11 +244,18 @@ export class WorkerPool<B extends InflightBatch> {
     for (const h of this.handles) {
       if (!h.serving || h.reserved || !h.loaded.has(version) || h.pendingLoads.size > 0) continue;
       if ((h.arenas.get(key)?.available ?? 0) === 0) continue;
-      if (!best || (best.state === 'degraded' && h.state === 'ready') || (best.state === h.state && h.inflight.size < best.inflight.size)) {
+      if (!best || (best.state === 'degraded' && h.state === 'ready') || (best.state === h.state && this.freeAt(h) < this.freeAt(best))) {
         best = h;
       }
     }
     return best;
+  }
+
+  /** When the worker should finish what it holds, if batches take their recent time per row. */
+  private freeAt(handle: WorkerHandle<B>): number {
+    let at = -Infinity;
+    for (const batch of handle.inflight.values()) at = Math.max(at, batch.dispatchedAt) + batch.rows * this.msPerRow;
+    return at;
   }
 
   arenaFor(handle: WorkerHandle<B>, version: number): ArenaPool {
@@ -469,6 +478,8 @@ export class WorkerPool<B extends InflightBatch> {
         // The callback reads outputs from the slot, so the slot is released after it.
         if (message.type === 'done') {
           handle.consecutiveFailures = 0;
+          const perRow = message.computeMs / batch.rows;
+          this.msPerRow = this.msPerRow === 0 ? perRow : this.msPerRow * 0.9 + perRow * 0.1;
           this.callbacks.onDone(batch, message.computeMs);
         } else {
           this.events.emit('error', 'batch-failed', `batch of ${batch.rows} rows failed on ${handle.id}: ${message.message}`, {
