@@ -3,6 +3,12 @@
  * accurate high percentiles at any rate, which a sorted sample buffer cannot.
  * Values are recorded in microseconds and reported in milliseconds, to 2 significant
  * digits (1% resolution): enough for a dashboard, and ten times smaller to read.
+ *
+ * The library's WebAssembly build is used: the engine records two or three values per
+ * request on the thread that answers requests, and the JavaScript build's record costs
+ * ~245 ns against ~33 ns (measured here), a sixth of that thread's time on the small model.
+ * WebAssembly histograms live outside the JavaScript heap, so their memory is given back
+ * when their owner is collected.
  */
 import * as hdr from 'hdr-histogram-js';
 import { SecondRing, type Clock } from './window.js';
@@ -20,11 +26,25 @@ const HIGHEST_US = 60_000_000; // one minute: longer latencies are recorded as o
 const WINDOW_CACHE_MS = 50;
 const LIFETIME_CACHE_MS = 1000;
 
-// 32-bit counters are the fastest to record into and ample for a one-second bucket;
-// the lifetime histogram, which only receives whole buckets, gets 64-bit ones.
-function newHistogram(bitBucketSize: 32 | 64 = 32): hdr.Histogram {
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_US, numberOfSignificantValueDigits: 2, bitBucketSize });
+let webAssemblyReady = false;
+
+function newHistogram(bitBucketSize: 32 | 64): hdr.Histogram {
+  if (!webAssemblyReady) {
+    hdr.initWebAssemblySync(); // compiles the library's module once (a few ms)
+    webAssemblyReady = true;
+  }
+  return hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: HIGHEST_US,
+    numberOfSignificantValueDigits: 2,
+    bitBucketSize,
+    useWebAssembly: true,
+  });
 }
+
+const released = new FinalizationRegistry<hdr.Histogram[]>((histograms) => {
+  for (const h of histograms) h.destroy();
+});
 
 function clampUs(ms: number): number {
   const us = Math.round(ms * 1000);
@@ -32,38 +52,20 @@ function clampUs(ms: number): number {
 }
 
 /**
- * Count, mean, p50/p95/p99 and max in one pass over the counts (the library's accessors
- * take a pass each), with the library's own index-to-value mapping and percentile rule.
- * The histograms come from `newHistogram`, which builds the JavaScript implementation.
+ * Count, mean, p50/p95/p99 and max, with the library's percentile rule. The max is read
+ * as the 100th percentile because a histogram that had values subtracted keeps its old
+ * recorded maximum.
  */
-export function summarize(histogram: hdr.Histogram): LatencySummary {
-  const h = histogram as hdr.JsHistogram;
-  const total = h.totalCount;
-  if (total === 0) return { count: 0, meanMs: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0, maxMs: 0 };
-  const percentiles = [50, 95, 99];
-  const targets = percentiles.map((p) => Math.max(1, Math.floor((p / 100) * total + 0.5)));
-  const values = [0, 0, 0];
-  let next = 0;
-  let cumulative = 0;
-  let sum = 0;
-  let lastValue = 0;
-  for (let i = 0; i < h.countsArrayLength; i++) {
-    const count = h.getCountAtIndex(i);
-    if (count === 0) continue;
-    const value = h.valueFromIndex(i);
-    cumulative += count;
-    sum += h.medianEquivalentValue(value) * count;
-    lastValue = value;
-    while (next < targets.length && cumulative >= targets[next]!) values[next++] = h.highestEquivalentValue(value);
-    if (cumulative >= total) break;
-  }
+export function summarize(h: hdr.Histogram): LatencySummary {
+  const count = h.totalCount;
+  if (count === 0) return { count: 0, meanMs: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0, maxMs: 0 };
   return {
-    count: total,
-    meanMs: sum / total / 1000,
-    p50Ms: values[0]! / 1000,
-    p95Ms: values[1]! / 1000,
-    p99Ms: values[2]! / 1000,
-    maxMs: h.highestEquivalentValue(lastValue) / 1000,
+    count,
+    meanMs: h.mean / 1000,
+    p50Ms: h.getValueAtPercentile(50) / 1000,
+    p95Ms: h.getValueAtPercentile(95) / 1000,
+    p99Ms: h.getValueAtPercentile(99) / 1000,
+    maxMs: h.getValueAtPercentile(100) / 1000,
   };
 }
 
@@ -94,7 +96,14 @@ export class LatencyHistogram {
       }
       h.reset();
     };
-    this.ring = new SecondRing(windowSeconds, () => newHistogram(32), retire, this.clock);
+    const buckets: hdr.Histogram[] = [];
+    const bucket = () => {
+      const h = newHistogram(32);
+      buckets.push(h);
+      return h;
+    };
+    this.ring = new SecondRing(windowSeconds, bucket, retire, this.clock);
+    released.register(this, [this.lifetimeHistogram, this.windowTotal, this.merged, ...buckets]);
   }
 
   /** `nowMs` lets a caller recording many values share one clock read. */
