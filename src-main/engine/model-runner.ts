@@ -721,6 +721,9 @@ export class ModelRunner {
 
   private onBatchDone(batch: Batch, computeMs: number): void {
     const now = performance.now();
+    // These callers are about to be answered and, in a closed loop, to send again: the
+    // batch they come back to is sized with them counted.
+    this.outstanding.observe(this.queue.rows + this.runningRows);
     const plan = this.pool.served(batch.version).plan;
     const outputs = this.slotViews(batch.arena, plan).outputs[batch.slot]!;
     let rowOffset = 0;

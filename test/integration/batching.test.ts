@@ -81,6 +81,35 @@ describe('dynamic batching', () => {
     await expect(model.infer({ obs: { data: randomRows(2, WIDTH, 1), dims: [2, WIDTH] } })).rejects.toThrow(/fixed at 1/);
   });
 
+  it('sizes batches for callers whose answers are on their way back, so a closed loop runs in whole batches', async () => {
+    const { model } = await startModel(smallMlp(), {
+      workers: { count: 1, maxInflightBatches: 1 },
+      batching: { maxBatchSize: 64, maxQueueDelayUs: 200_000 },
+    });
+    const callers = 16;
+    const rounds = 8;
+    const batchRows = await Promise.all(
+      Array.from({ length: callers }, async (_, caller) => {
+        const seen: number[] = [];
+        for (let round = 0; round < rounds; round++) {
+          const result = await model.infer({ obs: { data: randomRows(1, WIDTH, caller * rounds + round), dims: [1, WIDTH] } });
+          seen.push(result.batchRows);
+        }
+        return seen;
+      }),
+    );
+    // The first caller's first request finds an idle worker and runs alone. From then on
+    // every batch holds every caller still running, although the queue holds one caller when
+    // the first comes back; the last batch lacks the first caller, which has finished.
+    const expected = Array.from({ length: callers }, (_, caller) =>
+      Array.from({ length: rounds }, (_, round) => {
+        if (caller === 0) return round === 0 ? 1 : callers;
+        return round === rounds - 1 ? callers - 1 : callers;
+      }),
+    );
+    expect(batchRows).toEqual(expected);
+  });
+
   it('prefers configured batch sizes when more rows are waiting than the smallest one', async () => {
     const { engine, model } = await startModel(smallMlp(), {
       workers: { count: 1, maxInflightBatches: 1 },
