@@ -6,22 +6,24 @@
  *   piscina a Piscina pool of the same size, one ORT session per thread, one run per request
  *           (what a user would write instead);
  *   engine  Switchboard under 256 concurrent requesters of one row each.
- * The machine is shared and noisy, so the three run in alternation for several rounds and
- * each keeps its best round: every contender gets the same chances. Percentiles and loop
- * delay come from the engine's best round. The last line printed is the JSON result.
+ * The machine is shared and noisy, so the three run back to back in each of several rounds,
+ * and each round gives its own ratios: neighbours in time share the machine's load. A ratio
+ * reported is the median of the rounds' ratios; rows/s, latencies and loop delay are the
+ * medians of the rounds' figures (so a ratio need not equal the quotient of two medians).
+ * The last line printed is the JSON result.
  */
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { Engine } from '../src-main/engine/index.js';
 import { LoopDelayMonitor } from '../src-main/engine/stats/loop-delay.js';
 import { buildMlp } from '../src-main/models/mlp.js';
-import { closedLoop, log, quick, round, tempModelDir } from './lib.js';
+import { closedLoop, log, median, quick, round, tempModelDir } from './lib.js';
 
 const WORKERS = 2;
 const CONCURRENCY = 256;
 const MAX_BATCH = 128;
 const durationMs = quick ? 1500 : 5000;
-const rounds = quick ? 2 : 3;
+const rounds = quick ? 3 : 5;
 
 interface ModelCase {
   key: 'small' | 'large';
@@ -94,33 +96,29 @@ try {
     const path = models.write(`${c.key}.onnx`, buildMlp({ layers: c.layers, seed: 7 }));
     const rowElements = c.layers[0]!;
     log(`[${c.key}] MLP ${c.layers.join('-')}, ${WORKERS} workers, ${durationMs} ms per run`);
-    let raw = 0;
-    let piscina: Awaited<ReturnType<typeof runPiscina>> | undefined;
-    let engine: Awaited<ReturnType<typeof runEngine>> | undefined;
+    const runs: { raw: number; piscina: number; engine: Awaited<ReturnType<typeof runEngine>> }[] = [];
     for (let round = 1; round <= rounds; round++) {
-      const r = await runRaw(path, rowElements);
-      log(`[${c.key}] round ${round} raw ORT, batch ${MAX_BATCH}: ${Math.round(r)} rows/s`);
-      raw = Math.max(raw, r);
-      const p = await runPiscina(path, rowElements);
-      log(`[${c.key}] round ${round} piscina, one run per request: ${Math.round(p.rowsPerSecond)} rows/s`);
-      if (!piscina || p.rowsPerSecond > piscina.rowsPerSecond) piscina = p;
-      const e = await runEngine(path, rowElements);
+      const raw = await runRaw(path, rowElements);
+      const piscina = (await runPiscina(path, rowElements)).rowsPerSecond;
+      const engine = await runEngine(path, rowElements);
       log(
-        `[${c.key}] round ${round} engine: ${Math.round(e.rowsPerSecond)} rows/s, mean batch ${e.meanBatchRows.toFixed(1)} rows, ` +
-          `p50 ${e.p50Ms} ms, p99 ${e.p99Ms} ms, loop delay p99 ${e.loopDelayP99Ms.toFixed(2)} ms, failed ${e.failed}`,
+        `[${c.key}] round ${round}: raw ORT (batch ${MAX_BATCH}) ${Math.round(raw)} rows/s, piscina ${Math.round(piscina)} rows/s, ` +
+          `engine ${Math.round(engine.rowsPerSecond)} rows/s (mean batch ${engine.meanBatchRows.toFixed(1)} rows, p50 ${engine.p50Ms} ms, ` +
+          `p99 ${engine.p99Ms} ms, loop delay p99 ${engine.loopDelayP99Ms.toFixed(2)} ms, failed ${engine.failed}); ` +
+          `this round: ${(engine.rowsPerSecond / raw).toFixed(3)} of raw, ${(engine.rowsPerSecond / piscina).toFixed(1)}x piscina`,
       );
-      if (!engine || e.rowsPerSecond > engine.rowsPerSecond) engine = e;
+      runs.push({ raw, piscina, engine });
     }
-    if (!piscina || !engine) throw new Error('no rounds ran');
+    const of = (pick: (run: (typeof runs)[number]) => number) => median(runs.map(pick));
     output[c.key] = {
-      engine_rows_s: Math.round(engine.rowsPerSecond),
-      piscina_rows_s: Math.round(piscina.rowsPerSecond),
-      raw_rows_s: Math.round(raw),
-      ratio_vs_piscina: round(engine.rowsPerSecond / piscina.rowsPerSecond),
-      ratio_vs_raw: round(engine.rowsPerSecond / raw),
-      p50_ms: round(engine.p50Ms),
-      p99_ms: round(engine.p99Ms),
-      loop_delay_p99_ms: round(engine.loopDelayP99Ms),
+      engine_rows_s: Math.round(of((r) => r.engine.rowsPerSecond)),
+      piscina_rows_s: Math.round(of((r) => r.piscina)),
+      raw_rows_s: Math.round(of((r) => r.raw)),
+      ratio_vs_piscina: round(of((r) => r.engine.rowsPerSecond / r.piscina)),
+      ratio_vs_raw: round(of((r) => r.engine.rowsPerSecond / r.raw)),
+      p50_ms: round(of((r) => r.engine.p50Ms)),
+      p99_ms: round(of((r) => r.engine.p99Ms)),
+      loop_delay_p99_ms: round(of((r) => r.engine.loopDelayP99Ms)),
     };
   }
 } finally {
