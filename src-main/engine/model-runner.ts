@@ -110,7 +110,11 @@ export class ModelRunner {
   private flushTimer: NodeJS.Timeout | undefined;
   private flushImmediate: NodeJS.Immediate | undefined;
   private flushAt = Infinity;
-  /** The batch size a scheduled flush is waiting for. */
+  /**
+   * Rows the queue must hold before a new arrival can change the batcher's decision; until
+   * then an arrival only queues (Infinity: nothing can change until a worker has room or the
+   * queue is resumed, and those call `pump` themselves).
+   */
   private waitingForRows = 0;
   private queueSweepTimer: NodeJS.Timeout | undefined;
   private nextBatchId = 1;
@@ -606,8 +610,7 @@ export class ModelRunner {
       };
       signal.addEventListener('abort', request.onAbort, { once: true });
     }
-    // While a flush is already scheduled for a batch that this request does not fill, pumping changes nothing.
-    if (this.flushAt === Infinity || this.queue.rows >= this.waitingForRows) this.pump();
+    if (this.queue.rows >= this.waitingForRows) this.pump();
   }
 
   private readonly cancelDeadline = (deadline: Deadline) => this.deadlines.cancel(deadline);
@@ -650,6 +653,7 @@ export class ModelRunner {
 
   /** Form and dispatch batches while workers have room and the batching policy allows. */
   private pump(): void {
+    this.waitingForRows = Infinity;
     if (this.paused || this.stateValue === 'stopped') return;
     for (let head = this.queue.peek(); head; head = this.queue.peek()) {
       // A batch runs one version: that of the oldest request (requests keep the version they were validated for).
@@ -657,9 +661,10 @@ export class ModelRunner {
       if (!worker) return;
       const plan = this.pool.served(head.version).plan;
       const rows = this.nextBatchRows(plan, worker.inflight.size === 0);
-      if (rows === undefined) return;
+      if (rows === undefined) return; // it set waitingForRows
       this.dispatch(worker, head.version, plan, rows);
     }
+    this.waitingForRows = 0;
   }
 
   /** Rows for the next batch, or undefined to wait for more (a flush is scheduled if one helps). */
