@@ -30,7 +30,7 @@ let webAssemblyReady = false;
 
 function newHistogram(bitBucketSize: 32 | 64): hdr.Histogram {
   if (!webAssemblyReady) {
-    hdr.initWebAssemblySync(); // compiles the library's module once (a few ms)
+    hdr.initWebAssemblySync(); // compiles the library's module, once (~30 ms here, at the first model load)
     webAssemblyReady = true;
   }
   return hdr.build({
