@@ -26,18 +26,19 @@ const HIGHEST_US = 60_000_000; // one minute: longer latencies are recorded as o
 const WINDOW_CACHE_MS = 50;
 const LIFETIME_CACHE_MS = 1000;
 
-let webAssemblyReady = false;
-
-function newHistogram(bitBucketSize: 32 | 64): hdr.Histogram {
-  if (!webAssemblyReady) {
-    hdr.initWebAssemblySync(); // compiles the library's module, once (~30 ms here, at the first model load)
-    webAssemblyReady = true;
-  }
+/**
+ * An HdrHistogram of microseconds up to one minute on the library's WebAssembly build
+ * (whose module is compiled on first use: ~30 ms here, once). WebAssembly histograms are
+ * not collected with their JavaScript object: `destroy()` them, or let `LatencyHistogram`
+ * do it for its own.
+ */
+export function buildHistogram(options: { bitBucketSize?: 32 | 64; significantDigits?: 2 | 3 } = {}): hdr.Histogram {
+  hdr.initWebAssemblySync(); // returns at once after the first call
   return hdr.build({
     lowestDiscernibleValue: 1,
     highestTrackableValue: HIGHEST_US,
-    numberOfSignificantValueDigits: 2,
-    bitBucketSize,
+    numberOfSignificantValueDigits: options.significantDigits ?? 2,
+    bitBucketSize: options.bitBucketSize ?? 32,
     useWebAssembly: true,
   });
 }
@@ -56,7 +57,7 @@ function clampUs(ms: number): number {
  * as the 100th percentile because a histogram that had values subtracted keeps its old
  * recorded maximum.
  */
-export function summarize(h: hdr.Histogram): LatencySummary {
+function summarize(h: hdr.Histogram): LatencySummary {
   const count = h.totalCount;
   if (count === 0) return { count: 0, meanMs: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0, maxMs: 0 };
   return {
@@ -76,10 +77,10 @@ export function summarize(h: hdr.Histogram): LatencySummary {
  * the total and folded into the lifetime histogram.
  */
 export class LatencyHistogram {
-  private readonly lifetimeHistogram = newHistogram(64);
-  private readonly windowTotal = newHistogram(64);
+  private readonly lifetimeHistogram = buildHistogram({ bitBucketSize: 64 });
+  private readonly windowTotal = buildHistogram({ bitBucketSize: 64 });
   private readonly ring: SecondRing<hdr.Histogram>;
-  private readonly merged = newHistogram(64);
+  private readonly merged = buildHistogram({ bitBucketSize: 64 });
   // Summaries iterate the whole histogram; a snapshot taken several times a second
   // reuses them briefly (the window's for 50 ms, the lifetime's for 1 s).
   private windowCache: { atMs: number; summary: LatencySummary } | undefined;
@@ -98,7 +99,7 @@ export class LatencyHistogram {
     };
     const buckets: hdr.Histogram[] = [];
     const bucket = () => {
-      const h = newHistogram(32);
+      const h = buildHistogram();
       buckets.push(h);
       return h;
     };
