@@ -86,11 +86,15 @@ export async function closedLoop(
   };
 }
 
-/** The middle value (the upper middle for an even count). */
-export function median(values: readonly number[]): number {
-  if (values.length === 0) throw new RangeError('median of no values');
-  const sorted = [...values].sort((a, b) => a - b);
+/** The item whose key is the median (the upper middle for an even count). */
+export function medianBy<T>(items: readonly T[], key: (item: T) => number): T {
+  if (items.length === 0) throw new RangeError('median of no values');
+  const sorted = [...items].sort((a, b) => key(a) - key(b));
   return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+export function median(values: readonly number[]): number {
+  return medianBy(values, (v) => v);
 }
 
 export function round(value: number, digits = 3): number {

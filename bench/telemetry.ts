@@ -14,7 +14,7 @@ import { SwitchboardHost } from '../src-main/host/switchboard-host.js';
 import { CommandExecutor } from '../src-main/server/commands.js';
 import { DashboardServer, defaultStaticDir } from '../src-main/server/dashboard-server.js';
 import { forkLauncher } from '../src-main/updater/launcher.js';
-import { closedLoop, log, median, quick, round } from './lib.js';
+import { closedLoop, log, medianBy, quick, round } from './lib.js';
 
 const durationMs = quick ? 1500 : 5000;
 const rounds = quick ? 5 : 7;
@@ -89,7 +89,7 @@ try {
     );
     results.push({ without: a.rowsPerSecond, with: b.rowsPerSecond, ratio: b.rowsPerSecond / a.rowsPerSecond });
   }
-  const middle = results.find((r) => r.ratio === median(results.map((x) => x.ratio)))!;
+  const middle = medianBy(results, (r) => r.ratio);
   console.log(
     JSON.stringify({ rows_s_without: Math.round(middle.without), rows_s_with: Math.round(middle.with), ratio: round(middle.ratio) }),
   );
