@@ -74,8 +74,9 @@ export class RecentPeak {
     private readonly clock: Clock = () => performance.now(),
   ) {}
 
-  observe(value: number): number {
-    const now = this.clock();
+  /** `nowMs` lets a caller that has read the clock share it. */
+  observe(value: number, nowMs?: number): number {
+    const now = nowMs ?? this.clock();
     if (now - this.periodStart >= this.periodMs) {
       // A period with no observation at all leaves nothing to remember.
       this.previous = now - this.periodStart >= 2 * this.periodMs ? 0 : this.current;

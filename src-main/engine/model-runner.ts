@@ -672,15 +672,16 @@ export class ModelRunner {
     if (plan.mode === 'unbatched') return plan.maxRows;
     const batching = this.config.batching;
     const queuedRows = this.queue.rows;
+    const now = performance.now();
     const decision = decideBatch({
       queuedRows,
-      outstandingRows: this.outstanding.observe(queuedRows + this.runningRows),
+      outstandingRows: this.outstanding.observe(queuedRows + this.runningRows, now),
       pipelineSlots: this.pool.slots,
       maxRows: plan.maxRows,
       maxBatchSize: batching.maxBatchSize,
       preferredBatchSizes: batching.preferredBatchSizes,
       workerIdle,
-      oldestWaitedUs: (performance.now() - this.queue.peek()!.acceptedAt) * 1000,
+      oldestWaitedUs: (now - this.queue.peek()!.acceptedAt) * 1000,
       maxQueueDelayUs: batching.maxQueueDelayUs,
       flushAll: this.draining || this.stateValue === 'stopping',
     });
@@ -728,7 +729,7 @@ export class ModelRunner {
     const now = performance.now();
     // These callers are about to be answered and, in a closed loop, to send again: the
     // batch they come back to is sized with them counted.
-    this.outstanding.observe(this.queue.rows + this.runningRows);
+    this.outstanding.observe(this.queue.rows + this.runningRows, now);
     const plan = this.pool.served(batch.version).plan;
     const outputs = this.slotViews(batch.arena, plan).outputs[batch.slot]!;
     let rowOffset = 0;

@@ -250,11 +250,14 @@ export class WorkerPool<B extends InflightBatch> {
     const key = this.versionMap.get(version)?.planKey;
     if (key === undefined) return undefined;
     let best: WorkerHandle<B> | undefined;
+    let bestFreeAt = Infinity;
     for (const h of this.handles) {
       if (!h.serving || h.reserved || !h.loaded.has(version) || h.pendingLoads.size > 0) continue;
       if ((h.arenas.get(key)?.available ?? 0) === 0) continue;
-      if (!best || (best.state === 'degraded' && h.state === 'ready') || (best.state === h.state && this.freeAt(h) < this.freeAt(best))) {
+      const freeAt = this.freeAt(h);
+      if (!best || (best.state === 'degraded' && h.state === 'ready') || (best.state === h.state && freeAt < bestFreeAt)) {
         best = h;
+        bestFreeAt = freeAt;
       }
     }
     return best;
