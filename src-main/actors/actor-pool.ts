@@ -118,9 +118,8 @@ export class ActorPool {
     const { engine, model } = this.options;
     while (this.running) {
       const seen = this.channel.doorbell;
-      const slots = this.channel.requested();
+      const slots = this.channel.takeRequested();
       for (const slot of slots) {
-        if (!this.channel.take(slot)) continue;
         const data = this.channel.observation(slot).slice();
         engine.infer(model, { obs: { data, dims: [1, OBSERVATION_SIZE] } }).then(
           (result) => {
