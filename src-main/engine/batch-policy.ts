@@ -15,9 +15,9 @@
  * short batches would then come back together and stay short.
  *
  * Waiting. A partial batch (below its share) is handed early, after `maxQueueDelayUs`,
- * only to an idle worker, as Triton's dynamic batcher does: a worker that is busy gains
- * nothing from a half-empty batch queued behind its current one, and flushing one there
- * splits the callers into more, smaller groups for good.
+ * only to an idle worker: a worker that is busy gains nothing from a half-empty batch
+ * queued behind its current one, and flushing one there can split the callers into more,
+ * smaller groups for good (seen while this policy was tuned).
  */
 import type { Clock } from './stats/window.js';
 
