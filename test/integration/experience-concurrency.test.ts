@@ -2,6 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { ExperienceBuffer, type FieldSpec } from '../../src-main/experience/buffer.js';
 import { ExperienceTable } from '../../src-main/experience/table.js';
+import { ShuttingDownError } from '../../src-main/engine/errors.js';
 import { spawnModuleWorker } from '../../src-main/util/spawn.js';
 
 const WIDTH = 8;
@@ -99,9 +100,14 @@ describe('experience buffer under concurrent writers', () => {
     const worker = spawnWriter(buffer, 0, 300, true);
     const messages: { type: string; written?: number }[] = [];
     let finished = false;
+    // The writer's last insert lands before its 'done' message is read here, so a sample
+    // started in between could wait for inserts that will never come: 'done' cancels it.
+    const writerDone = new AbortController();
     worker.on('message', (m: { type: string; written?: number } | 'done') => {
-      if (m === 'done') finished = true;
-      else messages.push(m);
+      if (m === 'done') {
+        finished = true;
+        writerDone.abort();
+      } else messages.push(m);
     });
     // The table takes in what the writer commits and, past the limiter's allowance, holds inserts.
     while (!messages.some((m) => m.type === 'waiting') && !finished) {
@@ -114,8 +120,11 @@ describe('experience buffer under concurrent writers', () => {
     expect(table.limiterState().canInsert).toBe(false);
     // Sampling moves the limiter, which opens the gate; the writer finishes.
     while (!finished) {
-      const batch = await table.sample(8, 5000);
-      assertWhole(batch);
+      try {
+        assertWhole(await table.sample(8, 10_000, writerDone.signal));
+      } catch (error) {
+        if (!(error instanceof ShuttingDownError && finished)) throw error;
+      }
       await new Promise((resolve) => setImmediate(resolve));
     }
     await worker.terminate();
