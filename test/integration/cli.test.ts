@@ -75,7 +75,9 @@ describe('headless CLI', () => {
     } finally {
       rmSync(repository, { recursive: true, force: true });
     }
-  });
+    // Two whole runs of the CLI, each building and training on the fly: ~11 s on an idle
+    // 2-core machine, and more than the default 30 s was seen when the machine was loaded.
+  }, 120_000);
 
   it('exits non-zero with the typed error code when the model cannot be read', async () => {
     const error = (await cli(['--model', '/nonexistent.onnx', '--duration', '1']).catch((e: unknown) => e)) as {
