@@ -91,7 +91,9 @@ describe('model repository, updater and hot swap', () => {
   });
 
   it('never loads a half-written file: it stays pending until its size and mtime settle', async () => {
-    const { repo, engine, coordinator, version, active } = system({ settleMs: 700 });
+    // The writer appends every 150 ms; settling takes 2 s of quiet, a wide margin for a
+    // loaded machine that runs the pause late.
+    const { repo, engine, coordinator, version, active } = system({ settleMs: 2000 });
     await repo.publish('policy', 1, policyModel(1));
     coordinator.start();
     await until(() => active('policy') === 1, 15_000, 'version 1 active');
