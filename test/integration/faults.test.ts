@@ -42,6 +42,27 @@ describe('watchdog and recovery', () => {
     expect(engine.snapshot().models[0]!.requests).toMatchObject({ failed: 1, retried: 1, running: 0 });
   });
 
+  it('answers a batch its worker finished just before it died, without running it again', async () => {
+    const { engine, model } = await startModel(smallMlp(), { workers: { count: 1, maxInflightBatches: 1, ...fastWatchdog } });
+    const reference = await model.infer(request(7));
+    // The thread reports the batch done, then exits. Completions are handled a turn after
+    // they arrive, so the exit can be heard first; holding this thread while the worker
+    // finishes makes that likely: the answer and the exit are then both waiting. (Either
+    // order must give the same result; this one is the order that could re-run the batch.)
+    engine.injectFault('m', 0, 'crash-after-batch');
+    const batchesBefore = engine.snapshot().workers[0]!.batches;
+    const answered = model.infer(request(7));
+    const spinUntil = performance.now() + 10_000; // a bound: a synchronous loop would outlast the test's timeout
+    while (engine.snapshot().workers[0]!.batches === batchesBefore && performance.now() < spinUntil); // counted just before 'done'
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100); // the thread's exit
+    const answer = await answered;
+    expect(answer.outputs.logits!.data).toEqual(reference.outputs.logits!.data);
+    await until(() => engine.snapshot().workers[0]!.restarts === 1, 10_000, 'restart');
+    const snap = engine.snapshot();
+    expect(snap.recentEvents.some((e) => e.kind === 'worker-crashed')).toBe(true);
+    expect(snap.models[0]!.requests).toMatchObject({ retried: 0, failed: 0 });
+  });
+
   it('detects a hung worker by its missing heartbeats, retries its batch and restarts it', async () => {
     const { engine, model } = await startModel(smallMlp(), { workers: { count: 2, ...fastWatchdog } });
     // The hang comes before the batches in the worker's mailbox: they are in flight but never start.

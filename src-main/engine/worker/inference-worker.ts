@@ -129,6 +129,7 @@ async function run(batchId: number, version: number, slot: number, rows: number)
     Atomics.add(status, Status.rows, BigInt(rows));
     Atomics.add(status, Status.busyUs, BigInt(Math.round(computeMs * 1000)));
     send({ type: 'done', batchId, computeMs });
+    if (pendingFault === 'crash-after-batch') process.exit(70);
   } catch (error) {
     send({ type: 'run-failed', batchId, message: error instanceof Error ? error.message : String(error) });
   } finally {

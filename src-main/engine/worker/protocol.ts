@@ -8,10 +8,11 @@ import type { RawValueMetadata, ServingPlan } from '../signature.js';
 
 /**
  * Faults a test (or an operator's chaos drill) can inject: a crash or a JS hang right
- * away (an idle hang stops heartbeats), or a crash or hang inside the next batch (a
- * batch that never finishes, as a stuck native call would).
+ * away (an idle hang stops heartbeats), a crash or hang inside the next batch (a batch
+ * that never finishes, as a stuck native call would), or a crash just after the next
+ * batch is reported done (its answer and the thread's exit arrive together).
  */
-export type FaultKind = 'crash-now' | 'hang-now' | 'crash-next-batch' | 'hang-next-batch';
+export type FaultKind = 'crash-now' | 'hang-now' | 'crash-next-batch' | 'hang-next-batch' | 'crash-after-batch';
 
 export type ToWorker =
   | { type: 'load'; version: number; model: Uint8Array; intraOpThreads: number }
