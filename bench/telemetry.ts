@@ -14,6 +14,7 @@ import { SwitchboardHost } from '../src-main/host/switchboard-host.js';
 import { CommandExecutor } from '../src-main/server/commands.js';
 import { DashboardServer, defaultStaticDir } from '../src-main/server/dashboard-server.js';
 import { forkLauncher } from '../src-main/updater/launcher.js';
+import { SNAPSHOT_TAKEN } from '../src-preload/channels.js';
 import { closedLoop, log, medianBy, quick, round } from './lib.js';
 
 const durationMs = quick ? 1500 : 5000;
@@ -48,9 +49,13 @@ function startClient(url: string): { stop(): Promise<number> } {
      const WebSocket = require(workerData.wsPath);
      let snapshots = 0;
      const socket = new WebSocket(workerData.url);
-     socket.on('message', (data) => { if (JSON.parse(data.toString('utf8')).type === 'snapshot') snapshots++; });
+     socket.on('message', (data) => {
+       if (JSON.parse(data.toString('utf8')).type !== 'snapshot') return;
+       snapshots++;
+       socket.send(JSON.stringify(workerData.taken)); // as the dashboard does: ready for the next one
+     });
      parentPort.on('message', () => { socket.close(); parentPort.postMessage(snapshots); });`,
-    { eval: true, workerData: { url, wsPath } },
+    { eval: true, workerData: { url, wsPath, taken: SNAPSHOT_TAKEN } },
   );
   return {
     async stop() {

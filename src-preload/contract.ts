@@ -5,6 +5,7 @@
  * same messages, validated with these schemas on the receiving side.
  */
 import { z } from 'zod';
+import { SNAPSHOT_TAKEN } from './channels.js';
 
 const Model = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
 const Version = z.number().int().min(1).max(999_999_999);
@@ -78,11 +79,14 @@ export interface CommandError {
 
 export type CommandReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: CommandError };
 
+/** The WebSocket's snapshot acknowledgement (see SNAPSHOT_TAKEN). */
+export const SnapshotTakenSchema = z.strictObject({ type: z.literal(SNAPSHOT_TAKEN.type) });
+
 /** Messages a dashboard receives (over the WebSocket; IPC uses one channel per kind). */
 export type ServerMessage<Snapshot = unknown, Event = unknown> =
   { type: 'snapshot'; snapshot: Snapshot } | { type: 'event'; event: Event } | { type: 'reply'; reply: CommandReply };
 
-export { IPC } from './channels.js';
+export { IPC, SNAPSHOT_TAKEN } from './channels.js';
 
 /** Validate a command's arguments; returns the parsed arguments or a typed error. */
 export function parseCommand(name: CommandName, args: unknown): { ok: true; args: unknown } | { ok: false; error: CommandError } {

@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { ServerMessage } from '../../src-preload/contract.js';
+import { SnapshotTakenSchema, type ServerMessage } from '../../src-preload/contract.js';
 import type { EngineEvent } from '../engine/index.js';
 import type { ExportSelection } from '../experience/service.js';
 import type { DashboardSnapshot } from '../host/dashboard-snapshot.js';
@@ -18,7 +18,8 @@ import type { CommandExecutor } from './commands.js';
 
 export interface DashboardServerOptions {
   readonly snapshot: () => DashboardSnapshot;
-  readonly commands: CommandExecutor;
+  /** Runs a raw command message (the server only forwards it and sends back the reply). */
+  readonly commands: Pick<CommandExecutor, 'execute'>;
   /** GET /api/experience.npz: the experience buffer as .npz (absent: 404). */
   readonly exportExperience?: (which: ExportSelection) => { bytes: Uint8Array; items: number };
   readonly subscribeEvents: (listener: (event: EngineEvent) => void) => () => void;
@@ -177,13 +178,23 @@ export class DashboardServer {
     res.end(body);
   }
 
-  /** One WebSocket client: telemetry at its rate (never more than one pending), events, commands. */
+  /**
+   * One WebSocket client: telemetry at its rate with at most one snapshot not yet taken
+   * (the client says `snapshot-taken`; `bufferedAmount` would only tell that the kernel
+   * took the bytes, not that the page did), events, commands.
+   */
   private attach(ws: WebSocket, url: URL): void {
     const hz = Math.min(30, Math.max(1, Number(url.searchParams.get('hz') ?? this.options.telemetryHz ?? 4) || 4));
     const send = (message: ServerMessage) => ws.send(JSON.stringify(message));
+    let awaitingTaken = false;
+    let due = false; // a tick came while the last snapshot was not taken yet
     const push = () => {
-      // Coalesce: a client that has not taken the last snapshot does not get another one queued.
-      if (ws.bufferedAmount > 0) return;
+      if (awaitingTaken) {
+        due = true;
+        return;
+      }
+      due = false;
+      awaitingTaken = true;
       send({ type: 'snapshot', snapshot: this.options.snapshot() });
     };
     push();
@@ -197,6 +208,11 @@ export class DashboardServer {
         raw = JSON.parse(data.toString('utf8'));
       } catch {
         send({ type: 'reply', reply: { id: -1, ok: false, error: { code: 'INVALID_JSON', message: 'the message is not JSON' } } });
+        return;
+      }
+      if (SnapshotTakenSchema.safeParse(raw).success) {
+        awaitingTaken = false;
+        if (due) push();
         return;
       }
       void this.options.commands.execute(raw).then((reply) => send({ type: 'reply', reply }));

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { WebSocket as NodeWebSocket, WebSocketServer } from 'ws';
+import { SNAPSHOT_TAKEN } from '../../src-preload/channels.js';
 import { appendHistory, createDashboardStore, type HistoryPoint } from '../../src-renderer/src/store.js';
 import type { ConnectionStatus, DashboardSnapshot } from '../../src-renderer/src/transport/types.js';
 import { WebSocketTransport } from '../../src-renderer/src/transport/websocket.js';
@@ -74,8 +75,12 @@ describe('WebSocket transport', () => {
     const first = new WebSocketServer({ port: 0, host: '127.0.0.1' });
     await new Promise((r) => first.once('listening', r));
     const port = (first.address() as AddressInfo).port;
+    const taken: unknown[] = [];
     const serve = (server: WebSocketServer, t: number) =>
-      server.on('connection', (ws) => ws.send(JSON.stringify({ type: 'snapshot', snapshot: snapshot(t) })));
+      server.on('connection', (ws) => {
+        ws.on('message', (data: Buffer) => taken.push(JSON.parse(data.toString('utf8'))));
+        ws.send(JSON.stringify({ type: 'snapshot', snapshot: snapshot(t) }));
+      });
     serve(first, 1);
     const statuses: ConnectionStatus[] = [];
     const times: number[] = [];
@@ -96,6 +101,9 @@ describe('WebSocket transport', () => {
       });
     transport.connect({ snapshot: (s) => times.push(s.engine.timeMs), event: () => undefined, status: (s) => statuses.push(s) });
     await received(1);
+    // The transport says it took the snapshot: the server sends the next one only then.
+    while (taken.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(taken).toEqual([SNAPSHOT_TAKEN]);
     for (const client of first.clients) client.terminate();
     await new Promise((r) => first.close(r));
     // The command fails fast while disconnected, with a typed error.

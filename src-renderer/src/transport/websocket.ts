@@ -2,6 +2,7 @@
  * WebSocket transport for headless mode: token from the page URL, reconnects with
  * capped backoff after the server restarts, and matches command replies by id.
  */
+import { SNAPSHOT_TAKEN } from '../../../src-preload/channels.js';
 import type { CommandArgs, CommandName, CommandReply, ServerMessage } from '../../../src-preload/contract.js';
 import type { DashboardSnapshot, EngineEvent, Transport, TransportHandlers } from './types.js';
 
@@ -74,8 +75,10 @@ export class WebSocketTransport implements Transport {
     };
     socket.onmessage = (e: MessageEvent) => {
       const message = JSON.parse(String(e.data)) as ServerMessage<DashboardSnapshot, EngineEvent>;
-      if (message.type === 'snapshot') this.handlers?.snapshot(message.snapshot);
-      else if (message.type === 'event') this.handlers?.event(message.event);
+      if (message.type === 'snapshot') {
+        this.handlers?.snapshot(message.snapshot);
+        socket.send(JSON.stringify(SNAPSHOT_TAKEN)); // the server sends the next one only now
+      } else if (message.type === 'event') this.handlers?.event(message.event);
       else {
         const pending = this.pending.get(message.reply.id);
         if (pending) {

@@ -1,0 +1,95 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { SNAPSHOT_TAKEN } from '../../src-preload/channels.js';
+import type { CommandReply, ServerMessage } from '../../src-preload/contract.js';
+import type { DashboardSnapshot } from '../../src-main/host/dashboard-snapshot.js';
+import { DashboardServer } from '../../src-main/server/dashboard-server.js';
+import { until } from './helpers.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A server whose snapshots are numbered as they are built, and whose commands echo. */
+async function startServer() {
+  let built = 0;
+  const executed: unknown[] = [];
+  const staticDir = mkdtempSync(join(tmpdir(), 'switchboard-static-'));
+  const server = new DashboardServer({
+    // Only the clock field is read here; the rest of a snapshot is the host's business.
+    snapshot: () => ({ engine: { timeMs: ++built } }) as unknown as DashboardSnapshot,
+    commands: {
+      execute: (raw) => {
+        executed.push(raw);
+        return Promise.resolve<CommandReply>({ id: (raw as { id?: number }).id ?? -1, ok: true, result: null });
+      },
+    },
+    subscribeEvents: () => () => undefined,
+    staticDir,
+    telemetryHz: 30,
+  });
+  await server.start();
+  cleanups.push(
+    () => rmSync(staticDir, { recursive: true, force: true }),
+    () => server.stop(),
+  );
+  return { server, executed, built: () => built };
+}
+
+/** A client that keeps every message it receives, in order; `takes` acknowledges each snapshot as the dashboard does. */
+async function connect(server: DashboardServer, takes = false) {
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`);
+  const received: ServerMessage[] = [];
+  ws.on('message', (data: Buffer) => {
+    const message = JSON.parse(data.toString('utf8')) as ServerMessage;
+    received.push(message);
+    if (takes && message.type === 'snapshot') ws.send(JSON.stringify(SNAPSHOT_TAKEN));
+  });
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  cleanups.push(() => ws.close());
+  const snapshots = () => received.filter((m) => m.type === 'snapshot').length;
+  /** A command round trip: every message the server sent before its reply has arrived once it is back. */
+  let nextId = 1;
+  const roundTrip = async () => {
+    const id = nextId++;
+    ws.send(JSON.stringify({ id, command: 'queue.pause', args: { model: 'm' } }));
+    await until(() => received.some((m) => m.type === 'reply' && m.reply.id === id), 10_000, `reply ${id}`);
+  };
+  return { ws, snapshots, roundTrip };
+}
+
+describe('dashboard server telemetry', () => {
+  it('sends a WebSocket client its next snapshot only once the client has taken the last one', async () => {
+    const { server, executed, built } = await startServer();
+    const client = await connect(server);
+    await until(() => client.snapshots() === 1, 10_000, 'first snapshot');
+    // Several telemetry ticks (30 Hz) pass while the client holds its snapshot untaken. A
+    // slow machine can only make fewer ticks pass, so this cannot fail spuriously.
+    await client.roundTrip();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await client.roundTrip();
+    expect(client.snapshots()).toBe(1);
+    expect(built()).toBe(1); // nothing was even built for it
+    // Taken: a tick was missed meanwhile, so the next snapshot comes at once.
+    client.ws.send(JSON.stringify(SNAPSHOT_TAKEN));
+    await until(() => client.snapshots() === 2, 10_000, 'second snapshot');
+    // Anything else that looks like it is a command to validate, and does not release a snapshot.
+    client.ws.send(JSON.stringify({ ...SNAPSHOT_TAKEN, extra: 1 }));
+    await client.roundTrip();
+    expect(executed).toContainEqual({ ...SNAPSHOT_TAKEN, extra: 1 });
+    expect(client.snapshots()).toBe(2);
+  });
+
+  it('keeps each client to its own pace', async () => {
+    const { server } = await startServer();
+    const slow = await connect(server);
+    const fast = await connect(server, true);
+    await until(() => fast.snapshots() >= 5, 10_000, 'the fast client to take five snapshots');
+    await slow.roundTrip();
+    expect(slow.snapshots()).toBe(1);
+  });
+});
