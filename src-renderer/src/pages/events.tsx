@@ -1,5 +1,6 @@
 /** The event log, filterable by level and text. */
 import { useState, type ReactNode } from 'react';
+import { timeOfDay } from '../../../src-main/util/format.js';
 import { useDashboard } from '../store.js';
 
 export function Events(): ReactNode {
@@ -43,7 +44,7 @@ export function Events(): ReactNode {
         <ol className="events" data-testid="events-list">
           {shown.map((e) => (
             <li key={e.seq} className={`level-${e.level}`}>
-              <time>{new Date(e.timeMs).toLocaleTimeString()}</time> <span className="kind">{e.kind}</span> {e.message}
+              <time>{timeOfDay(e.timeMs)}</time> <span className="kind">{e.kind}</span> {e.message}
             </li>
           ))}
         </ol>

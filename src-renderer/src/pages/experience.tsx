@@ -6,7 +6,7 @@
 import { useState, type ReactNode } from 'react';
 import type { CommandArgs } from '../../../src-preload/contract.js';
 import type { ExperienceSnapshot, SamplerSettings } from '../../../src-main/experience/service.js';
-import { bytes, count, ms, percent } from '../../../src-main/util/format.js';
+import { bytes, count, ms, percent, timeOfDay } from '../../../src-main/util/format.js';
 import { BarPanel, color, TimeChart, XyChart } from '../components/chart.js';
 import { CommandButton, Stat } from '../components/controls.js';
 import { useDashboard } from '../store.js';
@@ -204,7 +204,7 @@ function Checkpoints({ experience }: { experience: ExperienceSnapshot }): ReactN
               {c.inProgress
                 ? 'writing…'
                 : c.last
-                  ? `${new Date(c.last.atMs).toLocaleTimeString()}: ${count(c.last.items)} items, ${bytes(c.last.bytes)}; copy ${ms(c.last.copyMs)} ms, write ${ms(c.last.writeMs)} ms`
+                  ? `${timeOfDay(c.last.atMs)}: ${count(c.last.items)} items, ${bytes(c.last.bytes)}; copy ${ms(c.last.copyMs)} ms, write ${ms(c.last.writeMs)} ms`
                   : 'none yet'}
             </td>
             <th>Restored on start</th>
@@ -304,8 +304,9 @@ function SamplerForm({ settings }: { settings: SamplerSettings }): ReactNode {
 
 /** A power of ten as people write it: 0.01, 1, 100. */
 function decade(value: number): string {
-  return Number(value.toPrecision(1)).toLocaleString('en-US', { maximumFractionDigits: 12 });
+  return plain.format(Number(value.toPrecision(1)));
 }
+const plain = new Intl.NumberFormat('en-US', { maximumFractionDigits: 12 });
 
 /** Export as .npz (np.load reads it in one line): written into the export folder, or downloaded in a browser. */
 function Export({ capacity }: { capacity: number }): ReactNode {

@@ -1,6 +1,6 @@
 /** Repository versions with their states and reasons, the active one, swap history; activate, follow latest, reload. */
 import type { ReactNode } from 'react';
-import { bytes, ms } from '../../../src-main/util/format.js';
+import { bytes, ms, timeOfDay } from '../../../src-main/util/format.js';
 import { CommandButton } from '../components/controls.js';
 import { useDashboard } from '../store.js';
 import { transport } from '../transport/context.js';
@@ -99,7 +99,7 @@ export function Models(): ReactNode {
               <tbody>
                 {[...m.swaps].reverse().map((s) => (
                   <tr key={`${s.startedAtMs}-${s.to}`}>
-                    <td>{new Date(s.startedAtMs).toLocaleTimeString()}</td>
+                    <td>{timeOfDay(s.startedAtMs)}</td>
                     <td>
                       v{s.from ?? '—'} → v{s.to}
                     </td>
