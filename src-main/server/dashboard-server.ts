@@ -159,8 +159,11 @@ export class DashboardServer {
     let body: Buffer;
     try {
       body = await readFile(file);
-    } catch {
-      throw new HttpError(404, 'NOT_FOUND', 'not found');
+    } catch (error) {
+      // Missing is a 404; anything else (permissions, too many open files) is the server's fault and says so.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') throw new HttpError(404, 'NOT_FOUND', 'not found');
+      throw error;
     }
     const type = CONTENT_TYPES[extname(file)] ?? 'application/octet-stream';
     res.writeHead(200, {

@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { SNAPSHOT_TAKEN } from '../../src-preload/channels.js';
@@ -37,7 +37,7 @@ async function startServer() {
     () => rmSync(staticDir, { recursive: true, force: true }),
     () => server.stop(),
   );
-  return { server, executed, built: () => built };
+  return { server, executed, staticDir, built: () => built };
 }
 
 /** A client that keeps every message it receives, in order; `takes` acknowledges each snapshot as the dashboard does. */
@@ -91,5 +91,26 @@ describe('dashboard server telemetry', () => {
     await until(() => fast.snapshots() >= 5, 10_000, 'the fast client to take five snapshots');
     await slow.roundTrip();
     expect(slow.snapshots()).toBe(1);
+  });
+});
+
+describe('dashboard server static files', () => {
+  it('serves the files of its static folder and nothing outside it', async () => {
+    const { server, staticDir } = await startServer();
+    writeFileSync(join(staticDir, 'index.html'), '<!doctype html><title>dashboard</title>');
+    mkdirSync(join(staticDir, 'assets'));
+    writeFileSync(join(dirname(staticDir), `${basename(staticDir)}-secret.txt`), 'not for the browser');
+    cleanups.push(() => rmSync(join(dirname(staticDir), `${basename(staticDir)}-secret.txt`), { force: true }));
+    const get = (path: string) => fetch(`http://127.0.0.1:${server.port}${path}`);
+    const page = await get('/');
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<title>dashboard</title>');
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect((await get('/missing.js')).status).toBe(404);
+    expect((await get('/assets')).status).toBe(404); // a folder is not a file
+    // Out of the folder, encoded or not: the URL parser and the path check each stop it.
+    expect((await get(`/../${basename(staticDir)}-secret.txt`)).status).toBe(404);
+    expect((await get(`/%2e%2e/${basename(staticDir)}-secret.txt`)).status).toBe(404);
+    expect((await get(`/..%2f${basename(staticDir)}-secret.txt`)).status).toBe(404);
   });
 });
