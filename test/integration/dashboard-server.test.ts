@@ -74,7 +74,7 @@ describe('dashboard server telemetry', () => {
     await client.roundTrip();
     expect(client.snapshots()).toBe(1);
     expect(built()).toBe(1); // nothing was even built for it
-    // Taken: a tick was missed meanwhile, so the next snapshot comes at once.
+    // Taken: the next snapshot follows (ticks missed meanwhile send it without waiting for another).
     client.ws.send(JSON.stringify(SNAPSHOT_TAKEN));
     await until(() => client.snapshots() === 2, 10_000, 'second snapshot');
     // Anything else that looks like it is a command to validate, and does not release a snapshot.
