@@ -15,12 +15,17 @@ function subscribe<T>(channel: string, listener: (payload: T) => void): () => vo
 
 const api: SwitchboardApi = {
   platform: process.platform,
-  onTelemetry: (listener) =>
-    subscribe(IPC.telemetry, (snapshot: Parameters<typeof listener>[0]) => {
+  onTelemetry: (listener) => {
+    const unsubscribe = subscribe(IPC.telemetry, (snapshot: Parameters<typeof listener>[0]) => {
       listener(snapshot);
       // Tell main this snapshot was taken: it sends the next one only then (one in flight at most).
       ipcRenderer.send(IPC.telemetryAck);
-    }),
+    });
+    // And that the page listens now: main sends nothing before (a snapshot sent while the
+    // page loads, or reloads, would be lost, and telemetry would wait for its ack for good).
+    ipcRenderer.send(IPC.telemetryAck);
+    return unsubscribe;
+  },
   onEvent: (listener) => subscribe(IPC.event, listener),
   command: (name, args) => ipcRenderer.invoke(IPC.command, { id: 0, command: name, args }),
 };

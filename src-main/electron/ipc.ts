@@ -1,12 +1,13 @@
 /**
  * The desktop app's side of the contract: one sender-checked handler for commands, and
  * telemetry pushed to the window at a fixed rate with at most one snapshot in flight
- * (the preload acknowledges each one).
+ * (TelemetryPacer; the preload says when the page listens and when it took each one).
  */
 import { app, ipcMain, type BrowserWindow, type IpcMainEvent, type IpcMainInvokeEvent } from 'electron';
 import { IPC, type CommandReply } from '../../src-preload/contract.js';
 import type { ProcessMetric } from '../host/dashboard-snapshot.js';
 import type { SwitchboardHost } from '../host/switchboard-host.js';
+import { TelemetryPacer } from '../host/telemetry-pacer.js';
 import { CommandExecutor } from '../server/commands.js';
 import { isTrustedSenderUrl, type TrustedOrigins } from './sender-policy.js';
 
@@ -34,21 +35,19 @@ export function connectWindow(host: SwitchboardHost, window: BrowserWindow, trus
     return executor.execute(raw);
   });
 
-  let awaitingAck = false;
+  const telemetry = new TelemetryPacer(telemetryHz, () => {
+    if (!window.isDestroyed()) window.webContents.send(IPC.telemetry, host.snapshot(processMetrics()));
+  });
+  // The preload says ready when the page subscribes (also after a reload) and after each snapshot.
   const onAck = (event: IpcMainEvent) => {
-    if (trustedEvent(event)) awaitingAck = false;
+    if (trustedEvent(event)) telemetry.ready();
   };
   ipcMain.on(IPC.telemetryAck, onAck);
-  const timer = setInterval(() => {
-    if (window.isDestroyed() || awaitingAck) return;
-    awaitingAck = true;
-    window.webContents.send(IPC.telemetry, host.snapshot(processMetrics()));
-  }, 1000 / telemetryHz);
   const unsubscribe = host.engine.onEvent((event) => {
     if (!window.isDestroyed()) window.webContents.send(IPC.event, event);
   });
   return () => {
-    clearInterval(timer);
+    telemetry.close();
     unsubscribe();
     ipcMain.removeHandler(IPC.command);
     ipcMain.off(IPC.telemetryAck, onAck);

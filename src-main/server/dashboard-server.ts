@@ -14,6 +14,7 @@ import { SnapshotTakenSchema, type ServerMessage } from '../../src-preload/contr
 import type { EngineEvent } from '../engine/index.js';
 import type { ExportSelection } from '../experience/service.js';
 import type { DashboardSnapshot } from '../host/dashboard-snapshot.js';
+import { TelemetryPacer } from '../host/telemetry-pacer.js';
 import type { CommandExecutor } from './commands.js';
 
 export interface DashboardServerOptions {
@@ -181,27 +182,12 @@ export class DashboardServer {
     res.end(body);
   }
 
-  /**
-   * One WebSocket client: telemetry at its rate with at most one snapshot not yet taken
-   * (the client says `snapshot-taken`; `bufferedAmount` would only tell that the kernel
-   * took the bytes, not that the page did), events, commands.
-   */
+  /** One WebSocket client: telemetry at its rate (paced by its `snapshot-taken`), events, commands. */
   private attach(ws: WebSocket, url: URL): void {
     const hz = Math.min(30, Math.max(1, Number(url.searchParams.get('hz') ?? this.options.telemetryHz ?? 4) || 4));
     const send = (message: ServerMessage) => ws.send(JSON.stringify(message));
-    let awaitingTaken = false;
-    let due = false; // a tick came while the last snapshot was not taken yet
-    const push = () => {
-      if (awaitingTaken) {
-        due = true;
-        return;
-      }
-      due = false;
-      awaitingTaken = true;
-      send({ type: 'snapshot', snapshot: this.options.snapshot() });
-    };
-    push();
-    const timer = setInterval(push, 1000 / hz);
+    const telemetry = new TelemetryPacer(hz, () => send({ type: 'snapshot', snapshot: this.options.snapshot() }));
+    telemetry.ready(); // an open socket is listening
     const unsubscribe = this.options.subscribeEvents((event) => {
       if (ws.bufferedAmount < 1024 * 1024) send({ type: 'event', event });
     });
@@ -214,14 +200,13 @@ export class DashboardServer {
         return;
       }
       if (SnapshotTakenSchema.safeParse(raw).success) {
-        awaitingTaken = false;
-        if (due) push();
+        telemetry.ready();
         return;
       }
       void this.options.commands.execute(raw).then((reply) => send({ type: 'reply', reply }));
     });
     ws.on('close', () => {
-      clearInterval(timer);
+      telemetry.close();
       unsubscribe();
     });
   }

@@ -1,0 +1,28 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { TelemetryPacer } from '../../src-main/host/telemetry-pacer.js';
+
+describe('telemetry pacer', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('sends nothing before the dashboard listens, then one snapshot per tick at most, and never a second untaken', () => {
+    let sent = 0;
+    const pacer = new TelemetryPacer(4, () => sent++);
+    vi.advanceTimersByTime(1000);
+    expect(sent).toBe(0); // a snapshot now would be lost on a page still loading
+    pacer.ready();
+    expect(sent).toBe(1); // ticks were missed while waiting: the first goes at once
+    vi.advanceTimersByTime(1000);
+    expect(sent).toBe(1); // not taken: nothing more, however many ticks pass
+    pacer.ready();
+    expect(sent).toBe(2); // taken after missed ticks: the next goes at once
+    pacer.ready(); // taken before any tick came: the next waits for the tick
+    expect(sent).toBe(2);
+    vi.advanceTimersByTime(250);
+    expect(sent).toBe(3);
+    pacer.close();
+    pacer.ready();
+    vi.advanceTimersByTime(1000);
+    expect(sent).toBe(3);
+  });
+});
