@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { SnapshotTakenSchema, type ServerMessage } from '../../src-preload/contract.js';
+import { parseCommand, SnapshotTakenSchema, type ServerMessage } from '../../src-preload/contract.js';
 import type { EngineEvent } from '../engine/index.js';
 import type { ExportSelection } from '../experience/service.js';
 import type { DashboardSnapshot } from '../host/dashboard-snapshot.js';
@@ -131,17 +131,16 @@ export class DashboardServer {
     const exporter = this.options.exportExperience;
     if (!exporter) throw new HttpError(404, 'NO_EXPERIENCE_BUFFER', 'no experience buffer: the running demo has none');
     const keys = [...url.searchParams.keys()].filter((k) => k !== 'token');
-    if (keys.length > 1 || (keys.length === 1 && keys[0] !== 'sample' && keys[0] !== 'newest'))
-      throw new HttpError(400, 'INVALID_QUERY', 'expected ?sample=N, ?newest=N or nothing');
-    let which: ExportSelection = { kind: 'all' };
-    if (keys.length === 1) {
-      const kind = keys[0] as 'sample' | 'newest';
-      const raw = url.searchParams.get(kind)!;
-      const items = Number(raw);
-      if (!/^[1-9][0-9]{0,8}$/.test(raw) || items > 2 ** 28)
-        throw new HttpError(400, 'INVALID_QUERY', `${kind} must be an integer from 1 to 2^28`);
-      which = { kind, items };
-    }
+    const kind = keys[0] ?? 'all';
+    const raw = url.searchParams.get(kind);
+    // The export command's own schema decides what a selection may be (one definition of the limits).
+    const parsed = parseCommand(
+      'experience.export',
+      raw === null ? { kind } : { kind, items: /^[0-9]{1,10}$/.test(raw) ? Number(raw) : raw },
+    );
+    if (keys.length > 1 || !parsed.ok)
+      throw new HttpError(400, 'INVALID_QUERY', 'expected ?sample=N, ?newest=N (N from 1 to 2^28) or nothing');
+    const which = parsed.args as ExportSelection;
     const { bytes, items } = exporter(which);
     res.writeHead(200, {
       'Content-Type': 'application/octet-stream',

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { SNAPSHOT_TAKEN } from '../../src-preload/channels.js';
 import type { CommandReply, ServerMessage } from '../../src-preload/contract.js';
+import type { ExportSelection } from '../../src-main/experience/export.js';
 import type { DashboardSnapshot } from '../../src-main/host/dashboard-snapshot.js';
 import { DashboardServer } from '../../src-main/server/dashboard-server.js';
 import { until } from './helpers.js';
@@ -14,10 +15,11 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** A server whose snapshots are numbered as they are built, and whose commands echo. */
+/** A server whose snapshots are numbered as they are built, whose commands echo, and whose exports are recorded. */
 async function startServer() {
   let built = 0;
   const executed: unknown[] = [];
+  const exported: ExportSelection[] = [];
   const staticDir = mkdtempSync(join(tmpdir(), 'switchboard-static-'));
   const server = new DashboardServer({
     // Only the clock field is read here; the rest of a snapshot is the host's business.
@@ -28,6 +30,10 @@ async function startServer() {
         return Promise.resolve<CommandReply>({ id: (raw as { id?: number }).id ?? -1, ok: true, result: null });
       },
     },
+    exportExperience: (which) => {
+      exported.push(which);
+      return { bytes: new Uint8Array(4), items: 0 };
+    },
     subscribeEvents: () => () => undefined,
     staticDir,
     telemetryHz: 30,
@@ -37,7 +43,7 @@ async function startServer() {
     () => rmSync(staticDir, { recursive: true, force: true }),
     () => server.stop(),
   );
-  return { server, executed, staticDir, built: () => built };
+  return { server, executed, exported, staticDir, built: () => built };
 }
 
 /** A client that keeps every message it receives, in order; `takes` acknowledges each snapshot as the dashboard does. */
@@ -112,5 +118,30 @@ describe('dashboard server static files', () => {
     expect((await get(`/../${basename(staticDir)}-secret.txt`)).status).toBe(404);
     expect((await get(`/%2e%2e/${basename(staticDir)}-secret.txt`)).status).toBe(404);
     expect((await get(`/..%2f${basename(staticDir)}-secret.txt`)).status).toBe(404);
+  });
+});
+
+describe('dashboard server experience download', () => {
+  it('takes the selection the export command takes, and refuses anything else before exporting', async () => {
+    const { server, exported } = await startServer();
+    const get = (query: string) =>
+      fetch(`http://127.0.0.1:${server.port}/api/experience.npz${query}`, { headers: { Authorization: `Bearer ${server.token}` } });
+    for (const query of ['', '?sample=5', `?newest=${2 ** 28}`]) expect((await get(query)).status).toBe(200);
+    expect(exported).toEqual([{ kind: 'all' }, { kind: 'sample', items: 5 }, { kind: 'newest', items: 2 ** 28 }]);
+    for (const bad of [
+      '?sample=0',
+      '?sample=-1',
+      '?sample=1e3',
+      '?sample=2.5',
+      `?newest=${2 ** 28 + 1}`,
+      '?all',
+      '?sample=1&newest=2',
+      '?items=3',
+    ]) {
+      const response = await get(bad);
+      expect(response.status, bad).toBe(400);
+      expect(await response.json()).toMatchObject({ error: { code: 'INVALID_QUERY' } });
+    }
+    expect(exported).toHaveLength(3); // nothing exported for a refused query
   });
 });
