@@ -22,13 +22,21 @@ type ColumnCtor = {
   new (length: number): Column;
   readonly BYTES_PER_ELEMENT: number;
 };
-export const COLUMN_TYPES: Record<FieldDType, ColumnCtor> = {
+const COLUMN_TYPES: Record<FieldDType, ColumnCtor> = {
   float32: Float32Array,
   float64: Float64Array,
   int32: Int32Array,
   uint8: Uint8Array,
 };
-const CTORS = COLUMN_TYPES;
+
+function elementsOf(field: FieldSpec): number {
+  return field.shape.reduce((a, b) => a * b, 1);
+}
+
+/** Bytes one field's column takes in a buffer of `capacity` items (before alignment). */
+export function columnBytes(field: FieldSpec, capacity: number): number {
+  return elementsOf(field) * capacity * COLUMN_TYPES[field.dtype].BYTES_PER_ELEMENT;
+}
 const HEADER_WORDS = 8;
 const RESERVED = 0; // reservations made (the next item's index)
 const COMMITTED = 1; // items fully written
@@ -84,11 +92,10 @@ export class ExperienceBuffer {
     const columns = new Map<string, Column>();
     const elements = new Map<string, number>();
     for (const f of fields) {
-      const per = f.shape.reduce((a, b) => a * b, 1);
-      const ctor = CTORS[f.dtype];
-      columns.set(f.name, new ctor(sab, offset, per * capacity));
+      const per = elementsOf(f);
+      columns.set(f.name, new COLUMN_TYPES[f.dtype](sab, offset, per * capacity));
       elements.set(f.name, per);
-      offset = align8(offset + per * capacity * ctor.BYTES_PER_ELEMENT);
+      offset = align8(offset + columnBytes(f, capacity));
     }
     this.columns = columns;
     this.elements = elements;
@@ -112,7 +119,7 @@ export class ExperienceBuffer {
 
   static bytesFor(capacity: number, fields: readonly FieldSpec[]): number {
     let bytes = align8((HEADER_WORDS + capacity) * 4);
-    for (const f of fields) bytes = align8(bytes + f.shape.reduce((a, b) => a * b, 1) * capacity * CTORS[f.dtype].BYTES_PER_ELEMENT);
+    for (const f of fields) bytes = align8(bytes + columnBytes(f, capacity));
     return bytes;
   }
 
@@ -280,6 +287,11 @@ export class ExperienceBuffer {
   generationAt(slot: number): number {
     const s = Atomics.load(this.seq, slot);
     return s % 2 === 1 ? -1 : s / 2;
+  }
+
+  /** Empty columns for `rows` items, one per field in declaration order: what `readInto` fills. */
+  newColumns(rows: number): Column[] {
+    return this.fields.map((f, i) => new COLUMN_TYPES[f.dtype](rows * this.layout[i]!.per));
   }
 
   /**

@@ -4,7 +4,7 @@
  * of .npy files) for several. Written to the specs, little-endian, C order.
  */
 import { crc32 } from 'node:zlib';
-import { COLUMN_TYPES, type Column, type ExperienceBuffer, type FieldDType } from './buffer.js';
+import type { Column, ExperienceBuffer, FieldDType } from './buffer.js';
 
 const DESCR: Record<FieldDType, string> = { float32: '<f4', float64: '<f8', int32: '<i4', uint8: '|u1' };
 
@@ -90,7 +90,7 @@ export type ExportSelection = { kind: 'all' } | { kind: 'newest'; items: number 
  */
 export function bufferToNpz(buffer: ExperienceBuffer, which: ExportSelection = { kind: 'all' }): { bytes: Uint8Array; items: number } {
   const { committed } = buffer.counts();
-  const first = Math.max(buffer.firstLiveIndex(), committed - buffer.capacity);
+  const first = buffer.firstLiveIndex();
   const live = Math.max(0, committed - first);
   let indexes: number[];
   if (which.kind === 'sample') {
@@ -100,7 +100,7 @@ export function bufferToNpz(buffer: ExperienceBuffer, which: ExportSelection = {
     const n = which.kind === 'newest' ? Math.min(which.items, live) : live;
     indexes = Array.from({ length: n }, (_, i) => committed - n + i);
   }
-  const columns = buffer.fields.map((f) => new COLUMN_TYPES[f.dtype](indexes.length * buffer.elements.get(f.name)!));
+  const columns = buffer.newColumns(indexes.length);
   const slots = new Int32Array(indexes.length);
   const generations = new Int32Array(indexes.length);
   let rows = 0;

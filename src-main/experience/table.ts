@@ -7,7 +7,7 @@
  * threads are taken in by `pull()`, in insertion order.
  */
 import { RateLimitedError, ShuttingDownError } from '../engine/errors.js';
-import { COLUMN_TYPES, type Column, type ExperienceBuffer } from './buffer.js';
+import type { Column, ExperienceBuffer } from './buffer.js';
 import { RateLimiter, type LimiterState, type RateLimiterSpec } from './rate-limiter.js';
 import { SumTree } from './sum-tree.js';
 
@@ -222,9 +222,8 @@ export class ExperienceTable {
   }
 
   private sampleNow(n: number): SampleBatch {
-    const out = new Map<string, Column>();
-    for (const f of this.buffer.fields) out.set(f.name, new COLUMN_TYPES[f.dtype](n * this.buffer.elements.get(f.name)!));
-    const targets = this.buffer.fields.map((f) => out.get(f.name)!);
+    const targets = this.buffer.newColumns(n);
+    const out = new Map(this.buffer.fields.map((f, i) => [f.name, targets[i]!]));
     const slots = new Int32Array(n);
     const generations = new Int32Array(n);
     const probabilities = new Float64Array(n);

@@ -1,5 +1,6 @@
 /** Shared memory: the engine's arenas (capacity, use and high-water, over time) and the experience buffer. */
 import type { ReactNode } from 'react';
+import { columnBytes } from '../../../src-main/experience/buffer.js';
 import { bytes, count } from '../../../src-main/util/format.js';
 import { color, TimeChart } from '../components/chart.js';
 import { Stat } from '../components/controls.js';
@@ -80,7 +81,7 @@ export function Memory(): ReactNode {
                   <td>{f.name}</td>
                   <td>{f.dtype}</td>
                   <td>[{f.shape.join(', ')}]</td>
-                  <td>{bytes(experience.capacity * f.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[f.dtype])}</td>
+                  <td>{bytes(columnBytes(f, experience.capacity))}</td>
                 </tr>
               ))}
             </tbody>
@@ -90,5 +91,3 @@ export function Memory(): ReactNode {
     </>
   );
 }
-
-const DTYPE_BYTES = { float32: 4, float64: 8, int32: 4, uint8: 1 } as const;
