@@ -16,6 +16,7 @@ import { DashboardServer, defaultStaticDir } from './server/dashboard-server.js'
 import { forkLauncher } from './updater/launcher.js';
 import { Engine, EngineError, type ModelServingConfigInput } from './engine/index.js';
 import { summaryLine } from './server/summary-line.js';
+import { count } from './util/format.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -155,7 +156,7 @@ function loopPart(loop: NonNullable<SwitchboardHost['cartpole']>): string {
   const s = loop.snapshot();
   const last = s.learner.generations.at(-1);
   return (
-    ` | actors ${s.actors?.steps.toLocaleString('en-US') ?? 0} steps, ${s.actors?.episodes ?? 0} episodes, return ${(s.actors?.meanReturn ?? 0).toFixed(0)} (last 20)` +
+    ` | actors ${count(s.actors?.steps ?? 0)} steps, ${s.actors?.episodes ?? 0} episodes, return ${(s.actors?.meanReturn ?? 0).toFixed(0)} (last 20)` +
     ` | learner gen ${last?.generation ?? 0}${s.learner.solvedAtVersion !== null ? `, solved at v${s.learner.solvedAtVersion}` : ''}`
   );
 }

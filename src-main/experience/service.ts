@@ -20,6 +20,7 @@ export type { ExportSelection } from './export.js';
 import { CHECKPOINT_FILE, CorruptCheckpointError, restoreCheckpoint, writeCheckpoint, type CheckpointInfo } from './checkpoint.js';
 import type { RateLimiterSpec } from './rate-limiter.js';
 import { ExperienceTable, type SampleBatch, type SamplerKind } from './table.js';
+import { count } from '../util/format.js';
 
 export interface SamplerSettings {
   readonly sampler: SamplerKind;
@@ -181,7 +182,7 @@ export class ExperienceService {
       service.table.pull();
       const items = service.table.size;
       service.checkpoint.restored = { atMs: Date.now(), items };
-      options.events?.emit('info', 'experience', `experience buffer restored from checkpoint: ${items.toLocaleString('en-US')} items`);
+      options.events?.emit('info', 'experience', `experience buffer restored from checkpoint: ${count(items)} items`);
     }
     return service;
   }
@@ -226,11 +227,7 @@ export class ExperienceService {
   clear(): { removed: number } {
     const removed = this.table.size;
     this.table.clear();
-    this.options.events?.emit(
-      'warn',
-      'experience',
-      `experience buffer cleared by the operator: ${removed.toLocaleString('en-US')} items removed`,
-    );
+    this.options.events?.emit('warn', 'experience', `experience buffer cleared by the operator: ${count(removed)} items removed`);
     return { removed };
   }
 
