@@ -6,91 +6,33 @@
  *   piscina a Piscina pool of the same size, one ORT session per thread, one run per request
  *           (what a user would write instead);
  *   engine  Switchboard under 256 concurrent requesters of one row each.
- * The machine is shared and noisy, so the three run back to back in each of several rounds,
- * and each round gives its own ratios: neighbours in time share the machine's load. A ratio
+ * The machine is shared and noisy, so each contender is started once and then measured in short
+ * slices, the three back to back in each of several rounds (see `measureRound`), and each round
+ * gives its own ratios: neighbours in time share the machine's load. A ratio
  * reported is the median of the rounds' ratios; rows/s, latencies and loop delay are the
  * medians of the rounds' figures (so a ratio need not equal the quotient of two medians).
  * The last line printed is the JSON result.
  */
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
-import { Piscina } from 'piscina';
-import { Engine } from '../src-main/engine/index.js';
-import { LoopDelayMonitor } from '../src-main/engine/stats/loop-delay.js';
 import { buildMlp } from '../src-main/models/mlp.js';
-import { closedLoop, log, median, quick, round, tempModelDir } from './lib.js';
+import {
+  CONCURRENCY,
+  MAX_BATCH,
+  MODEL_CASES,
+  measureRound,
+  startEngine,
+  startPiscina,
+  startRaw,
+  type EngineRun,
+  type RunSetup,
+} from './contenders.js';
+import { log, median, quick, round, tempModelDir } from './lib.js';
 
 // `--workers N` runs every contender with N threads. The default, 2, is the reference setup;
 // with 1 on a 2-core machine the thread that answers requests has a core of its own.
 const WORKERS = workerCount();
-const CONCURRENCY = 256;
-const MAX_BATCH = 128;
-const durationMs = quick ? 1500 : 5000;
-const rounds = quick ? 3 : 5;
-
-interface ModelCase {
-  key: 'small' | 'large';
-  layers: number[];
-}
-
-const cases: ModelCase[] = [
-  { key: 'small', layers: [64, 256, 256, 8] },
-  { key: 'large', layers: [512, 1024, 1024, 16] },
-];
-
-async function runRaw(modelPath: string, rowElements: number): Promise<number> {
-  const workers = Array.from(
-    { length: WORKERS },
-    () =>
-      new Worker(new URL('./workers/raw-ort.mjs', import.meta.url), {
-        workerData: { modelPath, inputName: 'obs', rowElements, batch: MAX_BATCH, durationMs, intraOpThreads: 1 },
-      }),
-  );
-  const next = (w: Worker) =>
-    new Promise<{ rows: number; elapsedMs: number }>((resolve, reject) => {
-      w.once('message', resolve);
-      w.once('error', reject);
-    });
-  await Promise.all(workers.map(next));
-  const results = workers.map(next);
-  for (const w of workers) w.postMessage('go');
-  const done = await Promise.all(results);
-  await Promise.all(workers.map((w) => w.terminate()));
-  return done.reduce((sum, r) => sum + (r.rows * 1000) / r.elapsedMs, 0);
-}
-
-async function runPiscina(modelPath: string, rowElements: number) {
-  const pool = new Piscina({
-    filename: new URL('./workers/piscina-ort.mjs', import.meta.url).href,
-    minThreads: WORKERS,
-    maxThreads: WORKERS,
-    workerData: { modelPath, intraOpThreads: 1 },
-  });
-  const data = new Float32Array(rowElements).fill(0.25);
-  const task = { inputName: 'obs', data, dims: [1, rowElements] };
-  await closedLoop(CONCURRENCY, 300, 1, () => pool.run(task)); // warm-up: sessions created
-  const result = await closedLoop(CONCURRENCY, durationMs, 1, () => pool.run(task));
-  await pool.destroy();
-  return result;
-}
-
-async function runEngine(modelPath: string, rowElements: number) {
-  const engine = new Engine();
-  const model = await engine.loadModel({
-    name: 'bench',
-    source: modelPath,
-    config: { workers: { count: WORKERS, intraOpThreads: 1 }, batching: { maxBatchSize: MAX_BATCH }, queue: { capacity: 4096 } },
-  });
-  const inputs = { obs: { data: new Float32Array(rowElements).fill(0.25), dims: [1, rowElements] } };
-  await closedLoop(CONCURRENCY, 300, 1, () => model.infer(inputs)); // warm-up
-  const loop = new LoopDelayMonitor(3_600_000, 5);
-  const result = await closedLoop(CONCURRENCY, durationMs, 1, () => model.infer(inputs));
-  const loopDelay = loop.summary();
-  loop.close();
-  const snapshot = engine.snapshot();
-  await engine.stop();
-  return { ...result, loopDelayP99Ms: loopDelay.p99Ms, meanBatchRows: snapshot.models[0]!.meanBatchRows };
-}
+const sliceMs = quick ? 1000 : 2000;
+const rounds = quick ? 5 : 11;
 
 function workerCount(): number {
   const { values } = parseArgs({ options: { quick: { type: 'boolean' }, workers: { type: 'string', default: '2' } } });
@@ -103,22 +45,29 @@ function workerCount(): number {
 const output: Record<string, Record<string, number>> = {};
 const models = tempModelDir();
 try {
-  for (const c of cases) {
+  for (const c of MODEL_CASES) {
     const path = models.write(`${c.key}.onnx`, buildMlp({ layers: c.layers, seed: 7 }));
-    const rowElements = c.layers[0]!;
-    log(`[${c.key}] MLP ${c.layers.join('-')}, ${WORKERS} workers, ${durationMs} ms per run`);
-    const runs: { raw: number; piscina: number; engine: Awaited<ReturnType<typeof runEngine>> }[] = [];
-    for (let round = 1; round <= rounds; round++) {
-      const raw = await runRaw(path, rowElements);
-      const piscina = (await runPiscina(path, rowElements)).rowsPerSecond;
-      const engine = await runEngine(path, rowElements);
-      log(
-        `[${c.key}] round ${round}: raw ORT (batch ${MAX_BATCH}) ${Math.round(raw)} rows/s, piscina ${Math.round(piscina)} rows/s, ` +
-          `engine ${Math.round(engine.rowsPerSecond)} rows/s (mean batch ${engine.meanBatchRows.toFixed(1)} rows, p50 ${engine.p50Ms} ms, ` +
-          `p99 ${engine.p99Ms} ms, loop delay p99 ${engine.loopDelayP99Ms.toFixed(2)} ms, failed ${engine.failed}); ` +
-          `this round: ${(engine.rowsPerSecond / raw).toFixed(3)} of raw, ${(engine.rowsPerSecond / piscina).toFixed(1)}x piscina`,
-      );
-      runs.push({ raw, piscina, engine });
+    const setup: RunSetup = { modelPath: path, rowElements: c.layers[0]!, workers: WORKERS };
+    log(`[${c.key}] MLP ${c.layers.join('-')}, ${WORKERS} workers, ${rounds} rounds of ${sliceMs} ms per contender`);
+    const raw = await startRaw(setup, MAX_BATCH);
+    const piscina = await startPiscina(setup, CONCURRENCY);
+    const engine = await startEngine(setup, CONCURRENCY, MAX_BATCH);
+    const runs: { raw: number; piscina: number; engine: EngineRun }[] = [];
+    try {
+      for (let r = 1; r <= rounds; r++) {
+        const [rawRate, piscinaRun, e] = await measureRound([raw, piscina, engine], sliceMs, r);
+        const done = { raw: rawRate, piscina: piscinaRun.rowsPerSecond, engine: e };
+        log(
+          `[${c.key}] round ${r}: raw ORT (batch ${MAX_BATCH}) ${Math.round(done.raw)} rows/s, piscina ${Math.round(done.piscina)} rows/s, ` +
+            `engine ${Math.round(e.rowsPerSecond)} rows/s (mean batch ${e.meanBatchRows.toFixed(1)} rows, p50 ${e.p50Ms} ms, ` +
+            `p99 ${e.p99Ms} ms, loop delay p99 ${e.loopDelayP99Ms.toFixed(2)} ms, ` +
+            `calling thread ${e.hostCores?.toFixed(2) ?? 'n/a'} core, failed ${e.failed}); ` +
+            `this round: ${(e.rowsPerSecond / done.raw).toFixed(3)} of raw, ${(e.rowsPerSecond / done.piscina).toFixed(1)}x piscina`,
+        );
+        runs.push(done);
+      }
+    } finally {
+      await Promise.all([raw.close(), piscina.close(), engine.close()]);
     }
     const of = (pick: (run: (typeof runs)[number]) => number) => median(runs.map(pick));
     output[c.key] = {

@@ -3,7 +3,7 @@
  * a closed-loop load generator and latency summaries. Benchmarks print progress as
  * they go and finish with one JSON line, the result.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildHistogram } from '../src-main/engine/stats/histogram.js';
@@ -25,6 +25,55 @@ export function tempModelDir(): { dir: string; write(name: string, bytes: Uint8A
     },
     cleanup() {
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * CPU time (user + system) of the calling thread in ms, or null where the platform does not
+ * report it. Node 20 has no per-thread CPU clock (`process.cpuUsage` counts every thread,
+ * workers included), so this reads Linux's /proc/thread-self/stat, in clock ticks of 10 ms
+ * (USER_HZ is 100 on the kernels Node supports): measure over seconds, not milliseconds.
+ */
+export function threadCpuMs(): number | null {
+  let stat: string;
+  try {
+    stat = readFileSync('/proc/thread-self/stat', 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null; // not Linux
+    throw error;
+  }
+  // Fields after the parenthesised command name (which may itself hold spaces): utime is
+  // field 14 and stime field 15 of the whole line, so indexes 11 and 12 of the rest.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * Keeps the calling thread busy for `cores` of a core until stopped: once a millisecond it
+ * computes until it has taken that share of the time since it started, so the load comes in
+ * short bursts between idle gaps, as a host's work does between batches. `stop()` returns
+ * the share it actually took.
+ */
+export function occupyThread(cores: number): { stop(): number } {
+  // At a whole core or more the burst would never catch up and never end.
+  if (!(cores >= 0 && cores < 1)) throw new RangeError(`occupyThread takes 0 <= cores < 1, got ${cores}`);
+  const started = performance.now();
+  let busyMs = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const tick = () => {
+    const burstStart = performance.now();
+    for (let now = burstStart; busyMs + (now - burstStart) < cores * (now - started); now = performance.now()) {
+      // the load itself: a thread that computes
+    }
+    busyMs += performance.now() - burstStart;
+    timer = setTimeout(tick, 1);
+  };
+  tick();
+  return {
+    stop() {
+      clearTimeout(timer);
+      return busyMs / (performance.now() - started);
     },
   };
 }

@@ -1,0 +1,150 @@
+/**
+ * The contenders of the engine benchmarks, each started once on one model file and then
+ * measured for as many short slices as the benchmark wants, so that slices of different
+ * contenders can alternate: on a shared machine, neighbours in time share its load.
+ *   raw     onnxruntime in worker threads on prebuilt batches (the ceiling);
+ *   piscina a Piscina pool, one ORT session per thread, one run per request;
+ *   engine  Switchboard under closed-loop one-row requesters.
+ * Shared by `bench/engine.ts` (the comparison) and `bench/host-share.ts` (what the gap to raw is made of).
+ */
+import { Worker } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { Engine } from '../src-main/engine/index.js';
+import { LoopDelayMonitor } from '../src-main/engine/stats/loop-delay.js';
+import { closedLoop, threadCpuMs, type ClosedLoopResult } from './lib.js';
+
+/** The issue's setup: 256 concurrent one-row requesters, batches of up to 128 rows. */
+export const CONCURRENCY = 256;
+export const MAX_BATCH = 128;
+
+/** Both models have one float32 input `obs` of [batch, layers[0]]. */
+export const MODEL_CASES: readonly { key: 'small' | 'large'; layers: readonly number[] }[] = [
+  { key: 'small', layers: [64, 256, 256, 8] },
+  { key: 'large', layers: [512, 1024, 1024, 16] },
+];
+
+export interface RunSetup {
+  modelPath: string;
+  /** Elements of one input row. */
+  rowElements: number;
+  workers: number;
+}
+
+/** A started contender: `measure` runs it for a while and reports; `close` frees its threads. */
+export interface Contender<Result> {
+  measure(durationMs: number): Promise<Result>;
+  close(): Promise<void>;
+}
+
+type Results<T extends readonly Contender<unknown>[]> = { [K in keyof T]: T[K] extends Contender<infer R> ? R : never };
+
+/**
+ * One round: each contender measured for `sliceMs`, one after the other, in the order given in
+ * odd rounds and reversed in even ones, so that no contender always follows the same one (and
+ * the load it leaves behind). Results come back in the order given.
+ */
+export async function measureRound<const T extends readonly Contender<unknown>[]>(
+  contenders: T,
+  sliceMs: number,
+  round: number,
+): Promise<Results<T>> {
+  const results: unknown[] = new Array(contenders.length);
+  const order = contenders.map((_, i) => i);
+  if (round % 2 === 0) order.reverse();
+  for (const i of order) results[i] = await contenders[i]!.measure(sliceMs);
+  return results as Results<T>; // each slot holds what its own contender's measure() returned
+}
+
+/** Raw ORT in `workers` threads, each running `batch`-row batches back to back; measures rows/s. */
+export async function startRaw(setup: RunSetup, batch: number): Promise<Contender<number>> {
+  const { modelPath, rowElements } = setup;
+  const workers = Array.from(
+    { length: setup.workers },
+    () =>
+      new Worker(new URL('./workers/raw-ort.mjs', import.meta.url), {
+        workerData: { modelPath, inputName: 'obs', rowElements, batch, intraOpThreads: 1 },
+      }),
+  );
+  const next = <T>(w: Worker) =>
+    new Promise<T>((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+  await Promise.all(workers.map(next)); // sessions created and warm
+  return {
+    async measure(durationMs) {
+      const results = workers.map(next<{ rows: number; elapsedMs: number }>);
+      for (const w of workers) w.postMessage({ durationMs });
+      const done = await Promise.all(results);
+      return done.reduce((sum, r) => sum + (r.rows * 1000) / r.elapsedMs, 0);
+    },
+    async close() {
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
+  };
+}
+
+export async function startPiscina(setup: RunSetup, concurrency: number): Promise<Contender<ClosedLoopResult>> {
+  const pool = new Piscina({
+    filename: new URL('./workers/piscina-ort.mjs', import.meta.url).href,
+    minThreads: setup.workers,
+    maxThreads: setup.workers,
+    workerData: { modelPath: setup.modelPath, intraOpThreads: 1 },
+  });
+  const data = new Float32Array(setup.rowElements).fill(0.25);
+  const task = { inputName: 'obs', data, dims: [1, setup.rowElements] };
+  await closedLoop(concurrency, 300, 1, () => pool.run(task)); // warm-up: sessions created
+  return {
+    measure: (durationMs) => closedLoop(concurrency, durationMs, 1, () => pool.run(task)),
+    close: () => pool.destroy(),
+  };
+}
+
+export interface EngineRun extends ClosedLoopResult {
+  loopDelayP99Ms: number;
+  /** Mean rows per batch over this measurement. */
+  meanBatchRows: number;
+  /**
+   * CPU the calling thread (requesters and the engine's host side) used, in cores, over the
+   * measurement; null where the platform does not report a thread's CPU time.
+   */
+  hostCores: number | null;
+}
+
+export async function startEngine(setup: RunSetup, concurrency: number, maxBatchSize: number): Promise<Contender<EngineRun>> {
+  const engine = new Engine();
+  const model = await engine.loadModel({
+    name: 'bench',
+    source: setup.modelPath,
+    config: {
+      workers: { count: setup.workers, intraOpThreads: 1 },
+      batching: { maxBatchSize },
+      queue: { capacity: 4096 },
+    },
+  });
+  const inputs = { obs: { data: new Float32Array(setup.rowElements).fill(0.25), dims: [1, setup.rowElements] } };
+  const batchCounts = () => {
+    const workers = engine.snapshot().workers;
+    return { rows: workers.reduce((n, w) => n + w.rows, 0), batches: workers.reduce((n, w) => n + w.batches, 0) };
+  };
+  await closedLoop(concurrency, 300, 1, () => model.infer(inputs)); // warm-up
+  return {
+    async measure(durationMs) {
+      const loop = new LoopDelayMonitor(3_600_000, 5);
+      const countsBefore = batchCounts();
+      const cpuBefore = threadCpuMs();
+      const result = await closedLoop(concurrency, durationMs, 1, () => model.infer(inputs));
+      const cpuAfter = threadCpuMs();
+      const countsAfter = batchCounts();
+      const loopDelay = loop.summary();
+      loop.close();
+      return {
+        ...result,
+        loopDelayP99Ms: loopDelay.p99Ms,
+        meanBatchRows: (countsAfter.rows - countsBefore.rows) / Math.max(1, countsAfter.batches - countsBefore.batches),
+        hostCores: cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / result.elapsedMs,
+      };
+    },
+    close: () => engine.stop(),
+  };
+}
