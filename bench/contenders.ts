@@ -10,15 +10,16 @@
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { Engine } from '../src-main/engine/index.js';
+import { buildMlp } from '../src-main/models/mlp.js';
 import { LoopDelayMonitor } from '../src-main/engine/stats/loop-delay.js';
-import { closedLoop, threadCpuMs, type ClosedLoopResult } from './lib.js';
+import { closedLoop, log, tempModelDir, threadCpuMs, type ClosedLoopResult } from './lib.js';
 
 /** The issue's setup: 256 concurrent one-row requesters, batches of up to 128 rows. */
 export const CONCURRENCY = 256;
 export const MAX_BATCH = 128;
 
 /** Both models have one float32 input `obs` of [batch, layers[0]]. */
-export const MODEL_CASES: readonly { key: 'small' | 'large'; layers: readonly number[] }[] = [
+const MODEL_CASES: readonly { key: 'small' | 'large'; layers: readonly number[] }[] = [
   { key: 'small', layers: [64, 256, 256, 8] },
   { key: 'large', layers: [512, 1024, 1024, 16] },
 ];
@@ -28,6 +29,29 @@ export interface RunSetup {
   /** Elements of one input row. */
   rowElements: number;
   workers: number;
+}
+
+/**
+ * Writes each model of MODEL_CASES to a temporary folder and runs `measure` on it; returns
+ * each model's figures under its key. The folder is removed whatever happens.
+ */
+export async function forEachModel(
+  workers: number,
+  plan: string,
+  measure: (key: string, setup: RunSetup) => Promise<Record<string, number>>,
+): Promise<Record<string, Record<string, number>>> {
+  const output: Record<string, Record<string, number>> = {};
+  const models = tempModelDir();
+  try {
+    for (const c of MODEL_CASES) {
+      const modelPath = models.write(`${c.key}.onnx`, buildMlp({ layers: c.layers, seed: 7 }));
+      log(`[${c.key}] MLP ${c.layers.join('-')}, ${workers} workers, ${plan}`);
+      output[c.key] = await measure(c.key, { modelPath, rowElements: c.layers[0]!, workers });
+    }
+  } finally {
+    models.cleanup();
+  }
+  return output;
 }
 
 /** A started contender: `measure` runs it for a while and reports; `close` frees its threads. */

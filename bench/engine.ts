@@ -14,19 +14,8 @@
  * The last line printed is the JSON result.
  */
 import { parseArgs } from 'node:util';
-import { buildMlp } from '../src-main/models/mlp.js';
-import {
-  CONCURRENCY,
-  MAX_BATCH,
-  MODEL_CASES,
-  measureRound,
-  startEngine,
-  startPiscina,
-  startRaw,
-  type EngineRun,
-  type RunSetup,
-} from './contenders.js';
-import { log, median, quick, round, tempModelDir } from './lib.js';
+import { CONCURRENCY, MAX_BATCH, forEachModel, measureRound, startEngine, startPiscina, startRaw, type EngineRun } from './contenders.js';
+import { log, median, quick, round } from './lib.js';
 
 // `--workers N` runs every contender with N threads. The default, 2, is the reference setup;
 // with 1 on a 2-core machine the thread that answers requests has a core of its own.
@@ -42,46 +31,37 @@ function workerCount(): number {
   return count;
 }
 
-const output: Record<string, Record<string, number>> = {};
-const models = tempModelDir();
-try {
-  for (const c of MODEL_CASES) {
-    const path = models.write(`${c.key}.onnx`, buildMlp({ layers: c.layers, seed: 7 }));
-    const setup: RunSetup = { modelPath: path, rowElements: c.layers[0]!, workers: WORKERS };
-    log(`[${c.key}] MLP ${c.layers.join('-')}, ${WORKERS} workers, ${rounds} rounds of ${sliceMs} ms per contender`);
-    const raw = await startRaw(setup, MAX_BATCH);
-    const piscina = await startPiscina(setup, CONCURRENCY);
-    const engine = await startEngine(setup, CONCURRENCY, MAX_BATCH);
-    const runs: { raw: number; piscina: number; engine: EngineRun }[] = [];
-    try {
-      for (let r = 1; r <= rounds; r++) {
-        const [rawRate, piscinaRun, e] = await measureRound([raw, piscina, engine], sliceMs, r);
-        const done = { raw: rawRate, piscina: piscinaRun.rowsPerSecond, engine: e };
-        log(
-          `[${c.key}] round ${r}: raw ORT (batch ${MAX_BATCH}) ${Math.round(done.raw)} rows/s, piscina ${Math.round(done.piscina)} rows/s, ` +
-            `engine ${Math.round(e.rowsPerSecond)} rows/s (mean batch ${e.meanBatchRows.toFixed(1)} rows, p50 ${e.p50Ms} ms, ` +
-            `p99 ${e.p99Ms} ms, loop delay p99 ${e.loopDelayP99Ms.toFixed(2)} ms, ` +
-            `calling thread ${e.hostCores?.toFixed(2) ?? 'n/a'} core, failed ${e.failed}); ` +
-            `this round: ${(e.rowsPerSecond / done.raw).toFixed(3)} of raw, ${(e.rowsPerSecond / done.piscina).toFixed(1)}x piscina`,
-        );
-        runs.push(done);
-      }
-    } finally {
-      await Promise.all([raw.close(), piscina.close(), engine.close()]);
+const output = await forEachModel(WORKERS, `${rounds} rounds of ${sliceMs} ms per contender`, async (key, setup) => {
+  const raw = await startRaw(setup, MAX_BATCH);
+  const piscina = await startPiscina(setup, CONCURRENCY);
+  const engine = await startEngine(setup, CONCURRENCY, MAX_BATCH);
+  const runs: { raw: number; piscina: number; engine: EngineRun }[] = [];
+  try {
+    for (let r = 1; r <= rounds; r++) {
+      const [rawRate, piscinaRun, e] = await measureRound([raw, piscina, engine], sliceMs, r);
+      const done = { raw: rawRate, piscina: piscinaRun.rowsPerSecond, engine: e };
+      log(
+        `[${key}] round ${r}: raw ORT (batch ${MAX_BATCH}) ${Math.round(done.raw)} rows/s, piscina ${Math.round(done.piscina)} rows/s, ` +
+          `engine ${Math.round(e.rowsPerSecond)} rows/s (mean batch ${e.meanBatchRows.toFixed(1)} rows, p50 ${e.p50Ms} ms, ` +
+          `p99 ${e.p99Ms} ms, loop delay p99 ${e.loopDelayP99Ms.toFixed(2)} ms, ` +
+          `calling thread ${e.hostCores?.toFixed(2) ?? 'n/a'} core, failed ${e.failed}); ` +
+          `this round: ${(e.rowsPerSecond / done.raw).toFixed(3)} of raw, ${(e.rowsPerSecond / done.piscina).toFixed(1)}x piscina`,
+      );
+      runs.push(done);
     }
-    const of = (pick: (run: (typeof runs)[number]) => number) => median(runs.map(pick));
-    output[c.key] = {
-      engine_rows_s: Math.round(of((r) => r.engine.rowsPerSecond)),
-      piscina_rows_s: Math.round(of((r) => r.piscina)),
-      raw_rows_s: Math.round(of((r) => r.raw)),
-      ratio_vs_piscina: round(of((r) => r.engine.rowsPerSecond / r.piscina)),
-      ratio_vs_raw: round(of((r) => r.engine.rowsPerSecond / r.raw)),
-      p50_ms: round(of((r) => r.engine.p50Ms)),
-      p99_ms: round(of((r) => r.engine.p99Ms)),
-      loop_delay_p99_ms: round(of((r) => r.engine.loopDelayP99Ms)),
-    };
+  } finally {
+    await Promise.all([raw.close(), piscina.close(), engine.close()]);
   }
-} finally {
-  models.cleanup();
-}
+  const of = (pick: (run: (typeof runs)[number]) => number) => median(runs.map(pick));
+  return {
+    engine_rows_s: Math.round(of((r) => r.engine.rowsPerSecond)),
+    piscina_rows_s: Math.round(of((r) => r.piscina)),
+    raw_rows_s: Math.round(of((r) => r.raw)),
+    ratio_vs_piscina: round(of((r) => r.engine.rowsPerSecond / r.piscina)),
+    ratio_vs_raw: round(of((r) => r.engine.rowsPerSecond / r.raw)),
+    p50_ms: round(of((r) => r.engine.p50Ms)),
+    p99_ms: round(of((r) => r.engine.p99Ms)),
+    loop_delay_p99_ms: round(of((r) => r.engine.loopDelayP99Ms)),
+  };
+});
 console.log(JSON.stringify(output));

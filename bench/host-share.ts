@@ -14,19 +14,8 @@
  * thread needs and the batch size 256 callers allow; the gap is then the machine's core count.
  * Linux only (a thread's CPU time is read from /proc). The last line printed is the JSON result.
  */
-import { buildMlp } from '../src-main/models/mlp.js';
-import {
-  CONCURRENCY,
-  MAX_BATCH,
-  MODEL_CASES,
-  measureRound,
-  startEngine,
-  startRaw,
-  type Contender,
-  type EngineRun,
-  type RunSetup,
-} from './contenders.js';
-import { log, median, occupyThread, quick, round, tempModelDir } from './lib.js';
+import { CONCURRENCY, MAX_BATCH, forEachModel, measureRound, startEngine, startRaw, type Contender, type EngineRun } from './contenders.js';
+import { log, median, occupyThread, quick, round } from './lib.js';
 
 const WORKERS = 2;
 const sliceMs = quick ? 1000 : 2000;
@@ -62,63 +51,54 @@ function loadedRaw(raw: Contender<number>, load: () => number): Contender<{ rows
   };
 }
 
-const output: Record<string, Record<string, number>> = {};
-const models = tempModelDir();
-try {
-  for (const c of MODEL_CASES) {
-    const path = models.write(`${c.key}.onnx`, buildMlp({ layers: c.layers, seed: 7 }));
-    const setup: RunSetup = { modelPath: path, rowElements: c.layers[0]!, workers: WORKERS };
-    log(`[${c.key}] MLP ${c.layers.join('-')}, ${WORKERS} workers, ${rounds} rounds of ${sliceMs} ms per contender`);
-    const engine = await startEngine(setup, CONCURRENCY, MAX_BATCH);
-    // A first slice learns the engine's batch size and host share for the loaded reference.
-    let latest = await engine.measure(sliceMs);
-    const batchRows = Math.max(1, Math.round(latest.meanBatchRows));
-    const raw = await startRaw(setup, MAX_BATCH);
-    const loaded = loadedRaw(await startRaw(setup, batchRows), () => hostCoresOf(latest));
-    const tracked: Contender<EngineRun> = {
-      measure: async (ms) => (latest = await engine.measure(ms)),
-      close: () => engine.close(),
-    };
-    const runs: Round[] = [];
-    try {
-      for (let r = 1; r <= rounds; r++) {
-        const [rawRate, e, l] = await measureRound([raw, tracked, loaded], sliceMs, r);
-        const run = {
-          raw: rawRate,
-          engine: e.rowsPerSecond,
-          hostCores: hostCoresOf(e),
-          meanBatchRows: e.meanBatchRows,
-          rawLoaded: l.rowsPerSecond,
-          loadCores: l.loadCores,
-        };
-        log(
-          `[${c.key}] round ${r}: raw (batch ${MAX_BATCH}) ${Math.round(rawRate)} rows/s; engine ${Math.round(run.engine)} rows/s ` +
-            `(${(run.engine / rawRate).toFixed(3)} of raw), calling thread ${run.hostCores.toFixed(3)} core, mean batch ` +
-            `${run.meanBatchRows.toFixed(1)}; raw on batches of ${batchRows} beside a thread computing ` +
-            `${run.loadCores.toFixed(3)} core: ${Math.round(run.rawLoaded)} rows/s (${(run.rawLoaded / rawRate).toFixed(3)} of raw)`,
-        );
-        runs.push(run);
-      }
-    } finally {
-      await Promise.all([raw.close(), tracked.close(), loaded.close()]);
+const output = await forEachModel(WORKERS, `${rounds} rounds of ${sliceMs} ms per contender`, async (key, setup) => {
+  const engine = await startEngine(setup, CONCURRENCY, MAX_BATCH);
+  // A first slice learns the engine's batch size and host share for the loaded reference.
+  let latest = await engine.measure(sliceMs);
+  const batchRows = Math.max(1, Math.round(latest.meanBatchRows));
+  const raw = await startRaw(setup, MAX_BATCH);
+  const loaded = loadedRaw(await startRaw(setup, batchRows), () => hostCoresOf(latest));
+  const tracked: Contender<EngineRun> = {
+    measure: async (ms) => (latest = await engine.measure(ms)),
+    close: () => engine.close(),
+  };
+  const runs: Round[] = [];
+  try {
+    for (let r = 1; r <= rounds; r++) {
+      const [rawRate, e, l] = await measureRound([raw, tracked, loaded], sliceMs, r);
+      const run = {
+        raw: rawRate,
+        engine: e.rowsPerSecond,
+        hostCores: hostCoresOf(e),
+        meanBatchRows: e.meanBatchRows,
+        rawLoaded: l.rowsPerSecond,
+        loadCores: l.loadCores,
+      };
+      log(
+        `[${key}] round ${r}: raw (batch ${MAX_BATCH}) ${Math.round(rawRate)} rows/s; engine ${Math.round(run.engine)} rows/s ` +
+          `(${(run.engine / rawRate).toFixed(3)} of raw), calling thread ${run.hostCores.toFixed(3)} core, mean batch ` +
+          `${run.meanBatchRows.toFixed(1)}; raw on batches of ${batchRows} beside a thread computing ` +
+          `${run.loadCores.toFixed(3)} core: ${Math.round(run.rawLoaded)} rows/s (${(run.rawLoaded / rawRate).toFixed(3)} of raw)`,
+      );
+      runs.push(run);
     }
-    const of = (pick: (run: Round) => number) => median(runs.map(pick));
-    output[c.key] = {
-      raw_rows_s: Math.round(of((r) => r.raw)),
-      engine_rows_s: Math.round(of((r) => r.engine)),
-      raw_loaded_rows_s: Math.round(of((r) => r.rawLoaded)),
-      engine_ratio_vs_raw: round(of((r) => r.engine / r.raw)),
-      raw_loaded_ratio_vs_raw: round(of((r) => r.rawLoaded / r.raw)),
-      engine_ratio_vs_raw_loaded: round(of((r) => r.engine / r.rawLoaded)),
-      host_cores: round(of((r) => r.hostCores)),
-      load_cores: round(of((r) => r.loadCores)),
-      mean_batch_rows: round(
-        of((r) => r.meanBatchRows),
-        1,
-      ),
-    };
+  } finally {
+    await Promise.all([raw.close(), tracked.close(), loaded.close()]);
   }
-} finally {
-  models.cleanup();
-}
+  const of = (pick: (run: Round) => number) => median(runs.map(pick));
+  return {
+    raw_rows_s: Math.round(of((r) => r.raw)),
+    engine_rows_s: Math.round(of((r) => r.engine)),
+    raw_loaded_rows_s: Math.round(of((r) => r.rawLoaded)),
+    engine_ratio_vs_raw: round(of((r) => r.engine / r.raw)),
+    raw_loaded_ratio_vs_raw: round(of((r) => r.rawLoaded / r.raw)),
+    engine_ratio_vs_raw_loaded: round(of((r) => r.engine / r.rawLoaded)),
+    host_cores: round(of((r) => r.hostCores)),
+    load_cores: round(of((r) => r.loadCores)),
+    mean_batch_rows: round(
+      of((r) => r.meanBatchRows),
+      1,
+    ),
+  };
+});
 console.log(JSON.stringify(output));
