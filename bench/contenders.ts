@@ -89,10 +89,20 @@ export async function startRaw(setup: RunSetup, batch: number): Promise<Contende
         workerData: { modelPath, inputName: 'obs', rowElements, batch, intraOpThreads: 1 },
       }),
   );
+  // The next message of a worker, or its error; neither listener outlives the wait, so that
+  // measuring many times adds none.
   const next = <T>(w: Worker) =>
     new Promise<T>((resolve, reject) => {
-      w.once('message', resolve);
-      w.once('error', reject);
+      const onMessage = (message: T) => {
+        w.off('error', onError);
+        resolve(message);
+      };
+      const onError = (error: Error) => {
+        w.off('message', onMessage);
+        reject(error);
+      };
+      w.once('message', onMessage);
+      w.once('error', onError);
     });
   await Promise.all(workers.map(next)); // sessions created and warm
   return {
