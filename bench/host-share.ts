@@ -36,8 +36,9 @@ function hostCoresOf(run: EngineRun): number {
 }
 
 /**
- * Raw ORT on `batch`-row batches while this thread computes for `load()` of a core, the share
- * the engine's calling thread took in its latest measurement.
+ * `raw` (started on the engine's batch size) measured while this thread, the one that hosts
+ * the engine in the engine's slices, computes for `load()` of a core: the share the engine's
+ * calling thread took in its latest measurement.
  */
 function loadedRaw(raw: Contender<number>, load: () => number): Contender<{ rowsPerSecond: number; loadCores: number }> {
   return {
