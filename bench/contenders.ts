@@ -5,18 +5,23 @@
  *   raw     onnxruntime in worker threads on prebuilt batches (the ceiling);
  *   piscina a Piscina pool, one ORT session per thread, one run per request;
  *   engine  Switchboard under closed-loop one-row requesters.
- * Shared by `bench/engine.ts` (the comparison) and `bench/host-share.ts` (what the gap to raw is made of).
+ * Shared by `bench/engine.ts` (the comparison) and `bench/host-share.ts` (what the gap to raw is made of);
+ * `measureRound` (in lib.ts) alternates them.
  */
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { Engine } from '../src-main/engine/index.js';
 import { buildMlp } from '../src-main/models/mlp.js';
 import { LoopDelayMonitor } from '../src-main/engine/stats/loop-delay.js';
-import { closedLoop, log, tempModelDir, threadCpuMs, type ClosedLoopResult } from './lib.js';
+import { closedLoop, log, quick, tempModelDir, threadCpuMs, type ClosedLoopResult, type Contender } from './lib.js';
 
 /** The issue's setup: 256 concurrent one-row requesters, batches of up to 128 rows. */
 export const CONCURRENCY = 256;
 export const MAX_BATCH = 128;
+
+/** Each contender's slice, and the rounds of slices, of both engine benchmarks. */
+export const SLICE_MS = quick ? 1000 : 2000;
+export const ROUNDS = quick ? 5 : 11;
 
 /** Both models have one float32 input `obs` of [batch, layers[0]]. */
 const MODEL_CASES: readonly { key: 'small' | 'large'; layers: readonly number[] }[] = [
@@ -52,31 +57,6 @@ export async function forEachModel(
     models.cleanup();
   }
   return output;
-}
-
-/** A started contender: `measure` runs it for a while and reports; `close` frees its threads. */
-export interface Contender<Result> {
-  measure(durationMs: number): Promise<Result>;
-  close(): Promise<void>;
-}
-
-type Results<T extends readonly Contender<unknown>[]> = { [K in keyof T]: T[K] extends Contender<infer R> ? R : never };
-
-/**
- * One round: each contender measured for `sliceMs`, one after the other, in the order given in
- * odd rounds and reversed in even ones, so that no contender always follows the same one (and
- * the load it leaves behind). Results come back in the order given.
- */
-export async function measureRound<const T extends readonly Contender<unknown>[]>(
-  contenders: T,
-  sliceMs: number,
-  round: number,
-): Promise<Results<T>> {
-  const results: unknown[] = new Array(contenders.length);
-  const order = contenders.map((_, i) => i);
-  if (round % 2 === 0) order.reverse();
-  for (const i of order) results[i] = await contenders[i]!.measure(sliceMs);
-  return results as Results<T>; // each slot holds what its own contender's measure() returned
 }
 
 /** Raw ORT in `workers` threads, each running `batch`-row batches back to back; measures rows/s. */

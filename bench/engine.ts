@@ -14,14 +14,22 @@
  * The last line printed is the JSON result.
  */
 import { parseArgs } from 'node:util';
-import { CONCURRENCY, MAX_BATCH, forEachModel, measureRound, startEngine, startPiscina, startRaw, type EngineRun } from './contenders.js';
-import { log, median, quick, round } from './lib.js';
+import {
+  CONCURRENCY,
+  MAX_BATCH,
+  ROUNDS,
+  SLICE_MS,
+  forEachModel,
+  startEngine,
+  startPiscina,
+  startRaw,
+  type EngineRun,
+} from './contenders.js';
+import { log, measureRound, median, round } from './lib.js';
 
 // `--workers N` runs every contender with N threads. The default, 2, is the reference setup;
 // with 1 on a 2-core machine the thread that answers requests has a core of its own.
 const WORKERS = workerCount();
-const sliceMs = quick ? 1000 : 2000;
-const rounds = quick ? 5 : 11;
 
 function workerCount(): number {
   const { values } = parseArgs({ options: { quick: { type: 'boolean' }, workers: { type: 'string', default: '2' } } });
@@ -31,14 +39,14 @@ function workerCount(): number {
   return count;
 }
 
-const output = await forEachModel(WORKERS, `${rounds} rounds of ${sliceMs} ms per contender`, async (key, setup) => {
+const output = await forEachModel(WORKERS, `${ROUNDS} rounds of ${SLICE_MS} ms per contender`, async (key, setup) => {
   const raw = await startRaw(setup, MAX_BATCH);
   const piscina = await startPiscina(setup, CONCURRENCY);
   const engine = await startEngine(setup, CONCURRENCY, MAX_BATCH);
   const runs: { raw: number; piscina: number; engine: EngineRun }[] = [];
   try {
-    for (let r = 1; r <= rounds; r++) {
-      const [rawRate, piscinaRun, e] = await measureRound([raw, piscina, engine], sliceMs, r);
+    for (let r = 1; r <= ROUNDS; r++) {
+      const [rawRate, piscinaRun, e] = await measureRound([raw, piscina, engine], SLICE_MS, r);
       const done = { raw: rawRate, piscina: piscinaRun.rowsPerSecond, engine: e };
       log(
         `[${key}] round ${r}: raw ORT (batch ${MAX_BATCH}) ${Math.round(done.raw)} rows/s, piscina ${Math.round(done.piscina)} rows/s, ` +

@@ -8,18 +8,17 @@
  *   raw          raw ORT on full batches (as in bench:engine: the ceiling);
  *   engine       the engine under 256 one-row requesters; it records how much of a core its
  *                calling thread used, and its mean batch;
- *   raw_loaded   raw ORT on batches of the engine's mean size while a third thread does
- *                nothing but compute for the same share of a core, in short bursts.
+ *   raw_loaded   raw ORT on batches of the engine's mean size while this thread (the one that
+ *                hosts the engine in its slices) does nothing but compute for the same share
+ *                of a core, in short bursts.
  * If `raw_loaded` comes close to `engine`, the engine adds little beyond the CPU its calling
  * thread needs and the batch size 256 callers allow; the gap is then the machine's core count.
  * Linux only (a thread's CPU time is read from /proc). The last line printed is the JSON result.
  */
-import { CONCURRENCY, MAX_BATCH, forEachModel, measureRound, startEngine, startRaw, type Contender, type EngineRun } from './contenders.js';
-import { log, median, occupyThread, quick, round } from './lib.js';
+import { CONCURRENCY, MAX_BATCH, ROUNDS, SLICE_MS, forEachModel, startEngine, startRaw, type EngineRun } from './contenders.js';
+import { log, measureRound, median, occupyThread, round, type Contender } from './lib.js';
 
 const WORKERS = 2;
-const sliceMs = quick ? 1000 : 2000;
-const rounds = quick ? 5 : 11;
 
 interface Round {
   raw: number;
@@ -52,10 +51,10 @@ function loadedRaw(raw: Contender<number>, load: () => number): Contender<{ rows
   };
 }
 
-const output = await forEachModel(WORKERS, `${rounds} rounds of ${sliceMs} ms per contender`, async (key, setup) => {
+const output = await forEachModel(WORKERS, `${ROUNDS} rounds of ${SLICE_MS} ms per contender`, async (key, setup) => {
   const engine = await startEngine(setup, CONCURRENCY, MAX_BATCH);
   // A first slice learns the engine's batch size and host share for the loaded reference.
-  let latest = await engine.measure(sliceMs);
+  let latest = await engine.measure(SLICE_MS);
   const batchRows = Math.max(1, Math.round(latest.meanBatchRows));
   const raw = await startRaw(setup, MAX_BATCH);
   const loaded = loadedRaw(await startRaw(setup, batchRows), () => hostCoresOf(latest));
@@ -65,8 +64,8 @@ const output = await forEachModel(WORKERS, `${rounds} rounds of ${sliceMs} ms pe
   };
   const runs: Round[] = [];
   try {
-    for (let r = 1; r <= rounds; r++) {
-      const [rawRate, e, l] = await measureRound([raw, tracked, loaded], sliceMs, r);
+    for (let r = 1; r <= ROUNDS; r++) {
+      const [rawRate, e, l] = await measureRound([raw, tracked, loaded], SLICE_MS, r);
       const run = {
         raw: rawRate,
         engine: e.rowsPerSecond,

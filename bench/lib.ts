@@ -135,6 +135,31 @@ export async function closedLoop(
   };
 }
 
+/** A started contender: `measure` runs it for a while and reports; `close` frees its threads. */
+export interface Contender<Result> {
+  measure(durationMs: number): Promise<Result>;
+  close(): Promise<void>;
+}
+
+type Results<T extends readonly Contender<unknown>[]> = { [K in keyof T]: T[K] extends Contender<infer R> ? R : never };
+
+/**
+ * One round: each contender measured for `sliceMs`, one after the other, in the order given in
+ * odd rounds and reversed in even ones, so that no contender always follows the same one (and
+ * the load it leaves behind). Results come back in the order given.
+ */
+export async function measureRound<const T extends readonly Contender<unknown>[]>(
+  contenders: T,
+  sliceMs: number,
+  round: number,
+): Promise<Results<T>> {
+  const results: unknown[] = new Array(contenders.length);
+  const order = contenders.map((_, i) => i);
+  if (round % 2 === 0) order.reverse();
+  for (const i of order) results[i] = await contenders[i]!.measure(sliceMs);
+  return results as Results<T>; // each slot holds what its own contender's measure() returned
+}
+
 /** The item whose key is the median (the upper middle for an even count). */
 export function medianBy<T>(items: readonly T[], key: (item: T) => number): T {
   if (items.length === 0) throw new RangeError('median of no values');

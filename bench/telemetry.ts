@@ -15,7 +15,7 @@ import { CommandExecutor } from '../src-main/server/commands.js';
 import { DashboardServer, defaultStaticDir } from '../src-main/server/dashboard-server.js';
 import { forkLauncher } from '../src-main/updater/launcher.js';
 import { SNAPSHOT_TAKEN } from '../src-preload/channels.js';
-import { closedLoop, log, medianBy, quick, round } from './lib.js';
+import { closedLoop, log, measureRound, medianBy, quick, round, type Contender } from './lib.js';
 
 const durationMs = quick ? 1500 : 5000;
 const rounds = quick ? 5 : 7;
@@ -68,27 +68,32 @@ function startClient(url: string): { stop(): Promise<number> } {
   };
 }
 
-async function measure(withClient: boolean): Promise<{ rowsPerSecond: number; snapshots: number }> {
-  const client = withClient ? startClient(`ws://127.0.0.1:${server.port}/ws?token=${server.token}&hz=10`) : undefined;
-  if (client) await new Promise((r) => setTimeout(r, 300)); // connected and receiving before the clock starts
-  const model = host.engine.model(DEFAULT_MODEL_NAME);
-  const inputs = { obs: { data: new Float32Array(DEFAULT_POLICY_LAYERS[0]).fill(0.1), dims: [1, DEFAULT_POLICY_LAYERS[0]] } };
-  const result = await closedLoop(256, durationMs, 1, () => model.infer(inputs));
-  const snapshots = (await client?.stop()) ?? 0;
-  return { rowsPerSecond: result.rowsPerSecond, snapshots };
+/** The engine under load, with or without a 10 Hz dashboard client watching. */
+function loadWith(withClient: boolean): Contender<{ rowsPerSecond: number; snapshots: number }> {
+  return {
+    async measure(ms) {
+      const client = withClient ? startClient(`ws://127.0.0.1:${server.port}/ws?token=${server.token}&hz=10`) : undefined;
+      if (client) await new Promise((r) => setTimeout(r, 300)); // connected and receiving before the clock starts
+      const model = host.engine.model(DEFAULT_MODEL_NAME);
+      const inputs = { obs: { data: new Float32Array(DEFAULT_POLICY_LAYERS[0]).fill(0.1), dims: [1, DEFAULT_POLICY_LAYERS[0]] } };
+      const result = await closedLoop(256, ms, 1, () => model.infer(inputs));
+      const snapshots = (await client?.stop()) ?? 0;
+      return { rowsPerSecond: result.rowsPerSecond, snapshots };
+    },
+    close: () => Promise.resolve(), // the host and server are stopped below
+  };
 }
 
 try {
   await server.start();
   await host.start();
   await waitForModel();
-  await measure(false); // warm-up
+  const without = loadWith(false);
+  const watched = loadWith(true);
+  await without.measure(durationMs); // warm-up
   const results: { without: number; with: number; ratio: number }[] = [];
   for (let i = 1; i <= rounds; i++) {
-    // Alternate which goes first, so drift in the machine's load does not favour one side.
-    const first = await measure(i % 2 === 0);
-    const second = await measure(i % 2 !== 0);
-    const [a, b] = i % 2 === 0 ? [second, first] : [first, second];
+    const [a, b] = await measureRound([without, watched], durationMs, i);
     log(
       `round ${i}: without ${Math.round(a.rowsPerSecond)} rows/s, with a 10 Hz client ${Math.round(b.rowsPerSecond)} rows/s (${b.snapshots} snapshots)`,
     );

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { measureRound, type Contender } from '../../bench/contenders.js';
-import { threadCpuMs } from '../../bench/lib.js';
+import { measureRound, threadCpuMs, type Contender } from '../../bench/lib.js';
 
 describe('benchmark helpers', () => {
   it('a round measures every contender once, reversing the order every other round, and returns results in the order given', async () => {
