@@ -5,6 +5,7 @@ import { SNAPSHOT_TAKEN } from '../../src-preload/channels.js';
 import { appendHistory, createDashboardStore, type HistoryPoint } from '../../src-renderer/src/store.js';
 import type { ConnectionStatus, DashboardSnapshot } from '../../src-renderer/src/transport/types.js';
 import { WebSocketTransport } from '../../src-renderer/src/transport/websocket.js';
+import { until } from '../integration/helpers.js';
 
 const point = (t: number): HistoryPoint => ({
   t,
@@ -90,19 +91,11 @@ describe('WebSocket transport', () => {
       maxBackoffMs: 100,
       WebSocketImpl: NodeWebSocket as unknown as typeof WebSocket,
     });
-    const received = (t: number) =>
-      new Promise<void>((resolve) => {
-        const check = setInterval(() => {
-          if (times.includes(t)) {
-            clearInterval(check);
-            resolve();
-          }
-        }, 5);
-      });
+    const received = (t: number) => until(() => times.includes(t), 10_000, `snapshot ${t}`);
     transport.connect({ snapshot: (s) => times.push(s.engine.timeMs), event: () => undefined, status: (s) => statuses.push(s) });
     await received(1);
     // The transport says it took the snapshot: the server sends the next one only then.
-    while (taken.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await until(() => taken.length > 0, 10_000, 'the snapshot-taken message');
     expect(taken).toEqual([SNAPSHOT_TAKEN]);
     for (const client of first.clients) client.terminate();
     await new Promise((r) => first.close(r));
