@@ -30,6 +30,20 @@ async function snapshot(): Promise<Snapshot> {
   return (await (await api('/api/snapshot')).json()) as Snapshot;
 }
 
+/**
+ * The page shows each worker's state as /api/snapshot gives it. A state can change between
+ * two reads (a heartbeat late on a loaded machine makes a worker degraded for a moment), so
+ * page and API are compared again until they agree at the same moment, not against a
+ * snapshot read earlier.
+ */
+async function workerStatesMatch(page: Page, testIdPrefix: string): Promise<void> {
+  await expect(async () => {
+    const workers = (await snapshot()).engine.workers;
+    expect(workers.length).toBeGreaterThan(0);
+    for (const w of workers) await expect(page.getByTestId(`${testIdPrefix}${w.id}`)).toHaveText(w.state, { timeout: 1000 });
+  }).toPass({ timeout: 20_000 });
+}
+
 async function open(page: Page): Promise<void> {
   await page.goto(server.url);
   await expect(page.getByTestId('connection-status')).toHaveText('Connected');
@@ -69,14 +83,14 @@ test('shows the same figures as /api/snapshot', async ({ page }) => {
   const model = s.engine.models[0]!;
   const queue = s.engine.queues[0]!;
   await expect(page.getByTestId(`model-active-version-${model.name}`)).toHaveText(`v${model.version}`);
-  for (const w of s.engine.workers) await expect(page.getByTestId(`overview-worker-state-${w.id}`)).toHaveText(w.state);
+  await workerStatesMatch(page, 'overview-worker-state-');
   await page.getByTestId('nav-queues').click();
   await expect(page.getByTestId(`queue-capacity-${queue.name}`)).toHaveText(queue.capacity.toLocaleString('en-US'));
   await expect(page.getByTestId(`queue-depth-${queue.name}`)).toHaveText(String(queue.depth));
   await expect(page.getByTestId(`queue-high-water-${queue.name}`)).toHaveText(String(queue.highWater));
   await expect(page.getByTestId(`batch-size-${model.name}`)).toHaveText(String(model.batching.maxBatchRows));
   await page.getByTestId('nav-workers').click();
-  for (const w of s.engine.workers) await expect(page.getByTestId(`worker-state-${w.id}`)).toHaveText(w.state);
+  await workerStatesMatch(page, 'worker-state-');
   await page.getByTestId('nav-models').click();
   const repoModel = s.repository.models[0]!;
   await expect(page.getByTestId(`model-active-${repoModel.name}`)).toHaveText(`v${repoModel.activeVersion}`);
