@@ -16,6 +16,9 @@ test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async () => {
   server = await startServer(['--demo', 'synthetic', '--load', '0']);
+  // The server answers before the updater has validated the demo model and the engine
+  // serves it (seconds on a loaded machine); every test here works on that model.
+  await expect.poll(async () => (await snapshot()).engine.queues.length, { timeout: 30_000 }).toBeGreaterThan(0);
 });
 
 test.afterAll(async () => {
