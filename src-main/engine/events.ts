@@ -26,6 +26,7 @@ export type EventKind =
   | 'updater-invalid-message'
   | 'updater-log'
   | 'version-validated'
+  | 'version-invalid'
   | 'version-rejected'
   | 'engine-stopping'
   | 'engine-stopped'

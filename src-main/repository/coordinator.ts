@@ -11,6 +11,7 @@ import { asError } from '../engine/errors.js';
 import type { EventLog } from '../engine/events.js';
 import type { ModelView, ToHost, VersionState, VersionView } from '../updater/protocol.js';
 import type { UpdaterStats, UpdaterSupervisor } from '../updater/supervisor.js';
+import { ms } from '../util/format.js';
 import { modelFilePath } from './layout.js';
 import { parseModelConfig, type RepositoryModelConfig, type VersionPolicy } from './model-config.js';
 
@@ -85,9 +86,20 @@ export class ModelCoordinator {
       return view;
     };
     switch (message.type) {
-      case 'repository':
+      case 'repository': {
+        const before = this.view;
         this.view = message.models;
+        for (const m of this.view) {
+          const previous = before.find((b) => b.name === m.name)?.versions ?? [];
+          for (const v of m.versions)
+            this.reportVerdict(
+              m.name,
+              previous.find((p) => p.version === v.version),
+              v,
+            );
+        }
         break;
+      }
       case 'model':
         Object.assign(model(message.name), { config: message.config, configError: message.configError });
         break;
@@ -97,6 +109,8 @@ export class ModelCoordinator {
       case 'version': {
         const versions = model(message.model).versions;
         const index = versions.findIndex((v) => v.version >= message.version.version);
+        const previous = versions[index]?.version === message.version.version ? versions[index] : undefined;
+        this.reportVerdict(message.model, previous, message.version);
         if (index < 0) versions.push(message.version);
         else if (versions[index]!.version === message.version.version) versions[index] = message.version;
         else versions.splice(index, 0, message.version);
@@ -107,6 +121,22 @@ export class ModelCoordinator {
         view.versions = view.versions.filter((v) => v.version !== message.version);
         break;
       }
+    }
+  }
+
+  /**
+   * An event when the updater reaches a verdict on a version (new, changed file, or
+   * revalidated): an invalid one is otherwise seen only on the Models page. Serving a
+   * version is the engine's own event (model-loaded, model-swapped).
+   */
+  private reportVerdict(model: string, before: VersionView | undefined, after: VersionView): void {
+    if (before?.state === after.state && before.sha256 === after.sha256) return;
+    const which = `model "${model}" version ${after.version}`;
+    if (after.state === 'valid') {
+      const timings = after.timings ? ` (load ${ms(after.timings.loadMs)} ms, warm-up ${ms(after.timings.warmupMs)} ms)` : '';
+      this.events.emit('info', 'version-validated', `${which} is valid${timings}`, { model });
+    } else if (after.state === 'invalid') {
+      this.events.emit('warn', 'version-invalid', `${which} is invalid: ${after.reason ?? 'no reason given'}`, { model });
     }
   }
 
@@ -244,7 +274,6 @@ export class ModelCoordinator {
           config.versionPolicy.keepWarm,
         );
       }
-      this.events.emit('info', 'version-validated', `model "${model.name}" now serves version ${target.version}`, { model: model.name });
       this.announceActive();
     } catch (error) {
       const reason = asError(error).message;

@@ -69,6 +69,18 @@ describe('model repository, updater and hot swap', () => {
     expect((await engine.infer('policy', request())).modelVersion).toBe(2);
     expect(version('policy', 2)).toMatchObject({ validation: 'valid', serving: 'active' });
     expect(version('policy', 2)!.timings!.loadMs).toBeGreaterThan(0);
+    // Each verdict is an event once, with its reason: an operator watching the event log
+    // sees a bad version without opening the Models page.
+    const verdicts = engine.events.since().filter((e) => e.kind === 'version-validated' || e.kind === 'version-invalid');
+    const verdictOf = (e: (typeof verdicts)[number]) => [e.kind, e.model, Number(/version (\d+)/.exec(e.message)![1])] as const;
+    // The updater validates a batch of new versions newest first; the order among them is its own.
+    expect(verdicts.map(verdictOf).sort((a, b) => a[2] - b[2])).toEqual([
+      ['version-validated', 'policy', 1],
+      ['version-validated', 'policy', 2],
+      ...[3, 4, 5, 6, 7].map((v) => ['version-invalid', 'policy', v]),
+    ]);
+    expect(verdicts.find((e) => e.message.includes('version 7'))).toMatchObject({ level: 'warn' });
+    expect(verdicts.find((e) => e.message.includes('version 7'))!.message).toMatch(/is invalid: .*warm-up output "logits" holds NaN/);
   });
 
   it('rolls back to an older version on request and follows the latest again', async () => {
