@@ -12,7 +12,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { SyntheticLoad } from './demo/synthetic-load.js';
 import { SwitchboardHost } from './host/switchboard-host.js';
 import { CommandExecutor } from './server/commands.js';
-import { DashboardServer, defaultStaticDir } from './server/dashboard-server.js';
+import { DashboardServer, ListenError, defaultStaticDir } from './server/dashboard-server.js';
 import { forkLauncher } from './updater/launcher.js';
 import { Engine, EngineError, type ModelServingConfigInput } from './engine/index.js';
 import { summaryLine } from './server/summary-line.js';
@@ -108,7 +108,13 @@ async function serveRepository(options: ServeOptions): Promise<Running> {
         telemetryHz: options.telemetryHz,
       })
     : undefined;
-  await server?.start();
+  try {
+    await server?.start();
+  } catch (error) {
+    // Nothing is served without the dashboard's port: stop what started, or its threads keep the process alive.
+    await host.stop();
+    throw error;
+  }
   if (server) console.log(`Dashboard: ${server.url}`);
   console.log(
     `Switchboard engine: model repository ${host.repository}${
@@ -236,6 +242,9 @@ program
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof EngineError) {
     console.error(`switchboard: ${error.code}: ${error.message}`);
+  } else if (error instanceof ListenError) {
+    const hint = error.systemCode === 'EADDRINUSE' ? ' (another Switchboard?); pass --port with a free port, or --port 0 for any' : '';
+    console.error(`switchboard: dashboard: ${error.message}${hint}`);
   } else {
     console.error(error);
   }

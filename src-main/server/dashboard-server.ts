@@ -56,6 +56,22 @@ class HttpError extends Error {
   }
 }
 
+/** The server could not take its address: the port is in use, or not this process's to take. */
+export class ListenError extends Error {
+  constructor(
+    readonly address: string,
+    readonly port: number,
+    /** The system's code, e.g. EADDRINUSE or EACCES. */
+    readonly systemCode: string,
+    cause: Error,
+  ) {
+    super(systemCode === 'EADDRINUSE' ? `${address}:${port} is already in use` : `cannot listen on ${address}:${port}: ${cause.message}`, {
+      cause,
+    });
+    this.name = 'ListenError';
+  }
+}
+
 export class DashboardServer {
   readonly token: string;
   private readonly server: Server;
@@ -89,9 +105,11 @@ export class DashboardServer {
   }
 
   async start(): Promise<void> {
+    const address = this.options.bindAddress ?? '127.0.0.1';
+    const port = this.options.port ?? 0;
     await new Promise<void>((resolvePromise, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.options.port ?? 0, this.options.bindAddress ?? '127.0.0.1', () => resolvePromise());
+      this.server.once('error', (error: NodeJS.ErrnoException) => reject(new ListenError(address, port, error.code ?? 'UNKNOWN', error)));
+      this.server.listen(port, address, () => resolvePromise());
     });
     this.portValue = (this.server.address() as AddressInfo).port;
   }

@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -107,6 +108,22 @@ describe('headless CLI', () => {
     expect(stdout).toMatch(/model "tiny" from .*m\.onnx/);
     expect(stdout).toMatch(/\| tiny v1 \|/);
     expect(stdout).not.toMatch(/updater/);
+  });
+
+  it('exits non-zero with a clear message, leaving nothing running, when the dashboard port is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      // The engine, updater, actors and learner start before the port is taken; were they left
+      // running, the process would never exit and this call would time out.
+      const error = (await cli(['--port', String(port)]).catch((e: unknown) => e)) as { code: number; stdout: string; stderr: string };
+      expect(error.code).toBe(1);
+      expect(error.stderr).toContain(`switchboard: dashboard: 127.0.0.1:${port} is already in use (another Switchboard?); pass --port`);
+      expect(error.stdout).not.toMatch(/Dashboard: http/);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 
   it('refuses a malformed option with usage help', async () => {
