@@ -127,6 +127,8 @@ test('a version published during the test appears, becomes active, and can be ro
   server.publishCopyOf('policy', 1, 2);
   await expect(page.getByTestId('version-state-policy-2')).toHaveText('valid');
   await expect(page.getByTestId('model-active-policy')).toHaveText('v2');
+  // The default policy counts the active version in keepWarm (1): no spare is loaded.
+  await expect(page.getByTestId('model-loaded-policy')).toHaveText('no older version kept loaded');
   await expect.poll(async () => (await snapshot()).engine.models[0]!.version).toBe(2);
   await page.getByTestId('model-activate-policy-1').click();
   await page.getByTestId('model-activate-policy-1-confirm').click();

@@ -5,6 +5,13 @@ import { CommandButton } from '../components/controls.js';
 import { useDashboard } from '../store.js';
 import { transport } from '../transport/context.js';
 
+/** `keepWarm` counts the active version: 1 leaves no spare loaded for an instant rollback. */
+function loadedVersionsText(keepWarm: number): string {
+  if (keepWarm <= 1) return 'no older version kept loaded';
+  const spares = keepWarm - 1;
+  return `${spares} older version${spares === 1 ? '' : 's'} kept loaded for an instant rollback`;
+}
+
 export function Models(): ReactNode {
   const snapshot = useDashboard((s) => s.snapshot!);
   const repository = snapshot.repository;
@@ -27,7 +34,12 @@ export function Models(): ReactNode {
                   ? `pinned to v${m.policy.version}`
                   : 'follow latest'}
             </span>
-            {m.policy && ` · keep ${m.policy.keepWarm} warm`}
+            {m.policy && (
+              <>
+                {' · '}
+                <span data-testid={`model-loaded-${m.name}`}>{loadedVersionsText(m.policy.keepWarm)}</span>
+              </>
+            )}
             {m.configError && <span className="error"> · config.json: {m.configError}</span>}
           </p>
           <div className="controls">
