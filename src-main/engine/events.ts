@@ -27,6 +27,7 @@ export type EventKind =
   | 'updater-log'
   | 'version-validated'
   | 'version-invalid'
+  | 'config-invalid'
   | 'version-rejected'
   | 'engine-stopping'
   | 'engine-stopped'

@@ -50,6 +50,8 @@ export class ModelCoordinator {
   private readonly forced = new Set<string>();
   /** Versions the engine refused, by "model/version", with the sha256 refused (a new file is tried again). */
   private readonly refused = new Map<string, { sha256: string | null; reason: string }>();
+  /** The config error last reported per model. */
+  private readonly configErrors = new Map<string, string>();
   private reconciling = false;
   private again = false;
   private idleWaiters: (() => void)[] = [];
@@ -138,6 +140,24 @@ export class ModelCoordinator {
     } else if (after.state === 'invalid') {
       this.events.emit('warn', 'version-invalid', `${which} is invalid: ${after.reason ?? 'no reason given'}`, { model });
     }
+  }
+
+  /** An event when a model's config.json becomes invalid (once per distinct error): no version of it loads until it is fixed. */
+  private reportConfigError(model: string, error: string | null): void {
+    if (error === (this.configErrors.get(model) ?? null)) return;
+    if (error === null) {
+      this.configErrors.delete(model);
+      return;
+    }
+    this.configErrors.set(model, error);
+    this.events.emit(
+      'error',
+      'config-invalid',
+      `model "${model}": config.json is invalid, no new version is served until it is fixed: ${error}`,
+      {
+        model,
+      },
+    );
   }
 
   /** Serve this version and stop following the newest (rollback or pin). */
@@ -247,7 +267,10 @@ export class ModelCoordinator {
 
   private async reconcileModel(model: ModelView): Promise<void> {
     const parsed = parseModelConfig(withDefaults(this.defaults, model.config));
-    if (!parsed.config) return; // reported in the snapshot; the loaded version keeps serving
+    // A config.json the updater could not read (configError) may have meant to pin a version:
+    // serving the defaults' choice instead could swap to a version the operator ruled out.
+    this.reportConfigError(model.name, model.configError ?? parsed.error);
+    if (model.configError || !parsed.config) return; // the loaded version keeps serving
     const config = parsed.config;
     const target = this.target(model, config);
     if (!target?.sha256) return;
