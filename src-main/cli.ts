@@ -14,26 +14,45 @@ import { SwitchboardHost } from './host/switchboard-host.js';
 import { CommandExecutor } from './server/commands.js';
 import { DashboardServer, ListenError, defaultStaticDir } from './server/dashboard-server.js';
 import { forkLauncher } from './updater/launcher.js';
-import { Engine, EngineError, type ModelServingConfigInput } from './engine/index.js';
+import { RepositoryPathError } from './repository/layout.js';
+import { ConfigError, Engine, EngineError, type ModelServingConfigInput } from './engine/index.js';
+import { parseServingConfig } from './engine/config.js';
+import { asError } from './engine/errors.js';
 import { summaryLine } from './server/summary-line.js';
 import { count } from './util/format.js';
 
-function positiveInt(value: string): number {
+function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
   return n;
 }
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function portNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('expected a port number, 0 to 65535');
+  return n;
+}
+
+/** The engine's own defaults, shown in the help; an option not given leaves the setting to --config or to these. */
+const ENGINE_DEFAULTS = parseServingConfig({});
 
 interface ServeOptions {
   repository?: string;
   model?: string;
   name: string;
   config?: string;
-  workers: number;
-  intraOpThreads: number;
-  maxBatch: number;
-  maxDelayUs: number;
-  queueCapacity: number;
+  // Serving settings: undefined when not given, so that --config (or the engine's default) holds.
+  workers?: number;
+  intraOpThreads?: number;
+  maxBatch?: number;
+  maxDelayUs?: number;
+  queueCapacity?: number;
   load: number;
   loadRate: number;
   duration: number;
@@ -46,22 +65,51 @@ interface ServeOptions {
   checkpointInterval: number;
 }
 
+/**
+ * --config's settings with the options given on the command line over them. Checked here,
+ * so that a bad value stops the start with its reason: in a repository it would otherwise
+ * only keep every model from loading.
+ */
 async function servingConfig(options: ServeOptions): Promise<ModelServingConfigInput> {
-  const fromFile = options.config ? (JSON.parse(await readFile(options.config, 'utf8')) as ModelServingConfigInput) : {};
-  return {
+  const fromFile = options.config ? await readServingConfigFile(options.config) : {};
+  const merged: ModelServingConfigInput = {
     ...fromFile,
-    workers: { ...fromFile.workers, count: options.workers, intraOpThreads: options.intraOpThreads },
-    batching: { ...fromFile.batching, maxBatchSize: options.maxBatch, maxQueueDelayUs: options.maxDelayUs },
-    queue: { ...fromFile.queue, capacity: options.queueCapacity },
+    workers: { ...fromFile.workers, ...given({ count: options.workers, intraOpThreads: options.intraOpThreads }) },
+    batching: { ...fromFile.batching, ...given({ maxBatchSize: options.maxBatch, maxQueueDelayUs: options.maxDelayUs }) },
+    queue: { ...fromFile.queue, ...given({ capacity: options.queueCapacity }) },
   };
+  parseServingConfig(merged, 'serving settings (--config and command-line options)');
+  return merged;
+}
+
+async function readServingConfigFile(path: string): Promise<ModelServingConfigInput> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`--config ${path}: ${asError(error).message}`, { cause: error });
+  }
+  parseServingConfig(json, `--config ${path}`);
+  return json as ModelServingConfigInput; // checked by the line above
+}
+
+function isLoopback(address: string): boolean {
+  return address === 'localhost' || address === '::1' || /^127\.\d+\.\d+\.\d+$/.test(address);
+}
+
+/** The entries whose value was given. */
+function given<T extends Record<string, number | undefined>>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
 /** `--model`: one file, served as version 1, without a repository or updater. */
 async function serveFile(options: ServeOptions & { model: string }): Promise<Running> {
+  const config = await servingConfig(options);
+  const workers = parseServingConfig(config).workers.count;
   const engine = new Engine();
-  const model = await engine.loadModel({ name: options.name, source: options.model, config: await servingConfig(options) });
+  const model = await engine.loadModel({ name: options.name, source: options.model, config });
   console.log(
-    `Switchboard engine: model "${options.name}" from ${options.model} (${model.plan.mode} batching, ${options.workers} workers)`,
+    `Switchboard engine: model "${options.name}" from ${options.model} (${model.plan.mode} batching, ${workers} worker${workers === 1 ? '' : 's'})`,
   );
   const load = options.load > 0 ? new SyntheticLoad(model, { concurrency: options.load, ratePerSecond: options.loadRate }) : undefined;
   load?.start();
@@ -116,6 +164,12 @@ async function serveRepository(options: ServeOptions): Promise<Running> {
     throw error;
   }
   if (server) console.log(`Dashboard: ${server.url}`);
+  if (server && !isLoopback(options.bind)) {
+    console.error(
+      `switchboard: warning: the dashboard listens on ${options.bind}, beyond this machine; its token is all that guards the engine's controls, ` +
+        'and plain HTTP carries it in the clear. An SSH tunnel to 127.0.0.1 is safer.',
+    );
+  }
   console.log(
     `Switchboard engine: model repository ${host.repository}${
       options.repository
@@ -212,15 +266,32 @@ program
   .option('--model <path>', 'serve one ONNX file, without a repository')
   .option('--name <name>', 'model name when --model is given', 'model')
   .option('--config <path>', 'JSON serving config (batching, queue, rateLimit, workers, checkFinite)')
-  .addOption(new Option('--workers <n>', 'inference worker threads').argParser(positiveInt).default(2))
-  .addOption(new Option('--intra-op-threads <n>', 'onnxruntime threads per worker').argParser(positiveInt).default(1))
-  .addOption(new Option('--max-batch <n>', 'rows per batch at most').argParser(positiveInt).default(128))
-  .addOption(new Option('--max-delay-us <n>', 'longest wait for a fuller batch, microseconds').argParser(positiveInt).default(500))
-  .addOption(new Option('--queue-capacity <n>', 'requests the queue holds at most').argParser(positiveInt).default(4096))
-  .addOption(new Option('--load <n>', 'synthetic requesters with --demo synthetic or none (0: none)').argParser(positiveInt).default(64))
-  .addOption(new Option('--load-rate <n>', 'synthetic requests per second in total (0: unthrottled)').argParser(positiveInt).default(5000))
-  .addOption(new Option('--duration <s>', 'stop after this many seconds (0: run until Ctrl-C)').argParser(positiveInt).default(0))
-  .addOption(new Option('--port <n>', 'dashboard HTTP port (0: any free port)').argParser(positiveInt).default(7480))
+  .addOption(new Option('--workers <n>', `inference worker threads (default ${ENGINE_DEFAULTS.workers.count})`).argParser(positiveInt))
+  .addOption(
+    new Option('--intra-op-threads <n>', `onnxruntime threads per worker (default ${ENGINE_DEFAULTS.workers.intraOpThreads})`).argParser(
+      positiveInt,
+    ),
+  )
+  .addOption(
+    new Option('--max-batch <n>', `rows per batch at most (default ${ENGINE_DEFAULTS.batching.maxBatchSize})`).argParser(positiveInt),
+  )
+  .addOption(
+    new Option(
+      '--max-delay-us <n>',
+      `longest wait for a fuller batch, microseconds (default ${ENGINE_DEFAULTS.batching.maxQueueDelayUs})`,
+    ).argParser(nonNegativeInt),
+  )
+  .addOption(
+    new Option('--queue-capacity <n>', `requests the queue holds at most (default ${ENGINE_DEFAULTS.queue.capacity})`).argParser(
+      positiveInt,
+    ),
+  )
+  .addOption(new Option('--load <n>', 'synthetic requesters with --demo synthetic or none (0: none)').argParser(nonNegativeInt).default(64))
+  .addOption(
+    new Option('--load-rate <n>', 'synthetic requests per second in total (0: unthrottled)').argParser(nonNegativeInt).default(5000),
+  )
+  .addOption(new Option('--duration <s>', 'stop after this many seconds (0: run until Ctrl-C)').argParser(nonNegativeInt).default(0))
+  .addOption(new Option('--port <n>', 'dashboard HTTP port (0: any free port)').argParser(portNumber).default(7480))
   .option('--bind <address>', 'address the dashboard binds to; keep loopback unless you know why', '127.0.0.1')
   .addOption(new Option('--telemetry-hz <n>', 'default telemetry rate pushed to dashboards').argParser(positiveInt).default(4))
   .option('--no-dashboard', 'do not start the dashboard server')
@@ -232,7 +303,7 @@ program
   .option('--experience-dir <dir>', 'experience buffer checkpoints (default: <repository>/.experience; off for a temporary repository)')
   .addOption(
     new Option('--checkpoint-interval <s>', 'seconds between experience checkpoints (0: on demand and at stop only)')
-      .argParser(positiveInt)
+      .argParser(nonNegativeInt)
       .default(60),
   )
   .action(async (options: ServeOptions) => {
@@ -241,6 +312,8 @@ program
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof EngineError) {
+    console.error(`switchboard: ${error.code}: ${error.message}`);
+  } else if (error instanceof RepositoryPathError) {
     console.error(`switchboard: ${error.code}: ${error.message}`);
   } else if (error instanceof ListenError) {
     const hint = error.systemCode === 'EADDRINUSE' ? ' (another Switchboard?); pass --port with a free port, or --port 0 for any' : '';

@@ -11,8 +11,10 @@ import { CartPoleLoop, type CartPoleLoopOptions } from '../demo/cartpole-loop.js
 import { DEFAULT_MODEL_NAME, defaultPolicyModel } from '../demo/default-model.js';
 import { SyntheticLoad, type SyntheticLoadOptions } from '../demo/synthetic-load.js';
 import { Engine, type ModelServingConfigInput } from '../engine/index.js';
+import { asError } from '../engine/errors.js';
 import { ExperienceError, type ExperienceService } from '../experience/service.js';
 import { ModelCoordinator } from '../repository/coordinator.js';
+import { RepositoryPathError } from '../repository/layout.js';
 import type { DashboardSnapshot, ProcessMetric } from './dashboard-snapshot.js';
 import { publishModel, repositoryHasVersions } from '../repository/publish.js';
 import type { UpdaterLauncher } from '../updater/launcher.js';
@@ -52,7 +54,11 @@ export class SwitchboardHost {
   constructor(private readonly options: HostOptions) {
     this.ownsRepository = options.repository === undefined;
     this.repository = options.repository ?? mkdtempSync(join(tmpdir(), 'switchboard-repository-'));
-    mkdirSync(this.repository, { recursive: true });
+    try {
+      mkdirSync(this.repository, { recursive: true });
+    } catch (error) {
+      throw new RepositoryPathError(`cannot use ${this.repository} as the model repository: ${asError(error).message}`, { cause: error });
+    }
     this.supervisor = new UpdaterSupervisor(
       options.launcher,
       { settings: { ...options.updater, repository: this.repository } },

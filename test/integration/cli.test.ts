@@ -126,9 +126,56 @@ describe('headless CLI', () => {
     }
   });
 
+  it('takes serving settings from --config, with the options given on the command line over them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-cli-'));
+    try {
+      writeFileSync(join(dir, 'm.onnx'), smallMlp());
+      writeFileSync(join(dir, 'serving.json'), JSON.stringify({ workers: { count: 3 }, batching: { maxBatchSize: 16 } }));
+      const base = ['--model', join(dir, 'm.onnx'), '--config', join(dir, 'serving.json'), '--duration', '1', '--load', '0'];
+      expect((await cli(base)).stdout).toMatch(/\(dynamic batching, 3 workers\)/);
+      expect((await cli([...base, '--workers', '1'])).stdout).toMatch(/\(dynamic batching, 1 worker\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stops before starting anything, with the typed error, on a bad --config, setting or repository path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-cli-'));
+    const failure = async (args: string[]) =>
+      (await cli(args).catch((e: unknown) => e)) as { code: number; stdout: string; stderr: string };
+    try {
+      writeFileSync(join(dir, 'broken.json'), '{"workers": {"count": 3}');
+      writeFileSync(join(dir, 'out-of-range.json'), JSON.stringify({ queue: { capacity: 0 } }));
+      writeFileSync(join(dir, 'a-file'), 'not a directory');
+      const broken = await failure(['--config', join(dir, 'broken.json'), '--port', '0']);
+      expect(broken.code).toBe(1);
+      expect(broken.stderr).toMatch(/switchboard: INVALID_CONFIG: --config .*broken\.json: .*JSON/);
+      const outOfRange = await failure(['--config', join(dir, 'out-of-range.json'), '--port', '0']);
+      expect(outOfRange.stderr).toMatch(/switchboard: INVALID_CONFIG: --config .*out-of-range\.json: .*queue\.capacity/s);
+      const repository = await failure(['--repository', join(dir, 'a-file'), '--port', '0']);
+      expect(repository.code).toBe(1);
+      expect(repository.stderr).toMatch(/switchboard: REPOSITORY_PATH: cannot use .*a-file as the model repository/);
+      for (const run of [broken, outOfRange, repository]) expect(run.stdout).not.toMatch(/Dashboard: http/);
+      const zeroWorkers = await failure(['--workers', '0']);
+      expect(zeroWorkers.code).toBe(1);
+      expect(zeroWorkers.stderr).toMatch(/--workers <n>.*expected a positive integer/s);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('warns when the dashboard listens beyond loopback', async () => {
+    const { stdout, stderr } = await cli(['--bind', '0.0.0.0', '--port', '0', '--demo', 'none', '--duration', '1']);
+    expect(stdout).toMatch(/Dashboard: http:\/\/0\.0\.0\.0:\d+\/\?token=/);
+    expect(stderr).toMatch(/warning: the dashboard listens on 0\.0\.0\.0, beyond this machine; its token is all that guards/);
+    const quiet = await cli(['--port', '0', '--demo', 'none', '--duration', '1']);
+    expect(quiet.stderr).not.toMatch(/warning: the dashboard listens/);
+  });
+
   it('refuses a malformed option with usage help', async () => {
-    const error = (await cli(['--workers', 'many']).catch((e: unknown) => e)) as { code: number; stderr: string };
+    const error = (await cli(['--load', 'many']).catch((e: unknown) => e)) as { code: number; stderr: string };
     expect(error.code).toBe(1);
-    expect(error.stderr).toMatch(/--workers <n>.*expected a non-negative integer/s);
+    expect(error.stderr).toMatch(/--load <n>.*expected a non-negative integer/s);
+    expect(error.stderr).toMatch(/Usage: switchboard serve/);
   });
 });
