@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { app, BrowserWindow, Menu, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, Menu, session, shell } from 'electron';
 import { connectWindow } from './electron/ipc.js';
 import { utilityLauncher } from './electron/utility-launcher.js';
 import { loadWindowBounds, saveWindowBounds } from './electron/window-state.js';
@@ -103,4 +103,10 @@ async function main(): Promise<void> {
   });
 }
 
-void main();
+main().catch((error: unknown) => {
+  // Without this the app would stay running with no window and say nothing.
+  const message = error instanceof Error ? error.message : String(error);
+  console.error('Switchboard could not start:', error);
+  dialog.showErrorBox('Switchboard could not start', message);
+  app.exit(1);
+});
