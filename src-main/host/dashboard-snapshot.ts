@@ -1,7 +1,8 @@
 /**
  * What a dashboard receives as telemetry: the engine's snapshot, the repository and
  * updater, the experience buffer and the actor-learner loop when the demo runs them,
- * and (in the desktop app) per-process CPU and memory. The same object is pushed over
+ * and per-process CPU and memory (Electron's view of its processes in the desktop app;
+ * this process and the updater's headless). The same object is pushed over
  * IPC, over the WebSocket, and served by GET /api/snapshot.
  */
 import type { CartPoleLoopSnapshot } from '../demo/cartpole-loop.js';
@@ -13,14 +14,15 @@ export interface ProcessMetric {
   pid: number;
   type: string;
   name: string | null;
-  cpuPercent: number;
+  /** Percent of one core; null until a first interval has been measured. */
+  cpuPercent: number | null;
   memoryKb: number;
 }
 
 export interface DashboardSnapshot {
   engine: EngineSnapshot;
   repository: RepositorySnapshot | null;
-  processes: ProcessMetric[] | null;
+  processes: ProcessMetric[];
   experience: ExperienceSnapshot | null;
   loop: CartPoleLoopSnapshot | null;
 }

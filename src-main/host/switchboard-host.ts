@@ -20,6 +20,7 @@ import { publishModel, repositoryHasVersions } from '../repository/publish.js';
 import type { UpdaterLauncher } from '../updater/launcher.js';
 import type { UpdaterSettingsInput } from '../updater/protocol.js';
 import { UpdaterSupervisor } from '../updater/supervisor.js';
+import { CpuShare, processCpuMs } from '../util/cpu-share.js';
 
 /**
  * The built-in demo. `cartpole`: the actor-learner loop (the default of both shells).
@@ -49,6 +50,7 @@ export class SwitchboardHost {
   private load: SyntheticLoad | undefined;
   private loop: CartPoleLoop | undefined;
   private readonly ownsRepository: boolean;
+  private readonly hostCpu = new CpuShare();
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly options: HostOptions) {
@@ -97,7 +99,33 @@ export class SwitchboardHost {
     this.coordinator.start();
   }
 
-  snapshot(processes: ProcessMetric[] | null = null): DashboardSnapshot {
+  /**
+   * CPU and memory of this process (the engine and its threads) and of the updater, for a
+   * dashboard where Electron's app metrics are not at hand (headless).
+   */
+  processMetrics(): ProcessMetric[] {
+    const own: ProcessMetric = {
+      pid: process.pid,
+      type: 'host',
+      name: 'engine and its threads',
+      cpuPercent: this.hostCpu.update(processCpuMs(), performance.now()),
+      memoryKb: process.memoryUsage.rss() / 1024,
+    };
+    const updater = this.supervisor.stats();
+    if (updater.pid === null) return [own];
+    return [
+      own,
+      {
+        pid: updater.pid,
+        type: 'updater',
+        name: 'model updater',
+        cpuPercent: updater.cpuPercent,
+        memoryKb: (updater.rssBytes ?? 0) / 1024,
+      },
+    ];
+  }
+
+  snapshot(processes: ProcessMetric[] = this.processMetrics()): DashboardSnapshot {
     const loop = this.loop;
     return {
       engine: this.engine.snapshot(),

@@ -48,7 +48,15 @@ export const ModelViewSchema = z.strictObject({
 
 export const ToHostSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ready'), pid: z.number().int(), protocol: z.literal(PROTOCOL_VERSION) }),
-  z.strictObject({ type: z.literal('heartbeat'), seq: z.number().int(), sentAtMs: z.number(), validating: z.boolean() }),
+  z.strictObject({
+    type: z.literal('heartbeat'),
+    seq: z.number().int(),
+    sentAtMs: z.number(),
+    validating: z.boolean(),
+    /** The updater's CPU time so far (all its threads) and resident memory: the dashboard's process table. */
+    cpuMs: z.number().nonnegative(),
+    rssBytes: z.number().int().nonnegative(),
+  }),
   /** The whole repository: after "ready" and after a rescan request. */
   z.strictObject({ type: z.literal('repository'), models: z.array(ModelViewSchema).max(1000) }),
   /** A model appeared or its config.json changed. */

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { EventLog } from '../engine/events.js';
+import { CpuShare } from '../util/cpu-share.js';
 import { settlesWithin } from '../util/timeout.js';
 import type { UpdaterLauncher, UpdaterProcess } from './launcher.js';
 import { SETTINGS_ENV, ToHostSchema, ToUpdaterSchema, type ToHost, type ToUpdater, type UpdaterSettingsInput } from './protocol.js';
@@ -32,6 +33,10 @@ export interface UpdaterStats {
   uptimeMs: number;
   validating: boolean;
   lastError: string | null;
+  /** Percent of one core over the last second or more, from its heartbeats; null until two have come. */
+  cpuPercent: number | null;
+  /** Resident memory at its last heartbeat. */
+  rssBytes: number | null;
 }
 
 type Listener = (message: Exclude<ToHost, { type: 'ready' } | { type: 'heartbeat' }>) => void;
@@ -50,6 +55,9 @@ export class UpdaterSupervisor {
   private consecutiveFailures = 0;
   private validating = false;
   private lastError: string | null = null;
+  private readonly cpu = new CpuShare();
+  private cpuPercent: number | null = null;
+  private rssBytes: number | null = null;
   private readonly counters = { restarts: 0, readyTimeouts: 0, missedHeartbeatKills: 0, invalidMessages: 0 };
   private readonly readyTimeoutMs: number;
   private readonly heartbeatIntervalMs: number;
@@ -123,6 +131,8 @@ export class UpdaterSupervisor {
       uptimeMs: this.startedAt > 0 && this.child ? Date.now() - this.startedAt : 0,
       validating: this.validating,
       lastError: this.lastError,
+      cpuPercent: this.child ? this.cpuPercent : null,
+      rssBytes: this.child ? this.rssBytes : null,
     };
   }
 
@@ -149,6 +159,9 @@ export class UpdaterSupervisor {
     this.startedAt = Date.now();
     const child = this.launch({ [SETTINGS_ENV]: JSON.stringify(this.options.settings) });
     this.child = child;
+    this.cpu.reset(); // a new process: its CPU time starts again from zero
+    this.cpuPercent = null;
+    this.rssBytes = null;
     child.onMessage((raw) => {
       if (this.child === child) this.receive(raw);
     });
@@ -193,6 +206,8 @@ export class UpdaterSupervisor {
     if (message.type === 'heartbeat') {
       this.lastHeartbeatAt = Date.now();
       this.validating = message.validating;
+      this.cpuPercent = this.cpu.update(message.cpuMs, message.sentAtMs);
+      this.rssBytes = message.rssBytes;
       if (this.state === 'degraded') this.state = 'ready';
       this.consecutiveFailures = 0;
       return;

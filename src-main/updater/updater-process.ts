@@ -7,6 +7,7 @@
 import { watch, type FSWatcher } from 'chokidar';
 import { z } from 'zod';
 import { asError } from '../engine/errors.js';
+import { processCpuMs } from '../util/cpu-share.js';
 import { lowerPriority } from '../util/priority.js';
 import { SETTINGS_ENV, ToUpdaterSchema, UpdaterSettingsSchema, PROTOCOL_VERSION, type ToHost, type ToUpdater } from './protocol.js';
 import { RepositoryTracker } from './repository-tracker.js';
@@ -142,7 +143,14 @@ function handle(message: ToUpdater): void {
 
 const watcher: FSWatcher = watch(settings.repository, { ignoreInitial: true, depth: 3, followSymlinks: false });
 const heartbeat = setInterval(() => {
-  channel.send({ type: 'heartbeat', seq: ++heartbeatSeq, sentAtMs: Date.now(), validating });
+  channel.send({
+    type: 'heartbeat',
+    seq: ++heartbeatSeq,
+    sentAtMs: Date.now(),
+    validating,
+    cpuMs: processCpuMs(),
+    rssBytes: process.memoryUsage.rss(),
+  });
 }, settings.heartbeatIntervalMs);
 // The poll catches what file events miss (network filesystems) and drives the settle timer.
 const poll = setInterval(() => void scan(), settings.scanIntervalMs);

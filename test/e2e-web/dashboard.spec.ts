@@ -8,6 +8,7 @@ interface Snapshot {
     workers: { id: string; state: string }[];
   };
   repository: { models: { name: string; activeVersion: number | null; versions: { version: number; validation: string }[] }[] };
+  processes: { pid: number; type: string }[];
 }
 
 let server: RunningServer;
@@ -94,6 +95,14 @@ test('shows the same figures as /api/snapshot', async ({ page }) => {
   await expect(page.getByTestId(`batch-size-${model.name}`)).toHaveText(String(model.batching.maxBatchRows));
   await page.getByTestId('nav-workers').click();
   await workerStatesMatch(page, 'worker-state-');
+  // Headless, the process table shows this process and the updater, each with its CPU share and memory.
+  expect(s.processes.map((p) => p.type)).toEqual(['host', 'updater']);
+  for (const p of s.processes) {
+    const cells = page.getByTestId(`process-${p.type}`).locator('td');
+    await expect(cells.nth(0)).toHaveText(String(p.pid));
+    await expect(cells.nth(3)).toHaveText(/^\d+\.\d%$/);
+    await expect(cells.nth(4)).toHaveText(/^\d+(\.\d)? MiB$/);
+  }
   await page.getByTestId('nav-models').click();
   const repoModel = s.repository.models[0]!;
   await expect(page.getByTestId(`model-active-${repoModel.name}`)).toHaveText(`v${repoModel.activeVersion}`);

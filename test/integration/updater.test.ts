@@ -48,10 +48,15 @@ describe('updater process supervision', () => {
     expect(stats.pid).not.toBe(process.pid);
     expect(alive(stats.pid!)).toBe(true);
     await until(() => supervisor.stats().lastHeartbeatAgeMs !== null && supervisor.stats().lastHeartbeatAgeMs! < 300, 5000, 'heartbeats');
+    // Its heartbeats carry its own CPU time and memory; a share needs two beats a second apart.
+    await until(() => supervisor.stats().cpuPercent !== null, 5000, 'a CPU share from its heartbeats');
+    expect(supervisor.stats().cpuPercent).toBeGreaterThanOrEqual(0);
+    expect(supervisor.stats().rssBytes).toBeGreaterThan(10 * 1024 * 1024); // a Node process holds more than 10 MB
     const pid = stats.pid!;
     await supervisor.stop();
     expect(alive(pid)).toBe(false);
     expect(supervisor.stats().state).toBe('stopped');
+    expect(supervisor.stats()).toMatchObject({ pid: null, cpuPercent: null, rssBytes: null });
   });
 
   it('kills and retries an updater that never says ready', async () => {

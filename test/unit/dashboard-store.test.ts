@@ -40,7 +40,7 @@ function snapshot(timeMs: number, seq = 0): DashboardSnapshot {
       recentEvents: seq ? [{ seq, timeMs, level: 'info', kind: 'model-loaded', message: 'm' }] : [],
     },
     repository: null,
-    processes: null,
+    processes: [],
     experience: null,
     loop: null,
   };

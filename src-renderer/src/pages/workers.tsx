@@ -106,32 +106,28 @@ export function Workers(): ReactNode {
       )}
       <section className="panel">
         <h2>Processes</h2>
-        {processes === null ? (
-          <p className="empty">Per-process CPU and memory come from Electron (app.getAppMetrics) and show in the desktop app.</p>
-        ) : (
-          <table>
-            <thead>
-              <tr>
-                <th>PID</th>
-                <th>Type</th>
-                <th>Name</th>
-                <th>CPU</th>
-                <th>Memory</th>
+        <table data-testid="processes">
+          <thead>
+            <tr>
+              <th>PID</th>
+              <th>Type</th>
+              <th>Name</th>
+              <th>CPU (of one core)</th>
+              <th>Memory</th>
+            </tr>
+          </thead>
+          <tbody>
+            {processes.map((p) => (
+              <tr key={p.pid} data-testid={`process-${p.type}`}>
+                <td>{p.pid}</td>
+                <td>{p.type}</td>
+                <td>{p.name ?? ''}</td>
+                <td>{p.cpuPercent === null ? '–' : `${p.cpuPercent.toFixed(1)}%`}</td>
+                <td>{bytes(p.memoryKb * 1024)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {processes.map((p) => (
-                <tr key={p.pid}>
-                  <td>{p.pid}</td>
-                  <td>{p.type}</td>
-                  <td>{p.name ?? ''}</td>
-                  <td>{p.cpuPercent.toFixed(1)}%</td>
-                  <td>{bytes(p.memoryKb * 1024)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+            ))}
+          </tbody>
+        </table>
       </section>
     </>
   );
