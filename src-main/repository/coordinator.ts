@@ -50,6 +50,8 @@ export class ModelCoordinator {
   private readonly forced = new Set<string>();
   /** Versions the engine refused, by "model/version", with the sha256 refused (a new file is tried again). */
   private readonly refused = new Map<string, { sha256: string | null; reason: string }>();
+  /** The verdict last reported per "model/version" (state, sha256, reason). */
+  private readonly verdicts = new Map<string, string>();
   /** The config error last reported per model. */
   private readonly configErrors = new Map<string, string>();
   private reconciling = false;
@@ -89,17 +91,8 @@ export class ModelCoordinator {
     };
     switch (message.type) {
       case 'repository': {
-        const before = this.view;
         this.view = message.models;
-        for (const m of this.view) {
-          const previous = before.find((b) => b.name === m.name)?.versions ?? [];
-          for (const v of m.versions)
-            this.reportVerdict(
-              m.name,
-              previous.find((p) => p.version === v.version),
-              v,
-            );
-        }
+        for (const m of this.view) for (const v of m.versions) this.reportVerdict(m.name, v);
         break;
       }
       case 'model':
@@ -111,8 +104,7 @@ export class ModelCoordinator {
       case 'version': {
         const versions = model(message.model).versions;
         const index = versions.findIndex((v) => v.version >= message.version.version);
-        const previous = versions[index]?.version === message.version.version ? versions[index] : undefined;
-        this.reportVerdict(message.model, previous, message.version);
+        this.reportVerdict(message.model, message.version);
         if (index < 0) versions.push(message.version);
         else if (versions[index]!.version === message.version.version) versions[index] = message.version;
         else versions.splice(index, 0, message.version);
@@ -127,18 +119,24 @@ export class ModelCoordinator {
   }
 
   /**
-   * An event when the updater reaches a verdict on a version (new, changed file, or
-   * revalidated): an invalid one is otherwise seen only on the Models page. Serving a
-   * version is the engine's own event (model-loaded, model-swapped).
+   * An event when the updater's verdict on a version changes: a new version, a changed
+   * file, or a revalidation that came out differently. An invalid version is otherwise seen
+   * only on the Models page. A restarted updater validates everything again; verdicts it
+   * repeats are not news. Serving a version is the engine's own event (model-loaded,
+   * model-swapped).
    */
-  private reportVerdict(model: string, before: VersionView | undefined, after: VersionView): void {
-    if (before?.state === after.state && before.sha256 === after.sha256) return;
-    const which = `model "${model}" version ${after.version}`;
-    if (after.state === 'valid') {
-      const timings = after.timings ? ` (load ${ms(after.timings.loadMs)} ms, warm-up ${ms(after.timings.warmupMs)} ms)` : '';
+  private reportVerdict(model: string, view: VersionView): void {
+    if (view.state !== 'valid' && view.state !== 'invalid') return;
+    const key = `${model}/${view.version}`;
+    const verdict = `${view.state} ${view.sha256 ?? ''} ${view.reason ?? ''}`;
+    if (this.verdicts.get(key) === verdict) return;
+    this.verdicts.set(key, verdict);
+    const which = `model "${model}" version ${view.version}`;
+    if (view.state === 'valid') {
+      const timings = view.timings ? ` (load ${ms(view.timings.loadMs)} ms, warm-up ${ms(view.timings.warmupMs)} ms)` : '';
       this.events.emit('info', 'version-validated', `${which} is valid${timings}`, { model });
-    } else if (after.state === 'invalid') {
-      this.events.emit('warn', 'version-invalid', `${which} is invalid: ${after.reason ?? 'no reason given'}`, { model });
+    } else {
+      this.events.emit('warn', 'version-invalid', `${which} is invalid: ${view.reason ?? 'no reason given'}`, { model });
     }
   }
 

@@ -169,5 +169,10 @@ describe('model repository, updater and hot swap', () => {
     expect(active('policy')).toBe(1);
     await until(() => supervisor.stats().restarts >= 1 && supervisor.pid !== pid, 10_000, 'updater restarted');
     await until(() => active('policy') === 2, 20_000, 'version 2 validated and active after the restart');
+    // The new updater validates version 1 again (after version 2: newest first). Its verdict
+    // is the same as before, and so not a second event.
+    await until(() => version('policy', 1)?.validation === 'valid', 20_000, 'version 1 validated again');
+    const validated = engine.events.since().filter((e) => e.kind === 'version-validated');
+    expect(validated.map((e) => /version (\d+)/.exec(e.message)![1])).toEqual(['1', '2']);
   });
 });
