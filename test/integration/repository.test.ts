@@ -106,13 +106,13 @@ describe('model repository, updater and hot swap', () => {
     const { repo, engine, coordinator, version, active } = system();
     await repo.publish('policy', 1, policyModel(1));
     coordinator.start();
-    await until(() => active('policy') === 1, 15_000, 'version 1 active');
+    await until(() => active('policy') === 1, 30_000, 'version 1 active');
     const configError = () => coordinator.snapshot().models[0]!.configError;
     const configEvents = () => engine.events.since().filter((e) => e.kind === 'config-invalid');
 
     repo.writeConfig('policy', { workers: { count: 0 } }); // a setting out of range
     await repo.publish('policy', 2, policyModel(2));
-    await until(() => version('policy', 2)?.validation === 'valid' && configError() !== null, 15_000, 'v2 valid, config refused');
+    await until(() => version('policy', 2)?.validation === 'valid' && configError() !== null, 30_000, 'v2 valid, config refused');
     await coordinator.settled();
     expect(active('policy')).toBe(1);
     expect(configEvents()).toHaveLength(1);
@@ -120,17 +120,18 @@ describe('model repository, updater and hot swap', () => {
     expect(configEvents()[0]!.message).toMatch(/config\.json is invalid.*workers\.count/s);
 
     repo.writeConfig('policy', {});
-    await until(() => active('policy') === 2, 15_000, 'version 2 active once the config is fixed');
+    await until(() => active('policy') === 2, 30_000, 'version 2 active once the config is fixed');
 
     // Unreadable JSON could have been meant to pin a version: nothing is swapped on a guess.
     writeFileSync(join(repo.root, 'policy', 'config.json'), '{"versionPolicy": {"kind": "pinned", "version": 2}');
     await repo.publish('policy', 3, policyModel(3));
-    await until(() => version('policy', 3)?.validation === 'valid' && configError() !== null, 15_000, 'v3 valid, config unreadable');
+    await until(() => version('policy', 3)?.validation === 'valid' && configError() !== null, 30_000, 'v3 valid, config unreadable');
     await coordinator.settled();
     expect(active('policy')).toBe(2);
     expect(configEvents()).toHaveLength(2);
     expect(configEvents()[1]!.message).toMatch(/config\.json: .*JSON/);
-  });
+    // Four rounds of validation and loading: the waits above are hang limits for a loaded machine.
+  }, 150_000);
 
   it('never loads a half-written file: it stays pending until its size and mtime settle', async () => {
     // The writer appends every 150 ms; settling takes 2 s of quiet, a wide margin for a
