@@ -3,7 +3,14 @@
  * the Electron IPC handler and the headless WebSocket/HTTP server call it with the raw,
  * untrusted message; it validates, runs, and answers with a typed result or error.
  */
-import { CommandRequestSchema, parseCommand, type CommandArgs, type CommandName, type CommandReply } from '../../src-preload/contract.js';
+import {
+  COMMAND_NAMES,
+  CommandRequestSchema,
+  parseCommand,
+  type CommandArgs,
+  type CommandName,
+  type CommandReply,
+} from '../../src-preload/contract.js';
 import { EngineError, asError } from '../engine/errors.js';
 import type { SwitchboardHost } from '../host/switchboard-host.js';
 
@@ -41,7 +48,7 @@ export class CommandExecutor {
     if (!request.success) {
       const id =
         typeof raw === 'object' && raw !== null && typeof (raw as { id?: unknown }).id === 'number' ? (raw as { id: number }).id : -1;
-      return { id, ok: false, error: { code: 'INVALID_COMMAND', message: 'expected { id: number, command: <known name>, args }' } };
+      return { id, ok: false, error: { code: 'INVALID_COMMAND', message: malformedRequestMessage(raw) } };
     }
     const { id, command } = request.data;
     const parsed = parseCommand(command, request.data.args);
@@ -55,4 +62,12 @@ export class CommandExecutor {
       return { id, ok: false, error: { code: e instanceof EngineError ? e.code : 'COMMAND_FAILED', message: e.message } };
     }
   }
+}
+
+/** What is wrong with a request that is not { id, command, args }: an unknown command is named, with the known ones. */
+function malformedRequestMessage(raw: unknown): string {
+  const command = typeof raw === 'object' && raw !== null ? (raw as { command?: unknown }).command : undefined;
+  if (typeof command === 'string' && !(COMMAND_NAMES as readonly string[]).includes(command))
+    return `unknown command "${command.slice(0, 100)}"; known: ${COMMAND_NAMES.join(', ')}`;
+  return 'expected { id: number, command: <known name>, args }';
 }

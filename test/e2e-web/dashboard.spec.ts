@@ -76,6 +76,12 @@ test('rejects malformed commands with a typed error', async () => {
   expect(await notJson.json()).toMatchObject({ error: { code: 'INVALID_JSON' } });
   const unknown = await post(JSON.stringify({ id: 1, command: 'rm -rf', args: {} }));
   expect(unknown.status).toBe(400);
+  // An unknown command is named, with the ones there are.
+  expect(await unknown.json()).toMatchObject({
+    id: 1,
+    ok: false,
+    error: { code: 'INVALID_COMMAND', message: expect.stringMatching(/^unknown command "rm -rf"; known: .*workers\.resize/) as unknown },
+  });
   const badArgs = await post(JSON.stringify({ id: 2, command: 'queue.configure', args: { model: 'policy', capacity: -1 } }));
   expect(await badArgs.json()).toMatchObject({ ok: false, error: { code: 'INVALID_COMMAND' } });
   expect((await snapshot()).engine.queues[0]!.capacity).toBe(4096);
