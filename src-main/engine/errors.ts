@@ -168,6 +168,18 @@ export class IncompatibleModelError extends EngineError {
   readonly code = 'INCOMPATIBLE_MODEL';
 }
 
+/** An operator asked for a version that cannot be served: not in the repository, invalid, not validated yet, or refused. */
+export class VersionUnavailableError extends EngineError {
+  readonly code = 'VERSION_UNAVAILABLE';
+  constructor(
+    readonly model: string,
+    readonly version: number,
+    why: string,
+  ) {
+    super(`model "${model}" version ${version} ${why}`);
+  }
+}
+
 /** The bytes to load are not the bytes that were validated (the file changed in between). */
 export class ChecksumMismatchError extends EngineError {
   readonly code = 'CHECKSUM_MISMATCH';

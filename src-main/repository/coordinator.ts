@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Engine, ModelServingConfigInput, SwapKind, SwapRecord } from '../engine/index.js';
-import { asError } from '../engine/errors.js';
+import { UnknownModelError, VersionUnavailableError, asError } from '../engine/errors.js';
 import type { EventLog } from '../engine/events.js';
 import type { ModelView, ToHost, VersionState, VersionView } from '../updater/protocol.js';
 import type { UpdaterStats, UpdaterSupervisor } from '../updater/supervisor.js';
@@ -158,23 +158,48 @@ export class ModelCoordinator {
     );
   }
 
-  /** Serve this version and stop following the newest (rollback or pin). */
-  activate(model: string, version: number): Promise<void> {
+  /**
+   * Serve this version and stop following the newest (rollback or pin). Resolves once it
+   * serves; a version that is absent, not valid, or refused by the engine is an error, and
+   * the pin that was there before stays.
+   */
+  async activate(model: string, version: number): Promise<void> {
+    const view = this.modelView(model);
+    const target = view.versions.find((v) => v.version === version);
+    if (!target) throw new VersionUnavailableError(model, version, 'is not in the repository');
+    if (target.state === 'invalid') throw new VersionUnavailableError(model, version, `is invalid: ${target.reason ?? 'no reason given'}`);
+    if (target.state !== 'valid') throw new VersionUnavailableError(model, version, `is ${target.state}: not validated yet`);
+    const key = `${model}/${version}`;
+    const previousPin = this.operatorPins.get(model);
     this.operatorPins.set(model, version);
-    this.refused.delete(`${model}/${version}`);
-    return this.reconcileNow();
+    this.refused.delete(key);
+    await this.reconcileNow();
+    const refusal = this.refused.get(key);
+    if (refusal) {
+      if (previousPin === undefined) this.operatorPins.delete(model);
+      else this.operatorPins.set(model, previousPin);
+      throw new VersionUnavailableError(model, version, `was refused: ${refusal.reason}`);
+    }
   }
 
   /** Drop the operator's pin: serve what the policy says (the newest valid version by default). */
   followLatest(model: string): Promise<void> {
+    this.modelView(model);
     this.operatorPins.delete(model);
     return this.reconcileNow();
   }
 
   /** Re-scan the repository and validate every version again. */
   reload(model: string): void {
+    this.modelView(model);
     for (const key of [...this.refused.keys()]) if (key.startsWith(`${model}/`)) this.refused.delete(key);
     this.supervisor.send({ type: 'rescan', revalidate: true });
+  }
+
+  private modelView(model: string): ModelView {
+    const view = this.view.find((m) => m.name === model);
+    if (!view) throw new UnknownModelError(model);
+    return view;
   }
 
   /** Accept a breaking signature change for one version. */

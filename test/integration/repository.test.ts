@@ -1,7 +1,7 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Engine } from '../../src-main/engine/index.js';
+import { Engine, UnknownModelError, VersionUnavailableError } from '../../src-main/engine/index.js';
 import { ModelCoordinator, type RepositoryVersionSnapshot } from '../../src-main/repository/coordinator.js';
 import { forkLauncher } from '../../src-main/updater/launcher.js';
 import type { UpdaterSettingsInput } from '../../src-main/updater/protocol.js';
@@ -65,6 +65,7 @@ describe('model repository, updater and hot swap', () => {
     expect(version('policy', 6)!.reason).toMatch(/incompatible with active version 2: input "obs" dim 1 changed from 16 to 17/);
     expect(version('policy', 7)!.reason).toMatch(/warm-up output "logits" holds NaN/);
     expect(active('policy')).toBe(2);
+    await expect(coordinator.activate('policy', 7)).rejects.toThrow(/version 7 is invalid: .*holds NaN/);
     expect(engine.modelVersions('policy').map((v) => v.version)).toEqual([2]);
     expect((await engine.infer('policy', request())).modelVersion).toBe(2);
     expect(version('policy', 2)).toMatchObject({ validation: 'valid', serving: 'active' });
@@ -90,6 +91,12 @@ describe('model repository, updater and hot swap', () => {
     await repo.publish('policy', 2, policyModel(2));
     coordinator.start();
     await until(() => active('policy') === 2, 15_000, 'version 2 active');
+    // What cannot be served is an error that changes nothing: the model keeps following the latest.
+    await expect(coordinator.activate('policy', 9)).rejects.toThrow(VersionUnavailableError);
+    await expect(coordinator.activate('policy', 9)).rejects.toThrow('model "policy" version 9 is not in the repository');
+    await expect(coordinator.activate('nope', 1)).rejects.toThrow(UnknownModelError);
+    expect(() => coordinator.reload('nope')).toThrow(UnknownModelError);
+    expect(coordinator.snapshot().models[0]!.operatorPin).toBeNull();
     await coordinator.activate('policy', 1);
     expect(active('policy')).toBe(1);
     expect((await engine.infer('policy', request())).modelVersion).toBe(1);
