@@ -12,7 +12,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { SyntheticLoad } from './demo/synthetic-load.js';
 import { SwitchboardHost } from './host/switchboard-host.js';
 import { CommandExecutor } from './server/commands.js';
-import { DashboardServer, ListenError, defaultStaticDir } from './server/dashboard-server.js';
+import { DashboardServer, ListenError, defaultStaticDir, type DashboardServerOptions } from './server/dashboard-server.js';
+import { OwnProcessMetrics } from './host/process-metrics.js';
+import { ExperienceError } from './experience/service.js';
 import { forkLauncher } from './updater/launcher.js';
 import { RepositoryPathError } from './repository/layout.js';
 import { ConfigError, Engine, EngineError, type ModelServingConfigInput } from './engine/index.js';
@@ -111,16 +113,72 @@ async function serveFile(options: ServeOptions & { model: string }): Promise<Run
   console.log(
     `Switchboard engine: model "${options.name}" from ${options.model} (${model.plan.mode} batching, ${workers} worker${workers === 1 ? '' : 's'})`,
   );
+  const ownProcess = new OwnProcessMetrics();
+  const server = await startDashboard(
+    options,
+    {
+      snapshot: () => ({
+        engine: engine.snapshot(),
+        repository: null,
+        processes: [ownProcess.sample('engine and its threads')],
+        experience: null,
+        loop: null,
+      }),
+      commands: new CommandExecutor({
+        engine,
+        get experience(): never {
+          throw new ExperienceError('NO_EXPERIENCE_BUFFER', 'no experience buffer: one file is served (--model), with no actors');
+        },
+      }),
+      subscribeEvents: (listener) => engine.onEvent(listener),
+    },
+    () => engine.stop(),
+  );
   const load = options.load > 0 ? new SyntheticLoad(model, { concurrency: options.load, ratePerSecond: options.loadRate }) : undefined;
   load?.start();
   return {
     events: engine.events,
     line: () => summaryLine(engine.snapshot()),
     stop: async () => {
+      await server?.stop();
       await load?.stop();
       await engine.stop();
     },
   };
+}
+
+/**
+ * The dashboard server, unless --no-dashboard. Nothing is served without its port: if it
+ * cannot listen, `stopStarted` stops what has started (its threads would keep the process
+ * alive) and the error goes up.
+ */
+async function startDashboard(
+  options: ServeOptions,
+  sources: Pick<DashboardServerOptions, 'snapshot' | 'commands' | 'exportExperience' | 'subscribeEvents'>,
+  stopStarted: () => Promise<void>,
+): Promise<DashboardServer | undefined> {
+  if (!options.dashboard) return undefined;
+  const server = new DashboardServer({
+    ...sources,
+    staticDir: defaultStaticDir(import.meta.url),
+    port: options.port,
+    bindAddress: options.bind,
+    telemetryHz: options.telemetryHz,
+  });
+  try {
+    await server.start();
+  } catch (error) {
+    await stopStarted();
+    throw error;
+  }
+  console.log(`Dashboard: ${server.url}`);
+  if (!isLoopback(options.bind)) {
+    console.error(
+      `switchboard: warning: the dashboard listens on ${options.bind}, beyond this machine; its token is all that guards the engine's controls, ` +
+        'and plain HTTP carries it in the clear. An SSH tunnel to 127.0.0.1 is safer.',
+    );
+  }
+  return server;
 }
 
 /** Default: a model repository watched by the updater process, hot-swapping new versions. */
@@ -144,32 +202,16 @@ async function serveRepository(options: ServeOptions): Promise<Running> {
   });
   await host.start();
   const loop = host.cartpole;
-  const server = options.dashboard
-    ? new DashboardServer({
-        snapshot: () => host.snapshot(),
-        commands: new CommandExecutor(host),
-        exportExperience: loop ? (which) => loop.experience.exportNpz(which) : undefined,
-        subscribeEvents: (listener) => host.engine.onEvent(listener),
-        staticDir: defaultStaticDir(import.meta.url),
-        port: options.port,
-        bindAddress: options.bind,
-        telemetryHz: options.telemetryHz,
-      })
-    : undefined;
-  try {
-    await server?.start();
-  } catch (error) {
-    // Nothing is served without the dashboard's port: stop what started, or its threads keep the process alive.
-    await host.stop();
-    throw error;
-  }
-  if (server) console.log(`Dashboard: ${server.url}`);
-  if (server && !isLoopback(options.bind)) {
-    console.error(
-      `switchboard: warning: the dashboard listens on ${options.bind}, beyond this machine; its token is all that guards the engine's controls, ` +
-        'and plain HTTP carries it in the clear. An SSH tunnel to 127.0.0.1 is safer.',
-    );
-  }
+  const server = await startDashboard(
+    options,
+    {
+      snapshot: () => host.snapshot(),
+      commands: new CommandExecutor(host),
+      exportExperience: loop ? (which) => loop.experience.exportNpz(which) : undefined,
+      subscribeEvents: (listener) => host.engine.onEvent(listener),
+    },
+    () => host.stop(),
+  );
   console.log(
     `Switchboard engine: model repository ${host.repository}${
       options.repository

@@ -16,11 +16,11 @@ import { ExperienceError, type ExperienceService } from '../experience/service.j
 import { ModelCoordinator } from '../repository/coordinator.js';
 import { RepositoryPathError } from '../repository/layout.js';
 import type { DashboardSnapshot, ProcessMetric } from './dashboard-snapshot.js';
+import { OwnProcessMetrics } from './process-metrics.js';
 import { publishModel, repositoryHasVersions } from '../repository/publish.js';
 import type { UpdaterLauncher } from '../updater/launcher.js';
 import type { UpdaterSettingsInput } from '../updater/protocol.js';
 import { UpdaterSupervisor } from '../updater/supervisor.js';
-import { CpuShare, processCpuMs } from '../util/cpu-share.js';
 
 /**
  * The built-in demo. `cartpole`: the actor-learner loop (the default of both shells).
@@ -50,7 +50,7 @@ export class SwitchboardHost {
   private load: SyntheticLoad | undefined;
   private loop: CartPoleLoop | undefined;
   private readonly ownsRepository: boolean;
-  private readonly hostCpu = new CpuShare();
+  private readonly ownProcess = new OwnProcessMetrics();
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly options: HostOptions) {
@@ -104,13 +104,7 @@ export class SwitchboardHost {
    * dashboard where Electron's app metrics are not at hand (headless).
    */
   processMetrics(): ProcessMetric[] {
-    const own: ProcessMetric = {
-      pid: process.pid,
-      type: 'host',
-      name: 'engine and its threads',
-      cpuPercent: this.hostCpu.update(processCpuMs(), performance.now()),
-      memoryKb: process.memoryUsage.rss() / 1024,
-    };
+    const own = this.ownProcess.sample('engine and its threads');
     const updater = this.supervisor.stats();
     if (updater.pid === null) return [own];
     return [

@@ -11,16 +11,38 @@ import {
   type CommandName,
   type CommandReply,
 } from '../../src-preload/contract.js';
+import type { Engine } from '../engine/engine.js';
 import { EngineError, asError } from '../engine/errors.js';
-import type { SwitchboardHost } from '../host/switchboard-host.js';
+import type { ExperienceService } from '../experience/service.js';
+import type { ModelCoordinator } from '../repository/coordinator.js';
+import type { UpdaterSupervisor } from '../updater/supervisor.js';
 
 type Handlers = { [C in CommandName]: (args: CommandArgs<C>) => unknown };
+
+/** What commands act on: a SwitchboardHost, or an engine serving one file (no repository, no updater). */
+export interface CommandTarget {
+  readonly engine: Engine;
+  readonly coordinator?: ModelCoordinator;
+  readonly supervisor?: UpdaterSupervisor;
+  /** Throws a typed error where there is no experience buffer. */
+  readonly experience: ExperienceService;
+}
+
+/** A repository command where the engine serves one file without a repository. */
+export class NoRepositoryError extends EngineError {
+  readonly code = 'NO_REPOSITORY';
+  constructor() {
+    super('no model repository: this engine serves one file (--model); versions and the updater need --repository');
+  }
+}
 
 export class CommandExecutor {
   private readonly handlers: Handlers;
 
-  constructor(host: SwitchboardHost) {
-    const { engine, coordinator, supervisor } = host;
+  constructor(host: CommandTarget) {
+    const { engine } = host;
+    const coordinator = (): ModelCoordinator => host.coordinator ?? throwNoRepository();
+    const supervisor = (): UpdaterSupervisor => host.supervisor ?? throwNoRepository();
     this.handlers = {
       'queue.pause': ({ model }) => engine.pause(model),
       'queue.resume': ({ model }) => engine.resume(model),
@@ -28,10 +50,10 @@ export class CommandExecutor {
       'queue.configure': ({ model, ...queue }) => engine.reconfigureQueue(model, queue),
       'batching.configure': ({ model, ...batching }) => engine.reconfigureBatching(model, batching),
       'workers.resize': ({ model, count }) => engine.resizeWorkers(model, count),
-      'updater.restart': () => supervisor.restart('restart requested by the operator'),
-      'model.activate': ({ model, version }) => coordinator.activate(model, version),
-      'model.followLatest': ({ model }) => coordinator.followLatest(model),
-      'model.reload': ({ model }) => coordinator.reload(model),
+      'updater.restart': () => supervisor().restart('restart requested by the operator'),
+      'model.activate': ({ model, version }) => coordinator().activate(model, version),
+      'model.followLatest': ({ model }) => coordinator().followLatest(model),
+      'model.reload': ({ model }) => coordinator().reload(model),
       'experience.configure': (settings) => host.experience.configure(settings),
       'experience.checkpoint': async () => {
         const { bytes, copyMs, writeMs } = await host.experience.checkpointNow();
@@ -70,4 +92,8 @@ function malformedRequestMessage(raw: unknown): string {
   if (typeof command === 'string' && !(COMMAND_NAMES as readonly string[]).includes(command))
     return `unknown command "${command.slice(0, 100)}"; known: ${COMMAND_NAMES.join(', ')}`;
   return 'expected { id: number, command: <known name>, args }';
+}
+
+function throwNoRepository(): never {
+  throw new NoRepositoryError();
 }

@@ -25,8 +25,15 @@ function stepsIn(line: string): number {
   return Number(/actors ([\d,]+) steps/.exec(line)![1]!.replaceAll(',', ''));
 }
 
-/** Run the CLI until `done(stdout)` holds, then stop it with SIGINT and wait for it to exit. */
-async function runUntil(args: string[], done: (stdout: string) => boolean): Promise<{ stdout: string; exitCode: number | null }> {
+/**
+ * Run the CLI until `done(stdout)` holds, then (after `whileRunning`, if given) stop it with
+ * SIGINT and wait for it to exit.
+ */
+async function runUntil(
+  args: string[],
+  done: (stdout: string) => boolean,
+  whileRunning?: (stdout: string) => Promise<void>,
+): Promise<{ stdout: string; exitCode: number | null }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli.ts', ...args], { cwd: root });
   let stdout = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -38,7 +45,11 @@ async function runUntil(args: string[], done: (stdout: string) => boolean): Prom
     });
     void exited.then(() => reject(new Error(`exited early:\n${stdout}`)));
   });
-  child.kill('SIGINT');
+  try {
+    await whileRunning?.(stdout);
+  } finally {
+    child.kill('SIGINT');
+  }
   const exitCode = await exited;
   return { stdout, exitCode };
 }
@@ -89,25 +100,46 @@ describe('headless CLI', () => {
     expect(error.stderr).toMatch(/MODEL_LOAD_FAILED: cannot read model file \/nonexistent\.onnx/);
   });
 
-  it('serves one file with --model, without a repository', async () => {
+  it('serves one file with --model, without a repository, with its dashboard', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'switchboard-cli-'));
     writeFileSync(join(dir, 'm.onnx'), smallMlp());
-    const { stdout } = await cli([
-      '--model',
-      join(dir, 'm.onnx'),
-      '--name',
-      'tiny',
-      '--duration',
-      '2',
-      '--load',
-      '2',
-      '--load-rate',
-      '100',
-    ]);
-    rmSync(dir, { recursive: true });
-    expect(stdout).toMatch(/model "tiny" from .*m\.onnx/);
-    expect(stdout).toMatch(/\| tiny v1 \|/);
-    expect(stdout).not.toMatch(/updater/);
+    try {
+      const args = ['--model', join(dir, 'm.onnx'), '--name', 'tiny', '--port', '0', '--load', '2', '--load-rate', '100'];
+      const { stdout, exitCode } = await runUntil(
+        args,
+        (out) => /\| tiny v1 \|/.test(out),
+        async (out) => {
+          const url = new URL(/Dashboard: (\S+)/.exec(out)![1]!);
+          const auth = { Authorization: `Bearer ${url.searchParams.get('token')}` };
+          const snapshot = (await (await fetch(new URL('/api/snapshot', url), { headers: auth })).json()) as {
+            engine: { models: { name: string }[] };
+            repository: unknown;
+            processes: { type: string }[];
+          };
+          expect(snapshot.engine.models.map((m) => m.name)).toEqual(['tiny']);
+          expect(snapshot.repository).toBeNull();
+          expect(snapshot.processes.map((p) => p.type)).toEqual(['host']);
+          const command = async (body: object) =>
+            (await (
+              await fetch(new URL('/api/commands', url), { method: 'POST', headers: auth, body: JSON.stringify(body) })
+            ).json()) as object;
+          expect(await command({ id: 1, command: 'queue.pause', args: { model: 'tiny' } })).toMatchObject({ ok: true });
+          expect(await command({ id: 2, command: 'model.activate', args: { model: 'tiny', version: 1 } })).toMatchObject({
+            ok: false,
+            error: { code: 'NO_REPOSITORY' },
+          });
+          expect(await command({ id: 3, command: 'experience.checkpoint', args: {} })).toMatchObject({
+            ok: false,
+            error: { code: 'NO_EXPERIENCE_BUFFER' },
+          });
+        },
+      );
+      expect(exitCode).toBe(0);
+      expect(stdout).toMatch(/model "tiny" from .*m\.onnx/);
+      expect(stdout).not.toMatch(/updater/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('exits non-zero with a clear message, leaving nothing running, when the dashboard port is taken', async () => {
@@ -131,7 +163,7 @@ describe('headless CLI', () => {
     try {
       writeFileSync(join(dir, 'm.onnx'), smallMlp());
       writeFileSync(join(dir, 'serving.json'), JSON.stringify({ workers: { count: 3 }, batching: { maxBatchSize: 16 } }));
-      const base = ['--model', join(dir, 'm.onnx'), '--config', join(dir, 'serving.json'), '--duration', '1', '--load', '0'];
+      const base = ['--model', join(dir, 'm.onnx'), '--config', join(dir, 'serving.json'), '--duration', '1', '--load', '0', '--port', '0'];
       expect((await cli(base)).stdout).toMatch(/\(dynamic batching, 3 workers\)/);
       expect((await cli([...base, '--workers', '1'])).stdout).toMatch(/\(dynamic batching, 1 worker\)/);
     } finally {

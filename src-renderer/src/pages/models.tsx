@@ -15,7 +15,13 @@ function loadedVersionsText(keepWarm: number): string {
 export function Models(): ReactNode {
   const snapshot = useDashboard((s) => s.snapshot!);
   const repository = snapshot.repository;
-  if (!repository) return <p className="empty">This engine serves a single file, without a model repository.</p>;
+  if (!repository)
+    return (
+      <p className="empty">
+        This engine serves a single file, without a model repository. Versions, validation, hot swaps and rollback need one: start it with
+        --repository.
+      </p>
+    );
   if (repository.models.length === 0) return <p className="empty">The repository at {repository.root} holds no model yet.</p>;
   return (
     <>
