@@ -1,11 +1,12 @@
+import { createHash } from 'node:crypto';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Engine, UnknownModelError, VersionUnavailableError } from '../../src-main/engine/index.js';
 import { ModelCoordinator, type RepositoryVersionSnapshot } from '../../src-main/repository/coordinator.js';
 import { forkLauncher } from '../../src-main/updater/launcher.js';
-import type { UpdaterSettingsInput } from '../../src-main/updater/protocol.js';
-import { UpdaterSupervisor } from '../../src-main/updater/supervisor.js';
+import type { ToHost, UpdaterSettingsInput, VersionView } from '../../src-main/updater/protocol.js';
+import { UpdaterSupervisor, type UpdaterStats } from '../../src-main/updater/supervisor.js';
 import { SMALL_LAYERS } from '../fixtures/models.js';
 import { nanModel, policyModel, TestRepository, widerModel } from '../fixtures/repository.js';
 import { outcomes, randomRows, until } from './helpers.js';
@@ -36,6 +37,45 @@ function system(settings: Partial<UpdaterSettingsInput> = {}) {
       ?.versions.find((x) => x.version === v);
   const active = (model: string) => coordinator.snapshot().models.find((m) => m.name === model)?.activeVersion ?? null;
   return { repo, engine, supervisor, coordinator, version, active };
+}
+
+/**
+ * Stands in for the updater process where a test needs a verdict no real updater gives:
+ * it delivers the messages the test scripts, and nothing else.
+ */
+class ScriptedUpdater {
+  private readonly listeners = new Set<(message: ToHost) => void>();
+  onMessage(listener: (message: ToHost) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  onReady(): () => void {
+    return () => undefined;
+  }
+  start(): void {}
+  send(): boolean {
+    return true;
+  }
+  async stop(): Promise<void> {}
+  stats(): UpdaterStats {
+    return {
+      state: 'ready',
+      pid: null,
+      restarts: 0,
+      readyTimeouts: 0,
+      missedHeartbeatKills: 0,
+      invalidMessages: 0,
+      lastHeartbeatAgeMs: null,
+      uptimeMs: 0,
+      validating: false,
+      lastError: null,
+      cpuPercent: null,
+      rssBytes: null,
+    };
+  }
+  deliver(message: ToHost): void {
+    for (const listener of this.listeners) listener(message);
+  }
 }
 
 describe('model repository, updater and hot swap', () => {
@@ -139,6 +179,46 @@ describe('model repository, updater and hot swap', () => {
     expect(configEvents()[1]!.message).toMatch(/config\.json: .*JSON/);
     // Four rounds of validation and loading: the waits above are hang limits for a loaded machine.
   }, 150_000);
+
+  it('an activation the engine refuses is an error, and the pin that was there before stays', async () => {
+    const repo = new TestRepository();
+    const engine = new Engine();
+    const updater = new ScriptedUpdater();
+    // The coordinator uses only what ScriptedUpdater has of the supervisor's interface.
+    const coordinator = new ModelCoordinator(engine, updater as unknown as UpdaterSupervisor, repo.root, engine.events);
+    cleanups.push(() => repo.cleanup());
+    cleanups.push(() => engine.stop(1000));
+    const [v1, v2] = [policyModel(1), policyModel(2)];
+    await repo.publish('policy', 1, v1);
+    await repo.publish('policy', 2, v2);
+    const valid = (version: number, validatedBytes: Uint8Array): VersionView => ({
+      version,
+      state: 'valid',
+      reason: null,
+      sha256: createHash('sha256').update(validatedBytes).digest('hex'),
+      sizeBytes: validatedBytes.length,
+      mtimeMs: 0,
+      signature: null,
+      timings: null,
+    });
+    coordinator.start();
+    // Version 2's verdict names other bytes than its file holds, as if the file changed after
+    // validation: the engine, which hashes what it loads, refuses it and serves version 1.
+    updater.deliver({
+      type: 'repository',
+      models: [{ name: 'policy', config: null, configError: null, versions: [valid(1, v1), valid(2, v1)] }],
+    });
+    const model = () => coordinator.snapshot().models[0]!;
+    await until(() => model().activeVersion === 1, 30_000, 'version 1 served');
+    await coordinator.settled();
+    expect(model().versions.find((v) => v.version === 2)!.validation).toBe('refused');
+
+    await coordinator.activate('policy', 1);
+    expect(model().operatorPin).toBe(1);
+    await expect(coordinator.activate('policy', 2)).rejects.toThrow(/model "policy" version 2 was refused: .*sha256/);
+    expect(model().operatorPin).toBe(1);
+    expect(model().activeVersion).toBe(1);
+  });
 
   it('never loads a half-written file: it stays pending until its size and mtime settle', async () => {
     // The writer appends every 150 ms; settling takes 2 s of quiet, a wide margin for a
