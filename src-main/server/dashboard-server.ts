@@ -51,10 +51,18 @@ class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
 }
+
+/** The method each API path takes: another method on one of them is 405, not 404. */
+const API_METHODS: Readonly<Record<string, string>> = {
+  '/api/snapshot': 'GET',
+  '/api/commands': 'POST',
+  '/api/experience.npz': 'GET',
+};
 
 /** The server could not take its address: the port is in use, or not this process's to take. */
 export class ListenError extends Error {
@@ -138,9 +146,12 @@ export class DashboardServer {
         return this.json(res, reply.ok ? 200 : reply.error.code === 'INVALID_COMMAND' ? 400 : 409, reply);
       }
       if (url.pathname === '/api/experience.npz' && req.method === 'GET') return this.sendExport(url, res);
+      const allowed = API_METHODS[url.pathname];
+      if (allowed)
+        throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${url.pathname} takes ${allowed}, not ${req.method}`, { Allow: allowed });
       throw new HttpError(404, 'NOT_FOUND', `no ${req.method} ${url.pathname}`);
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'read-only');
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'read-only', { Allow: 'GET, HEAD' });
     await this.serveStatic(url.pathname, res);
   }
 
@@ -249,14 +260,19 @@ export class DashboardServer {
     return `${this.options.bindAddress ?? '127.0.0.1'}:${this.portValue}`;
   }
 
-  private json(res: ServerResponse, status: number, body: unknown): void {
-    res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+  private json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    res.writeHead(status, {
+      ...headers,
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
+    });
     res.end(JSON.stringify(body));
   }
 
   private fail(res: ServerResponse, error: unknown): void {
     const e = error instanceof HttpError ? error : new HttpError(500, 'INTERNAL', (error as Error).message);
-    if (!res.headersSent) this.json(res, e.status, { ok: false, error: { code: e.code, message: e.message } });
+    if (!res.headersSent) this.json(res, e.status, { ok: false, error: { code: e.code, message: e.message } }, e.headers);
     else res.end();
   }
 }

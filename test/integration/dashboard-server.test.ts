@@ -118,6 +118,34 @@ describe('dashboard server static files', () => {
     expect((await get(`/../${basename(staticDir)}-secret.txt`)).status).toBe(404);
     expect((await get(`/%2e%2e/${basename(staticDir)}-secret.txt`)).status).toBe(404);
     expect((await get(`/..%2f${basename(staticDir)}-secret.txt`)).status).toBe(404);
+    // Static files are read-only.
+    const post = await fetch(`http://127.0.0.1:${server.port}/`, { method: 'POST', body: 'x' });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
+  });
+});
+
+describe('dashboard server API routes', () => {
+  it('answers a known path called with another method 405 with the method it takes, and an unknown path 404', async () => {
+    const { server } = await startServer();
+    const call = (method: string, path: string) =>
+      fetch(`http://127.0.0.1:${server.port}${path}`, { method, headers: { Authorization: `Bearer ${server.token}` } });
+    for (const [method, path, allowed] of [
+      ['PUT', '/api/snapshot', 'GET'],
+      ['GET', '/api/commands', 'POST'],
+      ['DELETE', '/api/experience.npz', 'GET'],
+    ] as const) {
+      const reply = await call(method, path);
+      expect(reply.status).toBe(405);
+      expect(reply.headers.get('allow')).toBe(allowed);
+      expect(await reply.json()).toEqual({
+        ok: false,
+        error: { code: 'METHOD_NOT_ALLOWED', message: `${path} takes ${allowed}, not ${method}` },
+      });
+    }
+    expect((await call('GET', '/api/nothing')).status).toBe(404);
+    // Without the token, the method is not even looked at.
+    expect((await fetch(`http://127.0.0.1:${server.port}/api/snapshot`, { method: 'PUT' })).status).toBe(401);
   });
 });
 
