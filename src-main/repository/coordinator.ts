@@ -90,11 +90,10 @@ export class ModelCoordinator {
       return view;
     };
     switch (message.type) {
-      case 'repository': {
+      case 'repository':
         this.view = message.models;
         for (const m of this.view) for (const v of m.versions) this.reportVerdict(m.name, v);
         break;
-      }
       case 'model':
         Object.assign(model(message.name), { config: message.config, configError: message.configError });
         break;
@@ -148,14 +147,8 @@ export class ModelCoordinator {
       return;
     }
     this.configErrors.set(model, error);
-    this.events.emit(
-      'error',
-      'config-invalid',
-      `model "${model}": config.json is invalid, no new version is served until it is fixed: ${error}`,
-      {
-        model,
-      },
-    );
+    const message = `model "${model}": config.json is invalid, no new version is served until it is fixed: ${error}`;
+    this.events.emit('error', 'config-invalid', message, { model });
   }
 
   /**
@@ -174,12 +167,20 @@ export class ModelCoordinator {
     this.operatorPins.set(model, version);
     this.refused.delete(key);
     await this.reconcileNow();
+    if (this.engine.modelNames().includes(model) && this.engine.model(model).version === version) return;
+    if (previousPin === undefined) this.operatorPins.delete(model);
+    else this.operatorPins.set(model, previousPin);
     const refusal = this.refused.get(key);
-    if (refusal) {
-      if (previousPin === undefined) this.operatorPins.delete(model);
-      else this.operatorPins.set(model, previousPin);
-      throw new VersionUnavailableError(model, version, `was refused: ${refusal.reason}`);
-    }
+    const configError = this.configErrors.get(model);
+    throw new VersionUnavailableError(
+      model,
+      version,
+      refusal
+        ? `was refused: ${refusal.reason}`
+        : configError
+          ? `is not served while config.json is invalid: ${configError}`
+          : 'was not served',
+    );
   }
 
   /** Drop the operator's pin: serve what the policy says (the newest valid version by default). */

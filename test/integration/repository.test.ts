@@ -162,6 +162,8 @@ describe('model repository, updater and hot swap', () => {
     await until(() => version('policy', 2)?.validation === 'valid' && configError() !== null, 30_000, 'v2 valid, config refused');
     await coordinator.settled();
     expect(active('policy')).toBe(1);
+    await expect(coordinator.activate('policy', 2)).rejects.toThrow(/version 2 is not served while config\.json is invalid/);
+    expect(coordinator.snapshot().models[0]!.operatorPin).toBeNull();
     expect(configEvents()).toHaveLength(1);
     expect(configEvents()[0]).toMatchObject({ level: 'error', model: 'policy' });
     expect(configEvents()[0]!.message).toMatch(/config\.json is invalid.*workers\.count/s);
