@@ -16,7 +16,8 @@ export interface ProcessMetric {
   name: string | null;
   /** Percent of one core; null until a first interval has been measured. */
   cpuPercent: number | null;
-  memoryKb: number;
+  /** Resident memory; null until first reported (the updater's first heartbeat). */
+  memoryKb: number | null;
 }
 
 export interface DashboardSnapshot {

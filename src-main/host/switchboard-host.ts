@@ -114,7 +114,7 @@ export class SwitchboardHost {
         type: 'updater',
         name: 'model updater',
         cpuPercent: updater.cpuPercent,
-        memoryKb: (updater.rssBytes ?? 0) / 1024,
+        memoryKb: updater.rssBytes === null ? null : updater.rssBytes / 1024,
       },
     ];
   }

@@ -123,7 +123,7 @@ export function Workers(): ReactNode {
                 <td>{p.type}</td>
                 <td>{p.name ?? ''}</td>
                 <td>{p.cpuPercent === null ? '–' : `${p.cpuPercent.toFixed(1)}%`}</td>
-                <td>{bytes(p.memoryKb * 1024)}</td>
+                <td>{p.memoryKb === null ? '–' : bytes(p.memoryKb * 1024)}</td>
               </tr>
             ))}
           </tbody>
