@@ -56,7 +56,6 @@ export class UpdaterSupervisor {
   private validating = false;
   private lastError: string | null = null;
   private readonly cpu = new CpuShare();
-  private cpuPercent: number | null = null;
   private rssBytes: number | null = null;
   private readonly counters = { restarts: 0, readyTimeouts: 0, missedHeartbeatKills: 0, invalidMessages: 0 };
   private readonly readyTimeoutMs: number;
@@ -131,7 +130,7 @@ export class UpdaterSupervisor {
       uptimeMs: this.startedAt > 0 && this.child ? Date.now() - this.startedAt : 0,
       validating: this.validating,
       lastError: this.lastError,
-      cpuPercent: this.child ? this.cpuPercent : null,
+      cpuPercent: this.child ? this.cpu.share : null,
       rssBytes: this.child ? this.rssBytes : null,
     };
   }
@@ -160,7 +159,6 @@ export class UpdaterSupervisor {
     const child = this.launch({ [SETTINGS_ENV]: JSON.stringify(this.options.settings) });
     this.child = child;
     this.cpu.reset(); // a new process: its CPU time starts again from zero
-    this.cpuPercent = null;
     this.rssBytes = null;
     child.onMessage((raw) => {
       if (this.child === child) this.receive(raw);
@@ -206,7 +204,7 @@ export class UpdaterSupervisor {
     if (message.type === 'heartbeat') {
       this.lastHeartbeatAt = Date.now();
       this.validating = message.validating;
-      this.cpuPercent = this.cpu.update(message.cpuMs, message.sentAtMs);
+      this.cpu.update(message.cpuMs, message.sentAtMs);
       this.rssBytes = message.rssBytes;
       if (this.state === 'degraded') this.state = 'ready';
       this.consecutiveFailures = 0;

@@ -27,6 +27,11 @@ export class CpuShare {
     return this.latest;
   }
 
+  /** The latest share, or null before there is one. */
+  get share(): number | null {
+    return this.latest;
+  }
+
   /** Forget the readings (the process is gone). */
   reset(): void {
     this.base = undefined;
