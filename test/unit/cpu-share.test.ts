@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { CpuShare, processCpuMs } from '../../src-main/util/cpu-share.js';
 
@@ -9,6 +10,7 @@ describe('CpuShare', () => {
     expect(share.update(2000, 11_000)).toBe(150); // 1500 ms of CPU in 1000 ms: one and a half cores
     expect(share.update(2100, 11_500)).toBe(150); // too soon: the latest share stays
     expect(share.update(2250, 12_000)).toBe(25); // measured from the reading at 11 000
+    expect(share.share).toBe(25);
   });
 
   it('starts over when the CPU time goes back (a new process)', () => {
@@ -18,14 +20,20 @@ describe('CpuShare', () => {
     expect(share.update(10, 1500)).toBeNull();
     expect(share.update(510, 2500)).toBe(50);
     share.reset();
+    expect(share.share).toBeNull();
     expect(share.update(600, 3000)).toBeNull();
   });
 
-  it("reads this process's CPU time, which grows while it computes", () => {
+  it("reads this process's CPU time in milliseconds: it grows while a thread computes, by no more than the cores allow", () => {
     const before = processCpuMs();
+    const started = performance.now();
     let x = 0;
-    for (let i = 0; processCpuMs() - before < 5; i++) x += Math.sqrt(i);
+    for (let i = 0; performance.now() - started < 50; i++) x += Math.sqrt(i); // 50 ms of wall time computing
+    const grew = processCpuMs() - before;
+    const elapsed = performance.now() - started;
     expect(x).toBeGreaterThan(0);
-    expect(processCpuMs()).toBeGreaterThan(before);
+    // Seconds or microseconds in place of milliseconds would fall outside these bounds.
+    expect(grew).toBeGreaterThanOrEqual(1);
+    expect(grew).toBeLessThanOrEqual(elapsed * availableParallelism() + 5);
   });
 });
