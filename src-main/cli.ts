@@ -17,7 +17,6 @@ import { ExperienceError } from './experience/service.js';
 import { forkLauncher } from './updater/launcher.js';
 import { RepositoryPathError } from './repository/layout.js';
 import { Engine, EngineError } from './engine/index.js';
-import { parseServingConfig } from './engine/config.js';
 import { ENGINE_DEFAULTS, isLoopback, nonNegativeInt, portNumber, positiveInt, servingConfig, type ServeOptions } from './serve-options.js';
 import { summaryLine } from './server/summary-line.js';
 import { count } from './util/format.js';
@@ -25,9 +24,9 @@ import { count } from './util/format.js';
 /** `--model`: one file, served as version 1, without a repository or updater. */
 async function serveFile(options: ServeOptions & { model: string }): Promise<Running> {
   const config = await servingConfig(options);
-  const workers = parseServingConfig(config).workers.count;
+  const workers = config.checked.workers.count;
   const engine = new Engine();
-  const model = await engine.loadModel({ name: options.name, source: options.model, config });
+  const model = await engine.loadModel({ name: options.name, source: options.model, config: config.input });
   console.log(
     `Switchboard engine: model "${options.name}" from ${options.model} (${model.plan.mode} batching, ${workers} worker${workers === 1 ? '' : 's'})`,
   );
@@ -116,7 +115,7 @@ async function serveRepository(options: ServeOptions): Promise<Running> {
         }
       : { kind: options.demo, load },
     launcher: forkLauncher(),
-    defaults: await servingConfig(options),
+    defaults: (await servingConfig(options)).input,
   });
   await host.start();
   const loop = host.cartpole;

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError } from 'commander';
-import { ConfigError, type ModelServingConfigInput } from './engine/index.js';
+import { ConfigError, type ModelServingConfig, type ModelServingConfigInput } from './engine/index.js';
 import { parseServingConfig } from './engine/config.js';
 import { asError } from './engine/errors.js';
 
@@ -57,7 +57,7 @@ export interface ServeOptions {
  * so that a bad value stops the start with its reason: in a repository it would otherwise
  * only keep every model from loading.
  */
-export async function servingConfig(options: ServeOptions): Promise<ModelServingConfigInput> {
+export async function servingConfig(options: ServeOptions): Promise<{ input: ModelServingConfigInput; checked: ModelServingConfig }> {
   const fromFile = options.config ? await readServingConfigFile(options.config) : {};
   const merged: ModelServingConfigInput = {
     ...fromFile,
@@ -65,8 +65,9 @@ export async function servingConfig(options: ServeOptions): Promise<ModelServing
     batching: { ...fromFile.batching, ...given({ maxBatchSize: options.maxBatch, maxQueueDelayUs: options.maxDelayUs }) },
     queue: { ...fromFile.queue, ...given({ capacity: options.queueCapacity }) },
   };
-  parseServingConfig(merged, 'serving settings (--config and command-line options)');
-  return merged;
+  // `input` goes on as given, so that a repository's config.json lays its own keys over it;
+  // `checked` is the same with the engine's defaults filled in.
+  return { input: merged, checked: parseServingConfig(merged, 'serving settings (--config and command-line options)') };
 }
 
 async function readServingConfigFile(path: string): Promise<ModelServingConfigInput> {
