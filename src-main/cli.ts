@@ -37,7 +37,7 @@ async function serveFile(options: ServeOptions & { model: string }): Promise<Run
       snapshot: () => ({
         engine: engine.snapshot(),
         repository: null,
-        processes: [ownProcess.sample('engine and its threads')],
+        processes: [ownProcess.sample()],
         experience: null,
         loop: null,
       }),

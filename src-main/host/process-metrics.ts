@@ -9,11 +9,11 @@ import type { ProcessMetric } from './dashboard-snapshot.js';
 export class OwnProcessMetrics {
   private readonly cpu = new CpuShare();
 
-  sample(name: string): ProcessMetric {
+  sample(): ProcessMetric {
     return {
       pid: process.pid,
       type: 'host',
-      name,
+      name: 'engine and its threads',
       cpuPercent: this.cpu.update(processCpuMs(), performance.now()),
       memoryKb: process.memoryUsage.rss() / 1024,
     };

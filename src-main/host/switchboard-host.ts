@@ -104,7 +104,7 @@ export class SwitchboardHost {
    * dashboard where Electron's app metrics are not at hand (headless).
    */
   processMetrics(): ProcessMetric[] {
-    const own = this.ownProcess.sample('engine and its threads');
+    const own = this.ownProcess.sample();
     const updater = this.supervisor.stats();
     if (updater.pid === null) return [own];
     return [
