@@ -57,12 +57,11 @@ class HttpError extends Error {
   }
 }
 
-/** The method each API path takes: another method on one of them is 405, not 404. */
-const API_METHODS: Readonly<Record<string, string>> = {
-  '/api/snapshot': 'GET',
-  '/api/commands': 'POST',
-  '/api/experience.npz': 'GET',
-};
+/** An API path: the one method it takes (another is 405, not 404) and what answers it. */
+interface ApiRoute {
+  readonly method: 'GET' | 'POST';
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): void | Promise<void>;
+}
 
 /** The server could not take its address: the port is in use, or not this process's to take. */
 export class ListenError extends Error {
@@ -133,26 +132,32 @@ export class DashboardServer {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname.startsWith('/api/')) {
       if (!this.authorized(req, url)) throw new HttpError(401, 'UNAUTHORIZED', 'missing or wrong token');
-      if (url.pathname === '/api/snapshot' && req.method === 'GET') return this.json(res, 200, this.options.snapshot());
-      if (url.pathname === '/api/commands' && req.method === 'POST') {
-        const body = await readBody(req);
-        let raw: unknown;
-        try {
-          raw = JSON.parse(body);
-        } catch {
-          throw new HttpError(400, 'INVALID_JSON', 'the body is not JSON');
-        }
-        const reply = await this.options.commands.execute(raw);
-        return this.json(res, reply.ok ? 200 : reply.error.code === 'INVALID_COMMAND' ? 400 : 409, reply);
-      }
-      if (url.pathname === '/api/experience.npz' && req.method === 'GET') return this.sendExport(url, res);
-      const allowed = API_METHODS[url.pathname];
-      if (allowed)
-        throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${url.pathname} takes ${allowed}, not ${req.method}`, { Allow: allowed });
-      throw new HttpError(404, 'NOT_FOUND', `no ${req.method} ${url.pathname}`);
+      const api = this.api.get(url.pathname);
+      if (!api) throw new HttpError(404, 'NOT_FOUND', `no ${req.method} ${url.pathname}`);
+      if (req.method !== api.method)
+        throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${url.pathname} takes ${api.method}, not ${req.method}`, { Allow: api.method });
+      return api.handle(req, res, url);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'read-only', { Allow: 'GET, HEAD' });
     await this.serveStatic(url.pathname, res);
+  }
+
+  private readonly api = new Map<string, ApiRoute>([
+    ['/api/snapshot', { method: 'GET', handle: (_req, res) => this.json(res, 200, this.options.snapshot()) }],
+    ['/api/commands', { method: 'POST', handle: (req, res) => this.runCommand(req, res) }],
+    ['/api/experience.npz', { method: 'GET', handle: (_req, res, url) => this.sendExport(url, res) }],
+  ]);
+
+  private async runCommand(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(body);
+    } catch {
+      throw new HttpError(400, 'INVALID_JSON', 'the body is not JSON');
+    }
+    const reply = await this.options.commands.execute(raw);
+    this.json(res, reply.ok ? 200 : reply.error.code === 'INVALID_COMMAND' ? 400 : 409, reply);
   }
 
   /** `?sample=N` (uniform random), `?newest=N`, or nothing (every item). */
