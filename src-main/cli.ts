@@ -15,7 +15,6 @@ import { DashboardServer, ListenError, defaultStaticDir, type DashboardServerOpt
 import { OwnProcessMetrics } from './host/process-metrics.js';
 import { ExperienceError } from './experience/service.js';
 import { forkLauncher } from './updater/launcher.js';
-import { RepositoryPathError } from './repository/layout.js';
 import { Engine, EngineError } from './engine/index.js';
 import { ENGINE_DEFAULTS, isLoopback, nonNegativeInt, portNumber, positiveInt, servingConfig, type ServeOptions } from './serve-options.js';
 import { summaryLine } from './server/summary-line.js';
@@ -271,8 +270,6 @@ program
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof EngineError) {
-    console.error(`switchboard: ${error.code}: ${error.message}`);
-  } else if (error instanceof RepositoryPathError) {
     console.error(`switchboard: ${error.code}: ${error.message}`);
   } else if (error instanceof ListenError) {
     const hint = error.systemCode === 'EADDRINUSE' ? ' (another Switchboard?); pass --port with a free port, or --port 0 for any' : '';

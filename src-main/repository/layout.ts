@@ -16,6 +16,7 @@
 import type { Dirent } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
+import { EngineError } from '../engine/errors.js';
 
 export const MODEL_FILE = 'model.onnx';
 export const READY_MARKER = 'READY';
@@ -38,7 +39,8 @@ export interface ModelEntry {
   readonly versions: VersionEntry[];
 }
 
-export class RepositoryPathError extends Error {
+/** A model name, version or repository folder that is not a place the repository may use. */
+export class RepositoryPathError extends EngineError {
   readonly code = 'REPOSITORY_PATH';
 }
 
