@@ -11,6 +11,7 @@ import { app, BrowserWindow, dialog, Menu, session, shell } from 'electron';
 import { connectWindow } from './electron/ipc.js';
 import { utilityLauncher } from './electron/utility-launcher.js';
 import { loadWindowBounds, saveWindowBounds } from './electron/window-state.js';
+import { asError } from './engine/errors.js';
 import { SwitchboardHost } from './host/switchboard-host.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -105,8 +106,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   // Without this the app would stay running with no window and say nothing.
-  const message = error instanceof Error ? error.message : String(error);
   console.error('Switchboard could not start:', error);
-  dialog.showErrorBox('Switchboard could not start', message);
+  dialog.showErrorBox('Switchboard could not start', asError(error).message);
   app.exit(1);
 });
