@@ -86,6 +86,20 @@ function sameRows<T>(a: readonly T[], b: readonly T[], same: (x: T, y: T) => boo
   return a.length === b.length && a.every((x, i) => same(x, b[i]!));
 }
 
+/**
+ * memo's comparison for a chart drawn from one array prop: the other props are the same
+ * values, and the array's rows are the same by `sameRow` (a page builds the array anew at
+ * every snapshot, so its identity says nothing).
+ */
+function sameChart<P extends object, K extends keyof P>(
+  rowsKey: K,
+  sameRow: (x: RowOf<P[K]>, y: RowOf<P[K]>) => boolean,
+): (a: P, b: P) => boolean {
+  return (a, b) => sameExcept(a, b, [rowsKey]) && sameRows(a[rowsKey] as RowOf<P[K]>[], b[rowsKey] as RowOf<P[K]>[], sameRow);
+}
+
+type RowOf<A> = A extends readonly (infer R)[] ? R : never;
+
 interface BarPanelProps {
   title: string;
   bars: { label: string; value: number }[];
@@ -109,7 +123,7 @@ export const BarPanel = memo(
       </ChartPanel>
     );
   },
-  (a, b) => sameExcept(a, b, ['bars']) && sameRows(a.bars, b.bars, (x, y) => x.label === y.label && x.value === y.value),
+  sameChart<BarPanelProps, 'bars'>('bars', (x, y) => x.label === y.label && x.value === y.value),
 );
 
 interface XyChartProps {
@@ -136,5 +150,5 @@ export const XyChart = memo(
       </ChartPanel>
     );
   },
-  (a, b) => sameExcept(a, b, ['points']) && sameRows(a.points, b.points, (p, q) => p.x === q.x && p.y === q.y),
+  sameChart<XyChartProps, 'points'>('points', (p, q) => p.x === q.x && p.y === q.y),
 );
