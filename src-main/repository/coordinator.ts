@@ -44,6 +44,9 @@ export interface RepositorySnapshot {
   models: RepositoryModelSnapshot[];
 }
 
+/** What the coordinator uses of the updater's supervisor. */
+export type UpdaterLink = Pick<UpdaterSupervisor, 'onMessage' | 'onReady' | 'start' | 'send' | 'stop' | 'stats'>;
+
 export class ModelCoordinator {
   private view: ModelView[] = [];
   private readonly operatorPins = new Map<string, number>();
@@ -60,7 +63,7 @@ export class ModelCoordinator {
 
   constructor(
     private readonly engine: Engine,
-    private readonly supervisor: UpdaterSupervisor,
+    private readonly supervisor: UpdaterLink,
     private readonly root: string,
     private readonly events: EventLog,
     /** Serving settings for models whose config.json does not set them (e.g. from the command line). */

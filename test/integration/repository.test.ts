@@ -3,9 +3,9 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Engine, UnknownModelError, VersionUnavailableError } from '../../src-main/engine/index.js';
-import { ModelCoordinator, type RepositoryVersionSnapshot } from '../../src-main/repository/coordinator.js';
+import { ModelCoordinator, type RepositoryVersionSnapshot, type UpdaterLink } from '../../src-main/repository/coordinator.js';
 import { forkLauncher } from '../../src-main/updater/launcher.js';
-import type { ToHost, UpdaterSettingsInput, VersionView } from '../../src-main/updater/protocol.js';
+import type { UpdaterSettingsInput, VersionView } from '../../src-main/updater/protocol.js';
 import { UpdaterSupervisor, type UpdaterStats } from '../../src-main/updater/supervisor.js';
 import { SMALL_LAYERS } from '../fixtures/models.js';
 import { nanModel, policyModel, TestRepository, widerModel } from '../fixtures/repository.js';
@@ -39,13 +39,16 @@ function system(settings: Partial<UpdaterSettingsInput> = {}) {
   return { repo, engine, supervisor, coordinator, version, active };
 }
 
+/** A message the supervisor hands on to the coordinator (not its handshake or heartbeats). */
+type Delivered = Parameters<Parameters<UpdaterLink['onMessage']>[0]>[0];
+
 /**
  * Stands in for the updater process where a test needs a verdict no real updater gives:
  * it delivers the messages the test scripts, and nothing else.
  */
-class ScriptedUpdater {
-  private readonly listeners = new Set<(message: ToHost) => void>();
-  onMessage(listener: (message: ToHost) => void): () => void {
+class ScriptedUpdater implements UpdaterLink {
+  private readonly listeners = new Set<(message: Delivered) => void>();
+  onMessage(listener: (message: Delivered) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -73,7 +76,7 @@ class ScriptedUpdater {
       rssBytes: null,
     };
   }
-  deliver(message: ToHost): void {
+  deliver(message: Delivered): void {
     for (const listener of this.listeners) listener(message);
   }
 }
@@ -186,8 +189,7 @@ describe('model repository, updater and hot swap', () => {
     const repo = new TestRepository();
     const engine = new Engine();
     const updater = new ScriptedUpdater();
-    // The coordinator uses only what ScriptedUpdater has of the supervisor's interface.
-    const coordinator = new ModelCoordinator(engine, updater as unknown as UpdaterSupervisor, repo.root, engine.events);
+    const coordinator = new ModelCoordinator(engine, updater, repo.root, engine.events);
     cleanups.push(() => repo.cleanup());
     cleanups.push(() => engine.stop(1000));
     const [v1, v2] = [policyModel(1), policyModel(2)];
