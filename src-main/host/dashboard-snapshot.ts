@@ -9,6 +9,7 @@ import type { CartPoleLoopSnapshot } from '../demo/cartpole-loop.js';
 import type { EngineSnapshot } from '../engine/index.js';
 import type { ExperienceSnapshot } from '../experience/service.js';
 import type { RepositorySnapshot } from '../repository/coordinator.js';
+import type { SocketCounters } from '../server/dashboard-socket.js';
 
 export interface ProcessMetric {
   pid: number;
@@ -26,4 +27,6 @@ export interface DashboardSnapshot {
   processes: ProcessMetric[];
   experience: ExperienceSnapshot | null;
   loop: CartPoleLoopSnapshot | null;
+  /** The headless server's view of its clients (absent in the desktop app, which has none). */
+  server?: { sockets: SocketCounters; refusedRequests: number };
 }

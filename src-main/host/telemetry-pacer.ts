@@ -16,7 +16,8 @@ export class TelemetryPacer {
 
   constructor(
     hz: number,
-    private readonly send: () => void,
+    /** Returns false when nothing could be sent (the client is over its buffer bound): it stays due. */
+    private readonly send: () => boolean | void,
   ) {
     this.timer = setInterval(() => this.tick(), 1000 / hz);
   }
@@ -40,6 +41,9 @@ export class TelemetryPacer {
     }
     this.due = false;
     this.inFlight = true;
-    this.send();
+    if (this.send() === false) {
+      this.inFlight = false;
+      this.due = true;
+    }
   }
 }

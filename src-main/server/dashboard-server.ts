@@ -1,21 +1,30 @@
 /**
  * The headless front: an HTTP server on loopback that serves the built dashboard, the
  * JSON snapshot and commands, and a WebSocket that pushes telemetry and events and takes
- * commands. Everything but the dashboard's static files needs the random token printed
- * at start; a WebSocket must also come from the dashboard's own origin.
+ * commands. Everything but the dashboard's static files needs the token (see TokenAuth);
+ * every request must name this server in its Host header (DNS rebinding), and a browser
+ * must come from the dashboard's own origin to open the WebSocket or change anything.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join, normalize, resolve, sep } from 'node:path';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { parseCommand, SnapshotTakenSchema, type ServerMessage } from '../../src-preload/contract.js';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { parseCommand } from '../../src-preload/contract.js';
 import type { EngineEvent } from '../engine/index.js';
 import type { ExportSelection } from '../experience/service.js';
 import type { DashboardSnapshot } from '../host/dashboard-snapshot.js';
-import { TelemetryPacer } from '../host/telemetry-pacer.js';
 import type { CommandExecutor } from './commands.js';
+import {
+  attachDashboardSocket,
+  DEFAULT_SOCKET_LIMITS,
+  newSocketCounters,
+  type SocketCounters,
+  type SocketLimits,
+} from './dashboard-socket.js';
+import { HttpError, readBody, sendError, sendJson } from './http-basics.js';
+import { OriginPolicy, urlHost } from './origin-policy.js';
+import { StaticFiles, staticDirFrom } from './static-files.js';
+import { TokenAuth } from './token-auth.js';
 
 export interface DashboardServerOptions {
   readonly snapshot: () => DashboardSnapshot;
@@ -32,29 +41,9 @@ export interface DashboardServerOptions {
   readonly token?: string;
   /** Default telemetry rate; a client may ask for 1-30 Hz with ?hz=. */
   readonly telemetryHz?: number;
-}
-
-const MAX_BODY_BYTES = 64 * 1024;
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.json': 'application/json',
-  '.woff2': 'font/woff2',
-};
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
+  readonly socketLimits?: SocketLimits;
+  /** Where the server's own faults go (never into a response body). */
+  readonly log?: (message: string) => void;
 }
 
 /** An API path: the one method it takes (another is 405, not 404) and what answers it. */
@@ -79,46 +68,73 @@ export class ListenError extends Error {
   }
 }
 
+/** What the dashboard server adds to the snapshot it serves: how its clients behave. */
+export interface DashboardServerStats {
+  sockets: SocketCounters;
+  /** HTTP requests refused before any route ran (bad Host, Origin, path or content type). */
+  refusedRequests: number;
+}
+
 export class DashboardServer {
-  readonly token: string;
+  private readonly auth: TokenAuth;
+  private readonly origins: OriginPolicy;
   private readonly server: Server;
   private readonly sockets: WebSocketServer;
-  private readonly staticRoot: string;
+  private readonly files: StaticFiles;
+  private readonly counters = newSocketCounters();
+  private refusedRequests = 0;
+  private readonly bindAddress: string;
+  private readonly log: (message: string) => void;
   private portValue = 0;
 
   constructor(private readonly options: DashboardServerOptions) {
-    this.token = options.token ?? randomBytes(24).toString('base64url');
-    this.staticRoot = resolve(options.staticDir);
+    this.auth = new TokenAuth(options.token);
+    this.bindAddress = options.bindAddress ?? '127.0.0.1';
+    this.origins = new OriginPolicy(this.bindAddress);
+    this.log = options.log ?? ((message) => console.error(message));
+    this.files = new StaticFiles(options.staticDir, () => ({ 'Content-Security-Policy': this.contentSecurityPolicy() }));
     this.server = createServer((req, res) => {
-      this.route(req, res).catch((error: unknown) => this.fail(res, error));
+      this.route(req, res).catch((error: unknown) => sendError(res, error, this.log));
     });
-    this.sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY_BYTES });
-    this.server.on('upgrade', (req, socket, head) => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      if (url.pathname !== '/ws' || !this.authorized(req, url) || !this.sameOrigin(req)) {
-        socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
-        return;
-      }
-      this.sockets.handleUpgrade(req, socket, head, (ws) => this.attach(ws, url));
-    });
+    this.server.on('error', (error) => this.log(`dashboard server: ${error.message}`));
+    // A WebSocket message over this closes that socket with 1009; see DEFAULT_SOCKET_LIMITS.
+    const limits = options.socketLimits ?? DEFAULT_SOCKET_LIMITS;
+    this.sockets = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes });
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head, limits));
+  }
+
+  get token(): string {
+    return this.auth.token;
   }
 
   get port(): number {
     return this.portValue;
   }
 
+  /** The address to open: the page trades the token for a cookie and drops it from its URL. */
   get url(): string {
-    return `http://${this.options.bindAddress ?? '127.0.0.1'}:${this.portValue}/?token=${this.token}`;
+    return `${this.origin}/?token=${this.token}`;
+  }
+
+  get origin(): string {
+    return `http://${urlHost(this.bindAddress)}:${this.portValue}`;
+  }
+
+  stats(): DashboardServerStats {
+    return { sockets: { ...this.counters }, refusedRequests: this.refusedRequests };
   }
 
   async start(): Promise<void> {
-    const address = this.options.bindAddress ?? '127.0.0.1';
     const port = this.options.port ?? 0;
     await new Promise<void>((resolvePromise, reject) => {
-      this.server.once('error', (error: NodeJS.ErrnoException) => reject(new ListenError(address, port, error.code ?? 'UNKNOWN', error)));
-      this.server.listen(port, address, () => resolvePromise());
+      this.server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(new ListenError(this.bindAddress, port, error.code ?? 'UNKNOWN', error)),
+      );
+      this.server.listen(port, this.bindAddress, () => resolvePromise());
     });
     this.portValue = (this.server.address() as AddressInfo).port;
+    this.origins.listening(this.portValue);
+    this.auth.listening(this.portValue);
   }
 
   async stop(): Promise<void> {
@@ -128,22 +144,88 @@ export class DashboardServer {
     await new Promise<void>((r) => this.server.close(() => r()));
   }
 
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, limits: SocketLimits): void {
+    // Before anything is written: a client that resets at once must not take the process with it.
+    socket.on('error', () => this.counters.socketErrors++);
+    const refuse = (status: string) => {
+      this.counters.refusedUpgrades++;
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    const url = parseRequestUrl(req);
+    if (!url || url.pathname !== '/ws') return refuse('404 Not Found');
+    if (!this.origins.hostAllowed(req.headers.host)) return refuse('421 Misdirected Request');
+    if (!this.auth.authorized(req, url, true)) return refuse('401 Unauthorized');
+    if (!this.origins.originAllowed(req.headers.origin, req.headers.host)) return refuse('403 Forbidden');
+    const hz = Math.min(30, Math.max(1, Number(url.searchParams.get('hz') ?? this.options.telemetryHz ?? 4) || 4));
+    this.sockets.handleUpgrade(req, socket, head, (ws) =>
+      attachDashboardSocket(
+        ws,
+        hz,
+        {
+          snapshot: () => this.snapshot(),
+          execute: (raw) => this.options.commands.execute(raw),
+          subscribeEvents: (listener) => this.options.subscribeEvents(listener),
+        },
+        this.counters,
+        limits,
+      ),
+    );
+  }
+
+  private snapshot(): DashboardSnapshot {
+    return { ...this.options.snapshot(), server: this.stats() };
+  }
+
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = parseRequestUrl(req);
+    if (!url) throw this.refused(400, 'BAD_PATH', 'the request target is not a path');
+    if (!this.origins.hostAllowed(req.headers.host))
+      throw this.refused(421, 'MISDIRECTED', 'the Host header does not name this server (expected its address and port)');
     if (url.pathname.startsWith('/api/')) {
-      if (!this.authorized(req, url)) throw new HttpError(401, 'UNAUTHORIZED', 'missing or wrong token');
+      if (!this.auth.authorized(req, url)) throw new HttpError(401, 'UNAUTHORIZED', 'missing or wrong token');
       const api = this.api.get(url.pathname);
       if (!api) throw new HttpError(404, 'NOT_FOUND', `no ${req.method} ${url.pathname}`);
       if (req.method !== api.method)
         throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${url.pathname} takes ${api.method}, not ${req.method}`, { Allow: api.method });
+      if (api.method === 'POST') this.checkStateChange(req);
       return api.handle(req, res, url);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'read-only', { Allow: 'GET, HEAD' });
-    await this.serveStatic(url.pathname, res);
+    if (url.searchParams.has('token')) return this.tradeTokenForCookie(url, res);
+    await this.files.serve(url.pathname, res);
+  }
+
+  /**
+   * A form, a text/plain fetch or a multipart body from another site is a "simple" request
+   * a browser sends without asking: only JSON from the dashboard's own origin changes anything.
+   */
+  private checkStateChange(req: IncomingMessage): void {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/json') throw this.refused(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as Content-Type: application/json');
+    if (!this.origins.originAllowed(req.headers.origin, req.headers.host))
+      throw this.refused(403, 'FORBIDDEN_ORIGIN', 'requests from another origin may not change anything');
+  }
+
+  private refused(status: number, code: string, message: string): HttpError {
+    this.refusedRequests++;
+    return new HttpError(status, code, message);
+  }
+
+  /** The page was opened with ?token=: set (or, when wrong, clear) the cookie and show the same URL without it. */
+  private tradeTokenForCookie(url: URL, res: ServerResponse): void {
+    const valid = this.auth.matches(url.searchParams.get('token'));
+    url.searchParams.delete('token');
+    res.writeHead(303, {
+      Location: `${url.pathname}${url.search}`,
+      'Set-Cookie': this.auth.setCookie(valid),
+      'Cache-Control': 'no-store',
+      'Referrer-Policy': 'no-referrer',
+    });
+    res.end();
   }
 
   private readonly api = new Map<string, ApiRoute>([
-    ['/api/snapshot', { method: 'GET', handle: (_req, res) => this.json(res, 200, this.options.snapshot()) }],
+    ['/api/snapshot', { method: 'GET', handle: (_req, res) => sendJson(res, 200, this.snapshot()) }],
     ['/api/commands', { method: 'POST', handle: (req, res) => this.runCommand(req, res) }],
     ['/api/experience.npz', { method: 'GET', handle: (_req, res, url) => this.sendExport(url, res) }],
   ]);
@@ -157,14 +239,14 @@ export class DashboardServer {
       throw new HttpError(400, 'INVALID_JSON', 'the body is not JSON');
     }
     const reply = await this.options.commands.execute(raw);
-    this.json(res, reply.ok ? 200 : reply.error.code === 'INVALID_COMMAND' ? 400 : 409, reply);
+    sendJson(res, reply.ok ? 200 : reply.error.code === 'INVALID_COMMAND' ? 400 : 409, reply);
   }
 
   /** `?sample=N` (uniform random), `?newest=N`, or nothing (every item). */
   private sendExport(url: URL, res: ServerResponse): void {
     const exporter = this.options.exportExperience;
     if (!exporter) throw new HttpError(404, 'NO_EXPERIENCE_BUFFER', 'no experience buffer: the running demo has none');
-    const keys = [...url.searchParams.keys()].filter((k) => k !== 'token');
+    const keys = [...url.searchParams.keys()];
     const kind = keys[0] ?? 'all';
     const raw = url.searchParams.get(kind);
     // The export command's own schema decides what a selection may be (one definition of the limits).
@@ -186,116 +268,21 @@ export class DashboardServer {
     res.end(bytes);
   }
 
-  private async serveStatic(pathname: string, res: ServerResponse): Promise<void> {
-    const relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '');
-    const file = resolve(this.staticRoot, normalize(relative));
-    if (file !== this.staticRoot && !file.startsWith(this.staticRoot + sep)) throw new HttpError(404, 'NOT_FOUND', 'not found');
-    let body: Buffer;
-    try {
-      body = await readFile(file);
-    } catch (error) {
-      // Missing is a 404; anything else (permissions, too many open files) is the server's fault and says so.
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') throw new HttpError(404, 'NOT_FOUND', 'not found');
-      throw error;
-    }
-    const type = CONTENT_TYPES[extname(file)] ?? 'application/octet-stream';
-    res.writeHead(200, {
-      'Content-Type': type,
-      'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'no-referrer',
-      'Cross-Origin-Opener-Policy': 'same-origin',
-      ...(type.startsWith('text/html')
-        ? {
-            'Content-Security-Policy': `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws://${this.hostHeader()}; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
-            'Cache-Control': 'no-store',
-          }
-        : {}),
-    });
-    res.end(body);
-  }
-
-  /** One WebSocket client: telemetry at its rate (paced by its `snapshot-taken`), events, commands. */
-  private attach(ws: WebSocket, url: URL): void {
-    const hz = Math.min(30, Math.max(1, Number(url.searchParams.get('hz') ?? this.options.telemetryHz ?? 4) || 4));
-    const send = (message: ServerMessage) => ws.send(JSON.stringify(message));
-    const telemetry = new TelemetryPacer(hz, () => send({ type: 'snapshot', snapshot: this.options.snapshot() }));
-    telemetry.ready(); // an open socket is listening
-    const unsubscribe = this.options.subscribeEvents((event) => {
-      if (ws.bufferedAmount < 1024 * 1024) send({ type: 'event', event });
-    });
-    ws.on('message', (data: Buffer) => {
-      let raw: unknown;
-      try {
-        raw = JSON.parse(data.toString('utf8'));
-      } catch {
-        send({ type: 'reply', reply: { id: -1, ok: false, error: { code: 'INVALID_JSON', message: 'the message is not JSON' } } });
-        return;
-      }
-      if (SnapshotTakenSchema.safeParse(raw).success) {
-        telemetry.ready();
-        return;
-      }
-      void this.options.commands.execute(raw).then((reply) => send({ type: 'reply', reply }));
-    });
-    ws.on('close', () => {
-      telemetry.close();
-      unsubscribe();
-    });
-  }
-
-  private authorized(req: IncomingMessage, url: URL): boolean {
-    const header = req.headers.authorization;
-    const given = header?.startsWith('Bearer ') ? header.slice(7) : url.searchParams.get('token');
-    if (!given) return false;
-    const a = Buffer.from(given);
-    const b = Buffer.from(this.token);
-    return a.length === b.length && timingSafeEqual(a, b);
-  }
-
-  /** Browsers send Origin on WebSocket upgrades: it must be this server. Non-browser clients send none. */
-  private sameOrigin(req: IncomingMessage): boolean {
-    const origin = req.headers.origin;
-    if (origin === undefined) return true;
-    const allowed = [`http://127.0.0.1:${this.portValue}`, `http://localhost:${this.portValue}`, `http://${this.hostHeader()}`];
-    return allowed.includes(origin);
-  }
-
-  private hostHeader(): string {
-    return `${this.options.bindAddress ?? '127.0.0.1'}:${this.portValue}`;
-  }
-
-  private json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-    res.writeHead(status, {
-      ...headers,
-      'Content-Type': 'application/json',
-      'Cache-Control': 'no-store',
-      'X-Content-Type-Options': 'nosniff',
-    });
-    res.end(JSON.stringify(body));
-  }
-
-  private fail(res: ServerResponse, error: unknown): void {
-    const e = error instanceof HttpError ? error : new HttpError(500, 'INTERNAL', (error as Error).message);
-    if (!res.headersSent) this.json(res, e.status, { ok: false, error: { code: e.code, message: e.message } }, e.headers);
-    else res.end();
+  private contentSecurityPolicy(): string {
+    const host = `${urlHost(this.bindAddress)}:${this.portValue}`;
+    return `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws://${host}; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
   }
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'TOO_LARGE', `body over ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
+/** The request's target as a URL on this server, or undefined when it is not a path (`*`, an absolute URL that cannot be parsed). */
+function parseRequestUrl(req: IncomingMessage): URL | undefined {
+  const target = req.url ?? '/';
+  if (!target.startsWith('/') || target.startsWith('//')) return undefined;
+  try {
+    return new URL(target, 'http://localhost');
+  } catch {
+    return undefined;
   }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
-export function defaultStaticDir(fromUrl: string): string {
-  // out/main/<chunk>.js -> out/renderer; src-main/server/*.ts -> out/renderer
-  return fromUrl.endsWith('.ts')
-    ? resolve(new URL('../../out/renderer', fromUrl).pathname)
-    : join(new URL('../renderer', fromUrl).pathname);
-}
+export const defaultStaticDir = staticDirFrom;

@@ -1,6 +1,7 @@
 /**
  * Renderer entry: pick the transport (the preload's IPC API inside Electron, else the
- * WebSocket of headless mode, authenticated by the token in the page URL), feed the
+ * WebSocket of headless mode, authenticated by the cookie the server set when the page was
+ * opened with its token), feed the
  * store, render the dashboard.
  */
 import { StrictMode } from 'react';
@@ -18,9 +19,8 @@ function pickTransport(): Transport {
   const api = (window as Window & { switchboard?: SwitchboardApi }).switchboard;
   if (api) return new IpcTransport(api);
   const params = new URLSearchParams(location.search);
-  const token = params.get('token') ?? '';
   const hz = params.get('hz');
-  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws?token=${encodeURIComponent(token)}${hz ? `&hz=${encodeURIComponent(hz)}` : ''}`;
+  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws${hz ? `?hz=${encodeURIComponent(hz)}` : ''}`;
   return new WebSocketTransport({ url });
 }
 

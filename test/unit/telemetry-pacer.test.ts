@@ -7,7 +7,7 @@ describe('telemetry pacer', () => {
 
   it('sends nothing before the dashboard listens, then one snapshot per tick at most, and never a second untaken', () => {
     let sent = 0;
-    const pacer = new TelemetryPacer(4, () => sent++);
+    const pacer = new TelemetryPacer(4, () => void sent++);
     vi.advanceTimersByTime(1000);
     expect(sent).toBe(0); // a snapshot now would be lost on a page still loading
     pacer.ready();
@@ -24,5 +24,28 @@ describe('telemetry pacer', () => {
     pacer.ready();
     vi.advanceTimersByTime(1000);
     expect(sent).toBe(3);
+  });
+
+  it('keeps a snapshot due when it could not be sent (the client is over its buffer bound), and sends it on the next tick', () => {
+    let attempts = 0;
+    let sent = 0;
+    let over = true;
+    const pacer = new TelemetryPacer(4, () => {
+      attempts++;
+      if (over) return false;
+      sent++;
+      return true;
+    });
+    pacer.ready();
+    expect(attempts).toBe(1);
+    vi.advanceTimersByTime(250);
+    expect(attempts).toBe(2); // tried again on the tick: nothing is waiting for an acknowledgement
+    expect(sent).toBe(0);
+    over = false;
+    vi.advanceTimersByTime(250);
+    expect(sent).toBe(1);
+    vi.advanceTimersByTime(1000);
+    expect(sent).toBe(1); // sent, so now it waits to be taken
+    pacer.close();
   });
 });

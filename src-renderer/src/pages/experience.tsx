@@ -314,9 +314,9 @@ function Export({ capacity }: { capacity: number }): ReactNode {
   const [items, setItems] = useState('4096');
   const itemCount = Math.max(1, Math.min(capacity, Math.floor(Number(items)) || 1));
   const which: CommandArgs<'experience.export'> = kind === 'all' ? { kind } : { kind, items: itemCount };
-  // In a browser the token is in the page's address; the same token authorizes the download.
-  const token = transport().kind === 'websocket' ? new URLSearchParams(location.search).get('token') : null;
-  const query = kind === 'all' ? '' : `${kind}=${itemCount}&`;
+  // In a browser the page's cookie (set by the server from the token it was opened with) authorizes the download.
+  const browser = transport().kind === 'websocket';
+  const query = kind === 'all' ? '' : `?${kind}=${itemCount}`;
   return (
     <section className="panel">
       <h2>Export</h2>
@@ -352,12 +352,8 @@ function Export({ capacity }: { capacity: number }): ReactNode {
             return `${count(r.items)} items saved to ${r.path}`;
           }}
         />
-        {token !== null && (
-          <a
-            href={`/api/experience.npz?${query}token=${encodeURIComponent(token)}`}
-            download="experience.npz"
-            data-testid="experience-download"
-          >
+        {browser && (
+          <a href={`/api/experience.npz${query}`} download="experience.npz" data-testid="experience-download">
             Download .npz
           </a>
         )}
