@@ -57,6 +57,28 @@ export function planArena(
   return { slotBytes: Math.max(ALIGN, offset), slots, maxRows, inputs: inputRegions, outputs: outputRegions };
 }
 
+export interface ServingReservation {
+  /** Arena slots of every worker. */
+  readonly arenaBytes: number;
+  /** Each worker's private copy of a full batch of inputs (onnxruntime refuses shared memory). */
+  readonly stagingBytes: number;
+  readonly totalBytes: number;
+}
+
+/** What serving a plan reserves over `workers` workers with `slotsPerWorker` batches in flight each. */
+export function servingReservation(
+  plan: { readonly inputs: readonly PlannedTensor[]; readonly outputs: readonly PlannedTensor[]; readonly maxRows: number },
+  workers: number,
+  slotsPerWorker: number,
+): ServingReservation {
+  const layout = planArena(plan.inputs, plan.outputs, plan.maxRows, slotsPerWorker);
+  const arenaBytes = layout.slotBytes * slotsPerWorker * workers;
+  let stagingRowBytes = 0;
+  for (const t of plan.inputs) stagingRowBytes += t.rowElements * dtypeInfo(t.dtype).bytes;
+  const stagingBytes = stagingRowBytes * plan.maxRows * workers;
+  return { arenaBytes, stagingBytes, totalBytes: arenaBytes + stagingBytes };
+}
+
 /** Typed views of one slot's regions, built once per slot and reused for every batch. */
 export function slotViews(
   sab: SharedArrayBuffer,

@@ -9,13 +9,18 @@ import { ConfigError } from './errors.js';
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
+/** Rows in one run at most: the limit of maxBatchSize, and of a model's fixed dim 0. */
+export const MAX_BATCH_ROWS = 4096;
+/** What one model version may reserve for serving (arenas and staging over all its workers) unless its config says otherwise. */
+export const DEFAULT_MEMORY_BUDGET_BYTES = 2 * 1024 ** 3;
+
 export const BatchingConfigSchema = z.strictObject({
   /** Rows per batch at most; capped by a fixed batch dimension. */
-  maxBatchSize: int(1, 4096).default(128),
+  maxBatchSize: int(1, MAX_BATCH_ROWS).default(128),
   /** How long the oldest request may wait for a fuller batch while a worker is free. */
   maxQueueDelayUs: int(0, 10_000_000).default(500),
   /** Batch sizes to prefer when more than one is possible, as Triton's dynamic batcher. */
-  preferredBatchSizes: z.array(int(1, 4096)).max(16).default([]),
+  preferredBatchSizes: z.array(int(1, MAX_BATCH_ROWS)).max(16).default([]),
 });
 
 export const QueueConfigSchema = z.strictObject({
@@ -64,6 +69,8 @@ export const ModelServingConfigSchema = z.strictObject({
   workers: WorkerConfigSchema.prefault({}),
   /** Reject inputs holding NaN or Infinity (float dtypes only). */
   checkFinite: z.boolean().default(false),
+  /** Bytes a version may reserve to be served (arena slots x rows x row bytes, plus staging, over all workers). */
+  memoryBudgetBytes: int(1024 * 1024, 2 ** 50).default(DEFAULT_MEMORY_BUDGET_BYTES),
 });
 
 export type BatchingConfig = z.infer<typeof BatchingConfigSchema>;

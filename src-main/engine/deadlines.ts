@@ -21,7 +21,9 @@ export class DeadlineScheduler {
     return this.heap.length;
   }
 
+  /** `at` must be a finite time: NaN compares false with everything, so it would sit at the top and hold back every other deadline. */
   add(at: number, fire: () => void): Deadline {
+    if (!Number.isFinite(at)) throw new RangeError(`a deadline must be a finite time, got ${at}`);
     const entry: Deadline = { at, index: this.heap.length, fire };
     this.heap.push(entry);
     this.siftUp(entry.index);

@@ -8,7 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseServingConfig, type BatchingConfig, type ModelServingConfigInput, type QueueConfig } from './config.js';
-import { ConfigError, ModelLoadError, ShuttingDownError, UnknownModelError } from './errors.js';
+import { asError, ConfigError, ModelLoadError, ShuttingDownError, UnknownModelError } from './errors.js';
 import { EventLog, type EngineEvent, type EventListener } from './events.js';
 import { ModelRunner, type SwapOptions, type SwapRecord, type VersionSnapshot } from './model-runner.js';
 import type { InferOptions, InferResult } from './request.js';
@@ -55,8 +55,8 @@ export class Engine {
   private state: EngineSnapshot['state'] = 'running';
 
   constructor(options: EngineOptions = {}) {
-    this.windowSeconds = options.windowSeconds ?? 10;
-    this.events = new EventLog(options.eventCapacity ?? 1000);
+    this.windowSeconds = checkedInt('windowSeconds', options.windowSeconds ?? 10, 1, 3600);
+    this.events = new EventLog(checkedInt('eventCapacity', options.eventCapacity ?? 1000, 1, 1_000_000));
     this.loopDelay = new LoopDelayMonitor(this.windowSeconds * 1000);
   }
 
@@ -143,7 +143,7 @@ export class Engine {
   }
 
   resizeWorkers(model: string, count: number): void {
-    if (!Number.isInteger(count) || count < 1 || count > 64) throw new ConfigError(`worker count must be 1-64, got ${count}`);
+    checkedInt('worker count', count, 1, 64);
     this.runner(model).resizeWorkers(count);
   }
 
@@ -156,6 +156,11 @@ export class Engine {
   swapModel(model: string, options: SwapOptions, keepWarm = 1): Promise<SwapRecord> {
     const runner = this.models.get(model);
     if (!runner) return Promise.reject(new UnknownModelError(model));
+    try {
+      checkedInt('keepWarm', keepWarm, 1, 64);
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
     return runner.swap(options, keepWarm);
   }
 
@@ -209,6 +214,7 @@ export class Engine {
    */
   async stop(drainTimeoutMs = 5000): Promise<void> {
     if (this.state === 'stopped' || this.state === 'stopping') return;
+    checkedInt('drainTimeoutMs', drainTimeoutMs, 0, 3_600_000);
     this.state = 'stopping';
     this.events.emit('info', 'engine-stopping', `engine stopping (drain up to ${drainTimeoutMs} ms)`);
     await Promise.all([...this.models.values()].map((r) => r.stop(drainTimeoutMs)));
@@ -222,6 +228,13 @@ export class Engine {
     if (!runner || runner.state === 'starting') throw new UnknownModelError(name);
     return runner;
   }
+}
+
+/** An integer option in range, or a ConfigError naming it. */
+function checkedInt(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+  return value;
 }
 
 async function readModelFile(path: string): Promise<Uint8Array> {

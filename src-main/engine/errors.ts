@@ -26,7 +26,8 @@ export type InvalidInputKind =
   | 'batch_mismatch'
   | 'batch_too_large'
   | 'empty_batch'
-  | 'non_finite';
+  | 'non_finite'
+  | 'option';
 
 /** The request does not match the model's signature; nothing was enqueued. */
 export class InvalidInputError extends EngineError {
@@ -138,6 +139,24 @@ export class ModelLoadError extends EngineError {
 /** The model is valid ONNX but uses something the engine cannot serve. */
 export class UnsupportedModelError extends EngineError {
   readonly code = 'UNSUPPORTED_MODEL';
+}
+
+/** Serving the version would reserve more memory (arenas and staging) than its budget allows. */
+export class MemoryBudgetError extends EngineError {
+  readonly code = 'MEMORY_BUDGET';
+  constructor(
+    readonly reservedBytes: number,
+    readonly budgetBytes: number,
+    detail: string,
+  ) {
+    super(
+      `serving it would reserve ${formatBytes(reservedBytes)} (${detail}), over the budget of ${formatBytes(budgetBytes)}; raise memoryBudgetBytes in its config.json, or lower maxBatchSize, workers.count or workers.maxInflightBatches`,
+    );
+  }
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(2)} GiB` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 }
 
 /** Workers did not report ready in time. */

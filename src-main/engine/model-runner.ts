@@ -27,7 +27,7 @@ import {
 } from './errors.js';
 import type { EventLog } from './events.js';
 import { EnqueueRateLimiter } from './rate-limit.js';
-import { InferRequest, type InferOptions, type InferResult, type OutputTensor } from './request.js';
+import { checkInferOptions, InferRequest, type InferOptions, type InferResult, type OutputTensor } from './request.js';
 import type { ModelSnapshot, QueueSnapshot } from './snapshot.js';
 import { LatencyHistogram } from './stats/histogram.js';
 import { WindowedCounter } from './stats/window.js';
@@ -175,6 +175,7 @@ export class ModelRunner {
       },
       events,
       windowSeconds,
+      config.memoryBudgetBytes,
     );
     this.batchSizeCounts = new Array<number>(Math.ceil(Math.log2(4096)) + 2).fill(0);
     this.requestRate = new WindowedCounter(windowSeconds);
@@ -240,6 +241,7 @@ export class ModelRunner {
     }
     let validated;
     try {
+      checkInferOptions(options);
       validated = validateInputs(this.active.plan, inputs, options.checkFinite ?? this.config.checkFinite);
       if (this.limiter.enabled) this.limiter.admit(options.clientId);
     } catch (error) {
@@ -323,8 +325,8 @@ export class ModelRunner {
   }
 
   resizeWorkers(count: number): void {
+    this.pool.resize(count); // refuses (and changes nothing) when the budget would not hold them
     this.config = { ...this.config, workers: { ...this.config.workers, count } };
-    this.pool.resize(count);
   }
 
   injectFault(workerIndex: number, kind: FaultKind): string {

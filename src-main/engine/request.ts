@@ -4,6 +4,7 @@
  * race to settle it; whichever comes first wins and the rest find it settled.
  */
 import type { DType, TensorData } from './dtypes.js';
+import { InvalidInputError } from './errors.js';
 import type { Queueable } from './bounded-queue.js';
 import type { Deadline } from './deadlines.js';
 
@@ -15,6 +16,32 @@ export interface InferOptions {
   readonly clientId?: string;
   /** Overrides the model's `checkFinite` for this request. */
   readonly checkFinite?: boolean;
+}
+
+/** A request's deadline at most: a day (a longer one is a mistake, and a timer that far out is one too). */
+export const MAX_TIMEOUT_MS = 86_400_000;
+/** Client keys at most this long: the rate limiter remembers them. */
+export const MAX_CLIENT_ID_LENGTH = 256;
+
+/** Check what a caller passed beside its tensors; an InvalidInputError (kind "option") names the bad one. */
+export function checkInferOptions(options: InferOptions): void {
+  if (typeof options !== 'object' || options === null) throw new InvalidInputError('option', undefined, 'options must be an object');
+  const { timeoutMs, clientId, checkFinite, signal } = options as Record<string, unknown>;
+  if (
+    timeoutMs !== undefined &&
+    (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMEOUT_MS)
+  )
+    throw new InvalidInputError(
+      'option',
+      undefined,
+      `timeoutMs must be a finite number of milliseconds above 0 and at most ${MAX_TIMEOUT_MS}, got ${typeof timeoutMs === 'number' ? timeoutMs : typeof timeoutMs}`,
+    );
+  if (clientId !== undefined && (typeof clientId !== 'string' || clientId.length > MAX_CLIENT_ID_LENGTH))
+    throw new InvalidInputError('option', undefined, `clientId must be a string of at most ${MAX_CLIENT_ID_LENGTH} characters`);
+  if (checkFinite !== undefined && typeof checkFinite !== 'boolean')
+    throw new InvalidInputError('option', undefined, 'checkFinite must be true or false');
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw new InvalidInputError('option', undefined, 'signal must be an AbortSignal');
 }
 
 export interface OutputTensor {

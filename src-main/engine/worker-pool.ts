@@ -21,7 +21,14 @@ import {
   asError,
 } from './errors.js';
 import type { EventLog } from './events.js';
-import { planServing, signatureFromMetadata, signaturesCompatible, type ModelSignature, type ServingPlan } from './signature.js';
+import {
+  checkMemoryBudget,
+  planServing,
+  signatureFromMetadata,
+  signaturesCompatible,
+  type ModelSignature,
+  type ServingPlan,
+} from './signature.js';
 import { WorkerHandle, type InflightBatch, type LoadedReply, type WorkerState } from './worker-handle.js';
 import { Status, WorkerPhase, type FaultKind, type FromWorker, type ToWorker, type WorkerInit } from './worker/protocol.js';
 import { spawnModuleWorker } from '../util/spawn.js';
@@ -114,6 +121,8 @@ export class WorkerPool<B extends InflightBatch> {
     private readonly callbacks: PoolCallbacks<B>,
     private readonly events: EventLog,
     private readonly windowSeconds: number,
+    /** What one version may reserve for arenas and staging over all workers (see checkMemoryBudget). */
+    private readonly memoryBudgetBytes: number,
   ) {}
 
   served(version: number): ServedVersion {
@@ -182,7 +191,9 @@ export class WorkerPool<B extends InflightBatch> {
       if (!first) {
         const difference = options.compareWith && !options.force ? signaturesCompatible(options.compareWith, signature) : undefined;
         if (difference) throw new IncompatibleModelError(`model "${this.model}" version ${version}: ${difference}`);
-        first = { signature, plan: planServing(signature, this.maxBatchSize) };
+        const plan = planServing(signature, this.maxBatchSize);
+        checkMemoryBudget(plan, this.footprint(this.config.count));
+        first = { signature, plan };
       } else {
         const difference = signaturesCompatible(first.signature, signature);
         if (difference) throw new UnsupportedModelError(`worker ${handle.id} sees a different signature: ${difference}`);
@@ -287,8 +298,14 @@ export class WorkerPool<B extends InflightBatch> {
     return handle.id;
   }
 
-  /** Grow or shrink the pool. Retiring workers finish their batches first. */
+  /** The workers, batches in flight and budget a plan is checked against. */
+  footprint(workers: number) {
+    return { workers, maxInflightBatches: this.config.maxInflightBatches, memoryBudgetBytes: this.memoryBudgetBytes };
+  }
+
+  /** Grow or shrink the pool. Retiring workers finish their batches first. A pool that would outgrow the memory budget is refused. */
   resize(count: number): void {
+    for (const served of this.versionMap.values()) checkMemoryBudget(served.plan, this.footprint(count));
     this.config = { ...this.config, count };
     const live = this.handles.filter((h) => h.live);
     for (let i = live.length; i < count; i++) this.addWorker();

@@ -138,10 +138,15 @@ describe('bounded queue in the engine', () => {
       kind: 'non_finite',
     });
     await expect(engine.infer('nope', request())).rejects.toMatchObject({ code: 'UNKNOWN_MODEL' });
+    // Options too: a NaN deadline would sit at the top of the deadline heap and hold back every other one.
+    for (const timeoutMs of [Number.NaN, Infinity, -1])
+      await expect(model.infer(request(), { timeoutMs })).rejects.toMatchObject({ code: 'INVALID_INPUT', kind: 'option' });
     const snap = engine.snapshot();
     expect(snap.models[0]!.requests.accepted).toBe(0);
     expect(snap.queues[0]!.enqueued).toBe(0);
-    expect(snap.queues[0]!.rejected.invalid).toBe(2);
+    expect(snap.queues[0]!.rejected.invalid).toBe(5);
+    // A request with a good deadline after them is answered.
+    await expect(model.infer(request(), { timeoutMs: 30_000 })).resolves.toMatchObject({ modelVersion: 1 });
   });
 
   it('applies new queue and batching settings live, validated', async () => {

@@ -60,3 +60,21 @@ describe('DeadlineScheduler', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 });
+
+describe('DeadlineScheduler refuses what would jam it', () => {
+  it('refuses a non-finite deadline, and one refused deadline delays no other', () => {
+    vi.useFakeTimers();
+    const scheduler = new DeadlineScheduler(() => Date.now());
+    const t0 = Date.now();
+    const fired: string[] = [];
+    scheduler.add(t0 + 20, () => fired.push('later'));
+    for (const bad of [Number.NaN, Infinity, -Infinity]) expect(() => scheduler.add(bad, () => fired.push('bad'))).toThrow(RangeError);
+    scheduler.add(t0 + 10, () => fired.push('sooner'));
+    expect(scheduler.size).toBe(2); // nothing of the refused ones is in the heap
+    vi.advanceTimersByTime(10);
+    expect(fired).toEqual(['sooner']);
+    vi.advanceTimersByTime(10);
+    expect(fired).toEqual(['sooner', 'later']);
+    expect(vi.getTimerCount()).toBe(0); // no timer left spinning
+  });
+});
