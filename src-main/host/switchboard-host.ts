@@ -63,7 +63,7 @@ export class SwitchboardHost {
     }
     this.supervisor = new UpdaterSupervisor(
       options.launcher,
-      { settings: { ...options.updater, repository: this.repository } },
+      { settings: { ...options.updater, repository: this.repository, servingDefaults: { ...options.defaults } } },
       this.engine.events,
     );
     this.coordinator = new ModelCoordinator(this.engine, this.supervisor, this.repository, this.engine.events, options.defaults);

@@ -13,7 +13,7 @@ import type { ModelView, ToHost, VersionState, VersionView } from '../updater/pr
 import type { UpdaterStats, UpdaterSupervisor } from '../updater/supervisor.js';
 import { ms } from '../util/format.js';
 import { modelFilePath } from './layout.js';
-import { parseModelConfig, type RepositoryModelConfig, type VersionPolicy } from './model-config.js';
+import { parseModelConfig, withDefaults, type RepositoryModelConfig, type VersionPolicy } from './model-config.js';
 
 export interface RepositoryVersionSnapshot {
   version: number;
@@ -341,18 +341,4 @@ export class ModelCoordinator {
       this.supervisor.send({ type: 'active', model: name, version: model.version, signature: model.signature });
     }
   }
-}
-
-/** config.json over the defaults, section by section (a file that sets one batching key keeps the other defaults). */
-function withDefaults(defaults: ModelServingConfigInput, file: unknown): unknown {
-  if (typeof file !== 'object' || file === null || Array.isArray(file)) return file ?? defaults;
-  const merged: Record<string, unknown> = { ...defaults };
-  for (const [key, value] of Object.entries(file)) {
-    const base = merged[key];
-    merged[key] =
-      typeof base === 'object' && base !== null && typeof value === 'object' && value !== null && !Array.isArray(value)
-        ? { ...base, ...(value as Record<string, unknown>) }
-        : value;
-  }
-  return merged;
 }

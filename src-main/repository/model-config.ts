@@ -4,7 +4,7 @@
  * schema on both sides of the updater boundary; an unknown key is an error.
  */
 import { z } from 'zod';
-import { ModelServingConfigSchema } from '../engine/config.js';
+import { ModelServingConfigSchema, type ModelServingConfigInput } from '../engine/config.js';
 
 export const VersionPolicySchema = z.discriminatedUnion('kind', [
   /** Serve the newest valid version; keep the `keepWarm` most recent ones loaded for instant rollback. */
@@ -23,4 +23,18 @@ export type RepositoryModelConfig = z.infer<typeof RepositoryModelConfigSchema>;
 export function parseModelConfig(input: unknown): { config: RepositoryModelConfig; error: null } | { config: null; error: string } {
   const result = RepositoryModelConfigSchema.safeParse(input ?? {});
   return result.success ? { config: result.data, error: null } : { config: null, error: z.prettifyError(result.error) };
+}
+
+/** config.json over the defaults, section by section (a file that sets one batching key keeps the other defaults). */
+export function withDefaults(defaults: ModelServingConfigInput, file: unknown): unknown {
+  if (typeof file !== 'object' || file === null || Array.isArray(file)) return file ?? defaults;
+  const merged: Record<string, unknown> = { ...defaults };
+  for (const [key, value] of Object.entries(file)) {
+    const base = merged[key];
+    merged[key] =
+      typeof base === 'object' && base !== null && typeof value === 'object' && value !== null && !Array.isArray(value)
+        ? { ...base, ...(value as Record<string, unknown>) }
+        : value;
+  }
+  return merged;
 }

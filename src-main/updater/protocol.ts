@@ -8,26 +8,45 @@ import { z } from 'zod';
 
 export const PROTOCOL_VERSION = 1;
 
-const DimSchema = z.union([z.number().int(), z.string().max(128)]);
+/**
+ * What one message may carry, sized for real repositories: exported graphs have tensor
+ * names of hundreds of characters and models with hundreds of inputs (a decoder's cache).
+ * Texts past their limit are shortened with a note (truncateForReport), never refused.
+ */
+export const LIMITS = {
+  tensorName: 4096,
+  symbolicDim: 1024,
+  rank: 64,
+  tensorsPerSide: 4096,
+  reason: 4096,
+  configError: 8192,
+  log: 8192,
+  versionsPerModel: 100_000,
+  models: 10_000,
+} as const;
+
+const DimSchema = z.union([z.number().int(), z.string().max(LIMITS.symbolicDim)]);
 const TensorSpecSchema = z.strictObject({
-  name: z.string().max(256),
+  name: z.string().max(LIMITS.tensorName),
   dtype: z.enum(['float32', 'float64', 'int32', 'int64', 'uint8', 'int8', 'int16', 'uint16', 'bool']),
-  shape: z.array(DimSchema).max(16).readonly(),
+  shape: z.array(DimSchema).max(LIMITS.rank).readonly(),
 });
 export const SignatureSchema = z.strictObject({
-  inputs: z.array(TensorSpecSchema).max(256).readonly(),
-  outputs: z.array(TensorSpecSchema).max(256).readonly(),
+  inputs: z.array(TensorSpecSchema).max(LIMITS.tensorsPerSide).readonly(),
+  outputs: z.array(TensorSpecSchema).max(LIMITS.tensorsPerSide).readonly(),
 });
 
-const ModelName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
-const Version = z.number().int().min(1).max(999_999_999);
+export const ModelNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
+export const VersionNumberSchema = z.number().int().min(1).max(999_999_999);
+const ModelName = ModelNameSchema;
+const Version = VersionNumberSchema;
 
 export const VersionStateSchema = z.enum(['pending', 'validating', 'valid', 'invalid']);
 
 export const VersionViewSchema = z.strictObject({
   version: Version,
   state: VersionStateSchema,
-  reason: z.string().max(4096).nullable(),
+  reason: z.string().max(LIMITS.reason).nullable(),
   sha256: z
     .string()
     .regex(/^[0-9a-f]{64}$/)
@@ -42,8 +61,8 @@ export const ModelViewSchema = z.strictObject({
   name: ModelName,
   /** config.json as read (validated again by the host), or null when absent. */
   config: z.unknown().nullable(),
-  configError: z.string().max(8192).nullable(),
-  versions: z.array(VersionViewSchema).max(10_000),
+  configError: z.string().max(LIMITS.configError).nullable(),
+  versions: z.array(VersionViewSchema).max(LIMITS.versionsPerModel),
 });
 
 export const ToHostSchema = z.discriminatedUnion('type', [
@@ -58,19 +77,19 @@ export const ToHostSchema = z.discriminatedUnion('type', [
     rssBytes: z.number().int().nonnegative(),
   }),
   /** The whole repository: after "ready" and after a rescan request. */
-  z.strictObject({ type: z.literal('repository'), models: z.array(ModelViewSchema).max(1000) }),
+  z.strictObject({ type: z.literal('repository'), models: z.array(ModelViewSchema).max(LIMITS.models) }),
   /** A model appeared or its config.json changed. */
   z.strictObject({
     type: z.literal('model'),
     name: ModelName,
     config: z.unknown().nullable(),
-    configError: z.string().max(8192).nullable(),
+    configError: z.string().max(LIMITS.configError).nullable(),
   }),
   z.strictObject({ type: z.literal('model-removed'), name: ModelName }),
   /** One version changed (seen, validating, verdict). */
   z.strictObject({ type: z.literal('version'), model: ModelName, version: VersionViewSchema }),
   z.strictObject({ type: z.literal('version-removed'), model: ModelName, version: Version }),
-  z.strictObject({ type: z.literal('log'), level: z.enum(['info', 'warn', 'error']), message: z.string().max(8192) }),
+  z.strictObject({ type: z.literal('log'), level: z.enum(['info', 'warn', 'error']), message: z.string().max(LIMITS.log) }),
 ]);
 
 export const ToUpdaterSchema = z.discriminatedUnion('type', [
@@ -107,6 +126,8 @@ export const UpdaterSettingsSchema = z.strictObject({
   /** Tests only: hold each verdict this long, so a test can act while a version is "validating". */
   validationDelayMs: z.number().int().min(0).max(600_000).default(0),
   allowDebug: z.boolean().default(false),
+  /** The host's serving settings for models whose config.json leaves them out: validation sizes what serving a version costs with them. */
+  servingDefaults: z.record(z.string(), z.unknown()).default({}),
 });
 export type UpdaterSettings = z.infer<typeof UpdaterSettingsSchema>;
 export type UpdaterSettingsInput = z.input<typeof UpdaterSettingsSchema>;

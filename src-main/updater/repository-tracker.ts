@@ -6,8 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import type { ModelSignature } from '../engine/signature.js';
 import { configFilePath, modelFilePath, scanRepository } from '../repository/layout.js';
-import { parseModelConfig } from '../repository/model-config.js';
-import type { ModelView, ToHost, UpdaterSettings, VersionState, VersionView } from './protocol.js';
+import { parseModelConfig, withDefaults } from '../repository/model-config.js';
+import { truncateForReport } from './message-check.js';
+import { LIMITS, type ModelView, type ToHost, type UpdaterSettings, type VersionState, type VersionView } from './protocol.js';
 import type { ValidationRequest, Verdict } from './validate-model.js';
 
 interface TrackedVersion {
@@ -120,6 +121,7 @@ export class RepositoryTracker {
           activeSignature: active?.signature ?? null,
           activeVersion: active?.version ?? null,
           force: this.forced.has(`${name}/${target.version}`),
+          serving: this.servingOf(model),
         },
       };
     }
@@ -148,7 +150,7 @@ export class RepositoryTracker {
       v.timings = verdict.timings;
     } else {
       v.state = 'invalid';
-      v.reason = verdict.reason;
+      v.reason = truncateForReport(verdict.reason, LIMITS.reason);
     }
   }
 
@@ -217,6 +219,20 @@ export class RepositoryTracker {
     return messages;
   }
 
+  /** The settings the host would serve the model with: its config.json over the defaults (the defaults alone while the file is invalid). */
+  private servingOf(model: TrackedModel): ValidationRequest['serving'] {
+    const merged = parseModelConfig(withDefaults(this.settings.servingDefaults, model.config));
+    // The host checked its defaults before it started; the schema's own defaults are the last resort.
+    const config =
+      merged.config ?? parseModelConfig(withDefaults(this.settings.servingDefaults, {})).config ?? parseModelConfig({}).config!;
+    return {
+      maxBatchSize: config.batching.maxBatchSize,
+      workers: config.workers.count,
+      maxInflightBatches: config.workers.maxInflightBatches,
+      memoryBudgetBytes: config.memoryBudgetBytes,
+    };
+  }
+
   private touch(model: string, version: number): void {
     let versions = this.dirtyVersions.get(model);
     if (!versions) this.dirtyVersions.set(model, (versions = new Set()));
@@ -245,6 +261,7 @@ export class RepositoryTracker {
         config = null;
       }
     }
+    if (configError !== null) configError = truncateForReport(configError, LIMITS.configError);
     const changed = JSON.stringify([config, configError]) !== JSON.stringify([model.config, model.configError]);
     model.config = config;
     model.configError = configError;

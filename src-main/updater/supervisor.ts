@@ -4,12 +4,12 @@
  * late, killed and restarted after `missedHeartbeats`), restarts it after a crash with
  * capped exponential backoff, and validates every message it sends.
  */
-import { z } from 'zod';
 import type { EventLog } from '../engine/events.js';
 import { CpuShare } from '../util/cpu-share.js';
 import { settlesWithin } from '../util/timeout.js';
 import type { UpdaterLauncher, UpdaterProcess } from './launcher.js';
-import { SETTINGS_ENV, ToHostSchema, ToUpdaterSchema, type ToHost, type ToUpdater, type UpdaterSettingsInput } from './protocol.js';
+import { checkToHost } from './message-check.js';
+import { SETTINGS_ENV, ToUpdaterSchema, type ToHost, type ToUpdater, type UpdaterSettingsInput } from './protocol.js';
 
 export type UpdaterState = 'starting' | 'ready' | 'degraded' | 'dead' | 'stopped';
 
@@ -175,17 +175,18 @@ export class UpdaterSupervisor {
   }
 
   private receive(raw: unknown): void {
-    const parsed = ToHostSchema.safeParse(raw);
-    if (!parsed.success) {
+    // Field by field: what is wrong in one model or version marks it, the rest of the message applies.
+    const checked = checkToHost(raw);
+    if (!checked.ok) {
       this.counters.invalidMessages++;
-      this.events.emit(
-        'warn',
-        'updater-invalid-message',
-        `invalid message from the updater dropped: ${z.prettifyError(parsed.error).slice(0, 500)}`,
-      );
+      this.events.emit('warn', 'updater-invalid-message', `invalid message from the updater dropped: ${checked.error}`);
       return;
     }
-    const message = parsed.data;
+    if (checked.repairs.length > 0) {
+      this.counters.invalidMessages++;
+      for (const repair of checked.repairs.slice(0, 20)) this.events.emit('warn', 'updater-invalid-message', `from the updater: ${repair}`);
+    }
+    const message = checked.message;
     if (message.type === 'ready') {
       clearTimeout(this.readyTimer);
       this.state = 'ready';

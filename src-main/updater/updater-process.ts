@@ -9,7 +9,8 @@ import { z } from 'zod';
 import { asError } from '../engine/errors.js';
 import { processCpuMs } from '../util/cpu-share.js';
 import { lowerPriority } from '../util/priority.js';
-import { SETTINGS_ENV, ToUpdaterSchema, UpdaterSettingsSchema, PROTOCOL_VERSION, type ToHost, type ToUpdater } from './protocol.js';
+import { checkToHost, truncateForReport } from './message-check.js';
+import { LIMITS, SETTINGS_ENV, ToUpdaterSchema, UpdaterSettingsSchema, PROTOCOL_VERSION, type ToHost, type ToUpdater } from './protocol.js';
 import { RepositoryTracker } from './repository-tracker.js';
 import { Validator } from './validator.js';
 
@@ -28,8 +29,15 @@ function parentChannel(): ParentChannel {
   if (parentPort) {
     return { send: (m) => parentPort.postMessage(m), onMessage: (h) => parentPort.on('message', (e) => h(e.data)) };
   }
-  const send = process.send?.bind(process);
-  if (send) return { send: (m) => void send(m), onMessage: (h) => process.on('message', h) };
+  if (process.send) {
+    return {
+      // Once the host is gone there is no one to tell: a send then is dropped, not an unhandled ERR_IPC_CHANNEL_CLOSED.
+      send: (m) => {
+        if (process.connected) process.send!(m, undefined, undefined, () => undefined);
+      },
+      onMessage: (h) => process.on('message', h),
+    };
+  }
   throw new Error('the updater must be started by the Switchboard host (no IPC channel)');
 }
 
@@ -57,7 +65,26 @@ let stopping = false;
 let heartbeatSeq = 0;
 
 function log(level: 'info' | 'warn' | 'error', message: string): void {
-  channel.send({ type: 'log', level, message });
+  send({ type: 'log', level, message });
+}
+
+/**
+ * Every message is checked before it goes: one that breaks a limit is repaired field by
+ * field (a version that cannot be reported goes as invalid, with the reason), so that no
+ * version is left "validating" on the host because its verdict was refused there.
+ */
+function send(message: ToHost): void {
+  const checked = checkToHost(message);
+  if (!checked.ok) {
+    channel.send({
+      type: 'log',
+      level: 'error',
+      message: `a ${message.type} message broke the protocol and was not sent: ${checked.error}`,
+    });
+    return;
+  }
+  channel.send(checked.message);
+  for (const repair of checked.repairs) channel.send({ type: 'log', level: 'warn', message: truncateForReport(repair, LIMITS.log) });
 }
 
 let fullViewSent = false;
@@ -66,11 +93,11 @@ let fullViewSent = false;
 function publish(): void {
   if (!fullViewSent) {
     tracker.changes();
-    channel.send({ type: 'repository', models: tracker.view() });
+    send({ type: 'repository', models: tracker.view() });
     fullViewSent = true;
     return;
   }
-  for (const message of tracker.changes()) channel.send(message);
+  for (const message of tracker.changes()) send(message);
 }
 
 async function scan(): Promise<void> {
@@ -143,7 +170,7 @@ function handle(message: ToUpdater): void {
 
 const watcher: FSWatcher = watch(settings.repository, { ignoreInitial: true, depth: 3, followSymlinks: false });
 const heartbeat = setInterval(() => {
-  channel.send({
+  send({
     type: 'heartbeat',
     seq: ++heartbeatSeq,
     sentAtMs: Date.now(),
@@ -174,9 +201,11 @@ channel.onMessage((raw) => {
   handle(parsed.data);
 });
 
+// The host is gone (its channel closed): nothing will read a verdict, so stop rather than linger.
+process.on('disconnect', () => void shutdown());
 watcher.on('all', () => void scan());
 watcher.on('error', (error) => log('warn', `file watcher: ${asError(error).message}`));
 watcher.once('ready', () => {
-  channel.send({ type: 'ready', pid: process.pid, protocol: PROTOCOL_VERSION });
+  send({ type: 'ready', pid: process.pid, protocol: PROTOCOL_VERSION });
   void scan();
 });

@@ -10,7 +10,14 @@ import { readFile, stat } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { dtypeInfo, type TensorData } from '../engine/dtypes.js';
 import { asError } from '../engine/errors.js';
-import { planServing, signatureFromMetadata, signaturesCompatible, type ModelSignature } from '../engine/signature.js';
+import {
+  checkMemoryBudget,
+  planServing,
+  signatureFromMetadata,
+  signaturesCompatible,
+  type ModelSignature,
+  type ServingFootprint,
+} from '../engine/signature.js';
 
 export interface ValidationRequest {
   readonly path: string;
@@ -18,6 +25,8 @@ export interface ValidationRequest {
   readonly activeSignature: ModelSignature | null;
   readonly activeVersion: number | null;
   readonly force: boolean;
+  /** How the host would serve it (config.json over the host's defaults): what its arenas would cost is checked against the budget. */
+  readonly serving: ServingFootprint & { readonly maxBatchSize: number };
 }
 
 export type Verdict =
@@ -59,7 +68,7 @@ export async function validateModelFile(request: ValidationRequest): Promise<Ver
         session.inputMetadata.map((m) => ({ ...m })),
         session.outputMetadata.map((m) => ({ ...m })),
       );
-      planServing(signature, 1);
+      checkMemoryBudget(planServing(signature, request.serving.maxBatchSize), request.serving);
     } catch (error) {
       return fail(`the engine cannot serve it: ${asError(error).message}`);
     }

@@ -1,44 +1,18 @@
 import { createHash } from 'node:crypto';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Engine, UnknownModelError, VersionUnavailableError } from '../../src-main/engine/index.js';
-import { ModelCoordinator, type RepositoryVersionSnapshot, type UpdaterLink } from '../../src-main/repository/coordinator.js';
-import { forkLauncher } from '../../src-main/updater/launcher.js';
-import type { UpdaterSettingsInput, VersionView } from '../../src-main/updater/protocol.js';
-import { UpdaterSupervisor, type UpdaterStats } from '../../src-main/updater/supervisor.js';
+import { ModelCoordinator, type UpdaterLink } from '../../src-main/repository/coordinator.js';
+import type { VersionView } from '../../src-main/updater/protocol.js';
+import type { UpdaterStats } from '../../src-main/updater/supervisor.js';
 import { SMALL_LAYERS } from '../fixtures/models.js';
 import { nanModel, policyModel, TestRepository, widerModel } from '../fixtures/repository.js';
 import { outcomes, randomRows, until } from './helpers.js';
+import { cleanups, system } from './repository-system.js';
 
 const WIDTH = SMALL_LAYERS[0]!;
 const request = (seed = 1) => ({ obs: { data: randomRows(1, WIDTH, seed), dims: [1, WIDTH] } });
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function system(settings: Partial<UpdaterSettingsInput> = {}) {
-  const repo = new TestRepository();
-  const engine = new Engine();
-  const supervisor = new UpdaterSupervisor(
-    forkLauncher(),
-    { settings: { repository: repo.root, scanIntervalMs: 50, settleMs: 200, heartbeatIntervalMs: 200, ...settings }, backoffInitialMs: 50 },
-    engine.events,
-  );
-  const coordinator = new ModelCoordinator(engine, supervisor, repo.root, engine.events);
-  cleanups.push(() => repo.cleanup());
-  cleanups.push(() => engine.stop(1000));
-  cleanups.push(() => coordinator.stop());
-  const version = (model: string, v: number): RepositoryVersionSnapshot | undefined =>
-    coordinator
-      .snapshot()
-      .models.find((m) => m.name === model)
-      ?.versions.find((x) => x.version === v);
-  const active = (model: string) => coordinator.snapshot().models.find((m) => m.name === model)?.activeVersion ?? null;
-  return { repo, engine, supervisor, coordinator, version, active };
-}
-
 /** A message the supervisor hands on to the coordinator (not its handshake or heartbeats). */
 type Delivered = Parameters<Parameters<UpdaterLink['onMessage']>[0]>[0];
 
@@ -175,7 +149,7 @@ describe('model repository, updater and hot swap', () => {
     await until(() => active('policy') === 2, 30_000, 'version 2 active once the config is fixed');
 
     // Unreadable JSON could have been meant to pin a version: nothing is swapped on a guess.
-    writeFileSync(join(repo.root, 'policy', 'config.json'), '{"versionPolicy": {"kind": "pinned", "version": 2}');
+    repo.writeConfigText('policy', '{"versionPolicy": {"kind": "pinned", "version": 2}');
     await repo.publish('policy', 3, policyModel(3));
     await until(() => version('policy', 3)?.validation === 'valid' && configError() !== null, 30_000, 'v3 valid, config unreadable');
     await coordinator.settled();
