@@ -5,8 +5,7 @@
  * priorities back; the sampler reconfigurable and the table clearable while actors
  * write; and the statistics the dashboard's Experience page shows.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EngineError, RateLimitedError, ShuttingDownError, asError } from '../engine/errors.js';
 import type { EventLog } from '../engine/events.js';
@@ -14,6 +13,7 @@ import { LatencyHistogram, type LatencySummary } from '../engine/stats/histogram
 import { WindowedCounter } from '../engine/stats/window.js';
 import { ExperienceBuffer, type FieldSpec } from './buffer.js';
 import { bufferToNpz, type ExportSelection } from './export.js';
+import { ExportFolder } from './export-folder.js';
 import { policyLagBuckets, priorityBuckets, type PolicyLagDistribution, type PriorityDistribution } from './distributions.js';
 
 export type { ExportSelection } from './export.js';
@@ -56,7 +56,7 @@ export interface ExperienceServiceOptions {
   /** Between scheduled checkpoints (0: only on demand and on stop). */
   readonly checkpointIntervalMs?: number;
   readonly sampler?: Partial<SamplerSettings>;
-  /** Where exports are written (default: `exports` beside the checkpoints, else a temporary folder). */
+  /** Where exports are written (default: `exports` beside the checkpoints, else a private temporary folder); see ExportFolder. */
   readonly exportDir?: string;
   readonly events?: EventLog;
 }
@@ -124,6 +124,7 @@ export class ExperienceService {
   private consuming: Promise<void> | undefined;
   private running = false;
   private readonly stopping = new AbortController();
+  private readonly exports: ExportFolder;
   private insertWaitSource: () => { waits: number; totalMs: number; timeouts: number } = () => ({ waits: 0, totalMs: 0, timeouts: 0 });
 
   private constructor(
@@ -138,6 +139,7 @@ export class ExperienceService {
     };
     this.settingsValue = { ...DEFAULT_SAMPLER, ...fitted, ...options.sampler };
     this.tableValue = this.makeTable(this.settingsValue);
+    this.exports = new ExportFolder(options.exportDir ?? (options.checkpointDir ? join(options.checkpointDir, 'exports') : undefined));
     this.lastCommitted = buffer.counts().committed;
     this.checkpoint = {
       dir: options.checkpointDir ?? null,
@@ -265,18 +267,13 @@ export class ExperienceService {
 
   /** Write an export into the export folder (the one place exports go); the name is made here, never taken from the caller. */
   async exportToFile(which: ExportSelection): Promise<{ path: string; items: number; bytes: number }> {
-    const dir =
-      this.options.exportDir ??
-      (this.options.checkpointDir ? join(this.options.checkpointDir, 'exports') : join(tmpdir(), 'switchboard-exports'));
-    await mkdir(dir, { recursive: true, mode: 0o700 });
     const { bytes, items } = this.exportNpz(which);
     const stamp = new Date()
       .toISOString()
       .replaceAll(':', '')
       .replace(/\.\d+Z$/, 'Z');
-    const path = join(dir, `experience-${stamp}-${which.kind}${which.kind === 'all' ? '' : `-${which.items}`}.npz`);
-    await writeFile(path, bytes, { flag: 'wx', mode: 0o600 });
-    return { path, items, bytes: bytes.byteLength };
+    const name = `experience-${stamp}-${which.kind}${which.kind === 'all' ? '' : `-${which.items}`}.npz`;
+    return { path: await this.exports.write(name, bytes), items, bytes: bytes.byteLength };
   }
 
   checkpointStatus(): CheckpointStatus {

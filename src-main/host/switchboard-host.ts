@@ -4,9 +4,7 @@
  * them, and the built-in demo. The headless CLI and the Electron entry are thin shells
  * around this one host.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { CartPoleLoop, type CartPoleLoopOptions } from '../demo/cartpole-loop.js';
 import { DEFAULT_MODEL_NAME, defaultPolicyModel } from '../demo/default-model.js';
 import { SyntheticLoad, type SyntheticLoadOptions } from '../demo/synthetic-load.js';
@@ -21,6 +19,7 @@ import { publishModel, repositoryHasVersions } from '../repository/publish.js';
 import type { UpdaterLauncher } from '../updater/launcher.js';
 import type { UpdaterSettingsInput } from '../updater/protocol.js';
 import { UpdaterSupervisor } from '../updater/supervisor.js';
+import { createTemporaryRepository, type TemporaryRepository } from './temporary-repository.js';
 
 /**
  * The built-in demo. `cartpole`: the actor-learner loop (the default of both shells).
@@ -49,13 +48,14 @@ export class SwitchboardHost {
   readonly repository: string;
   private load: SyntheticLoad | undefined;
   private loop: CartPoleLoop | undefined;
-  private readonly ownsRepository: boolean;
+  /** The repository made for this host when it was given none (removed at stop, or at exit). */
+  private readonly temporary: TemporaryRepository | undefined;
   private readonly ownProcess = new OwnProcessMetrics();
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly options: HostOptions) {
-    this.ownsRepository = options.repository === undefined;
-    this.repository = options.repository ?? mkdtempSync(join(tmpdir(), 'switchboard-repository-'));
+    this.temporary = options.repository === undefined ? createTemporaryRepository() : undefined;
+    this.repository = options.repository ?? this.temporary!.path;
     try {
       mkdirSync(this.repository, { recursive: true });
     } catch (error) {
@@ -137,6 +137,6 @@ export class SwitchboardHost {
     await this.loop?.stop();
     await this.coordinator.stop();
     await this.engine.stop();
-    if (this.ownsRepository) rmSync(this.repository, { recursive: true, force: true });
+    this.temporary?.remove();
   }
 }

@@ -59,7 +59,9 @@ describe('updater link limits', () => {
     await repo.publish('small', 1, policyModel(1));
     coordinator.start();
     await until(() => version('wide', 1)?.validation === 'invalid' && active('small') === 1, 20_000, 'both verdicts');
-    expect(version('wide', 1)!.reason).toMatch(/would reserve 488\.3 MiB \(2 workers x 2 arena slots x 128 rows: .*\), over the budget of 256\.0 MiB/);
+    expect(version('wide', 1)!.reason).toMatch(
+      /would reserve 488\.3 MiB \(2 workers x 2 arena slots x 128 rows: .*\), over the budget of 256\.0 MiB/,
+    );
     expect(active('wide')).toBeNull();
     expect(engine.modelNames()).toEqual(['small']);
   });
