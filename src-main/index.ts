@@ -2,20 +2,38 @@
  * Electron entry, kept thin: the engine runs in this (main) process on its worker
  * threads and the updater in a utilityProcess; the window only shows them. Security
  * follows Electron's checklist: sandboxed, context-isolated renderer without Node, a
- * strict CSP (index.html), sender-checked IPC, and no navigation, new windows or
- * permission grants.
+ * strict CSP, the page served from the app:// scheme rather than file://, sender-checked
+ * IPC, and no navigation, redirects, new windows, external links or permission grants
+ * (electron/window-security.ts holds those settings, tested without Electron).
  */
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { app, BrowserWindow, dialog, Menu, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, Menu, net, protocol, session, shell } from 'electron';
+import { APP_PAGE_URL, APP_SCHEME, APP_SCHEME_PRIVILEGES, appFileFor, appResponseHeaders } from './electron/app-protocol.js';
 import { connectWindow } from './electron/ipc.js';
 import { utilityLauncher } from './electron/utility-launcher.js';
 import { loadWindowBounds, saveWindowBounds } from './electron/window-state.js';
+import { denyAllPermissions, installWindowGuards, windowWebPreferences } from './electron/window-security.js';
 import { asError } from './engine/errors.js';
 import { SwitchboardHost } from './host/switchboard-host.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const indexHtml = join(here, '../renderer/index.html');
+const rendererDir = join(here, '../renderer');
+
+// Before the app is ready, as Electron requires: the scheme the page is served from.
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: APP_SCHEME_PRIVILEGES }]);
+
+/** app://switchboard/<file>: files of the renderer bundle only, with the desktop CSP on the page. */
+function serveAppScheme(): void {
+  protocol.handle(APP_SCHEME, async (request) => {
+    const file = appFileFor(rendererDir, request.url);
+    if (!file) return new Response('not found', { status: 404 });
+    const response = await net.fetch(pathToFileURL(file).href);
+    const headers = new Headers(response.headers);
+    for (const [name, value] of Object.entries(appResponseHeaders(file))) headers.set(name, value);
+    return new Response(response.body, { status: response.status, headers });
+  });
+}
 
 function createWindow(host: SwitchboardHost): BrowserWindow {
   const bounds = loadWindowBounds(app.getPath('userData'));
@@ -23,30 +41,17 @@ function createWindow(host: SwitchboardHost): BrowserWindow {
     ...bounds,
     title: 'Switchboard',
     show: false,
-    webPreferences: {
-      preload: join(here, '../preload/index.cjs'),
-      sandbox: true,
-      contextIsolation: true,
-      nodeIntegration: false,
-      webSecurity: true,
-    },
+    webPreferences: windowWebPreferences(join(here, '../preload/index.cjs')),
   });
   if (bounds.maximized) window.maximize();
   window.once('ready-to-show', () => window.show());
   window.on('close', () => saveWindowBounds(app.getPath('userData'), { ...window.getNormalBounds(), maximized: window.isMaximized() }));
-  window.webContents.setWindowOpenHandler(({ url }) => {
-    if (url.startsWith('https://')) void shell.openExternal(url);
-    return { action: 'deny' };
-  });
-  window.webContents.on('will-navigate', (event) => event.preventDefault());
+  installWindowGuards(window.webContents, (url) => void shell.openExternal(url));
   const devUrl = process.env.ELECTRON_RENDERER_URL;
-  const disconnect = connectWindow(host, window, {
-    fileUrl: pathToFileURL(indexHtml).href,
-    devOrigin: devUrl ? new URL(devUrl).origin : undefined,
-  });
+  const disconnect = connectWindow(host, window, { devOrigin: devUrl ? new URL(devUrl).origin : undefined });
   window.on('closed', disconnect);
   if (devUrl) void window.loadURL(devUrl);
-  else void window.loadFile(indexHtml);
+  else void window.loadURL(APP_PAGE_URL);
   return window;
 }
 
@@ -75,7 +80,8 @@ async function main(): Promise<void> {
     return;
   }
   await app.whenReady();
-  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionRequestHandler(denyAllPermissions);
+  serveAppScheme();
   const host = new SwitchboardHost({
     repository: join(app.getPath('userData'), 'repository'),
     demo: { kind: 'cartpole', loop: { checkpointDir: join(app.getPath('userData'), 'experience') } },

@@ -9,7 +9,7 @@ import type { ProcessMetric } from '../host/dashboard-snapshot.js';
 import type { SwitchboardHost } from '../host/switchboard-host.js';
 import { TelemetryPacer } from '../host/telemetry-pacer.js';
 import { CommandExecutor } from '../server/commands.js';
-import { isTrustedSenderUrl, type TrustedOrigins } from './sender-policy.js';
+import { isTrustedSender, type TrustedOrigins } from './sender-policy.js';
 
 function processMetrics(): ProcessMetric[] {
   return app.getAppMetrics().map((m) => ({
@@ -23,11 +23,7 @@ function processMetrics(): ProcessMetric[] {
 
 export function connectWindow(host: SwitchboardHost, window: BrowserWindow, trusted: TrustedOrigins, telemetryHz = 4): () => void {
   const executor = new CommandExecutor(host);
-  const trustedEvent = (event: IpcMainInvokeEvent | IpcMainEvent) =>
-    event.sender === window.webContents &&
-    event.senderFrame !== null &&
-    event.senderFrame.parent === null &&
-    isTrustedSenderUrl(event.senderFrame.url, trusted);
+  const trustedEvent = (event: IpcMainInvokeEvent | IpcMainEvent) => isTrustedSender(event, window.webContents, trusted);
 
   ipcMain.handle(IPC.command, async (event, raw: unknown): Promise<CommandReply> => {
     if (!trustedEvent(event))

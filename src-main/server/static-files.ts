@@ -1,15 +1,12 @@
 /**
- * The built dashboard's files, read-only, from one folder and nothing outside it. A path
- * is decoded once, and refused (400) when its encoding is broken, when it holds a NUL or
- * a control character, or when it is longer than any file the build makes.
+ * The built dashboard's files, read-only, from one folder and nothing outside it (see
+ * fileInside: a path that no file can have is a 400, one outside the folder a 404).
  */
 import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { extname, join, resolve } from 'node:path';
 import { HttpError } from './http-basics.js';
-
-/** No file of the build has a path near this long; the file system would refuse some paths past it anyway. */
-export const MAX_PATH_LENGTH = 1024;
+import { BadPathError, fileInside } from '../util/static-path.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -21,20 +18,6 @@ const CONTENT_TYPES: Record<string, string> = {
   '.json': 'application/json',
   '.woff2': 'font/woff2',
 };
-
-/** The path of a request as a file name relative to the folder; HttpError 400 for what no file can be called. */
-export function staticRelativePath(pathname: string): string {
-  if (pathname.length > MAX_PATH_LENGTH) throw new HttpError(400, 'BAD_PATH', `path longer than ${MAX_PATH_LENGTH} characters`);
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(pathname);
-  } catch {
-    throw new HttpError(400, 'BAD_PATH', 'the path is not valid percent-encoding');
-  }
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused here
-  if (/[\u0000-\u001f\u007f]/.test(decoded)) throw new HttpError(400, 'BAD_PATH', 'the path holds a control character');
-  return decoded === '/' ? 'index.html' : decoded.replace(/^\/+/, '');
-}
 
 export class StaticFiles {
   private readonly root: string;
@@ -48,8 +31,14 @@ export class StaticFiles {
   }
 
   async serve(pathname: string, res: ServerResponse, extraHeaders: Record<string, string> = {}): Promise<void> {
-    const file = resolve(this.root, normalize(staticRelativePath(pathname)));
-    if (file !== this.root && !file.startsWith(this.root + sep)) throw new HttpError(404, 'NOT_FOUND', 'not found');
+    let file: string | undefined;
+    try {
+      file = fileInside(this.root, pathname);
+    } catch (error) {
+      if (error instanceof BadPathError) throw new HttpError(400, 'BAD_PATH', error.message);
+      throw error;
+    }
+    if (file === undefined) throw new HttpError(404, 'NOT_FOUND', 'not found');
     let body: Buffer;
     try {
       body = await readFile(file);

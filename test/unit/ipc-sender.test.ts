@@ -1,24 +1,40 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { isTrustedSenderUrl } from '../../src-main/electron/sender-policy.js';
+import { isTrustedSender, isTrustedSenderUrl } from '../../src-main/electron/sender-policy.js';
 import { CommandRequestSchema, parseCommand } from '../../src-preload/contract.js';
 
-const trusted = { fileUrl: 'file:///opt/Switchboard/resources/app.asar/out/renderer/index.html', devOrigin: 'http://localhost:5173' };
+const trusted = { devOrigin: 'http://localhost:5173' };
 
 describe('IPC sender validation', () => {
-  it('accepts only the app page, from its bundle or the dev server', () => {
-    expect(isTrustedSenderUrl('file:///opt/Switchboard/resources/app.asar/out/renderer/index.html', trusted)).toBe(true);
-    expect(isTrustedSenderUrl('file:///opt/Switchboard/resources/app.asar/out/renderer/index.html?x#y', trusted)).toBe(true);
+  it('accepts only the app page, from the app:// scheme or the dev server', () => {
+    expect(isTrustedSenderUrl('app://switchboard/index.html', trusted)).toBe(true);
+    expect(isTrustedSenderUrl('app://switchboard/', trusted)).toBe(true);
+    expect(isTrustedSenderUrl('app://switchboard/index.html?x#y', trusted)).toBe(true);
     expect(isTrustedSenderUrl('http://localhost:5173/', trusted)).toBe(true);
   });
 
-  it('refuses foreign senders', () => {
-    expect(isTrustedSenderUrl('file:///tmp/evil.html', trusted)).toBe(false);
+  it("refuses foreign senders, and any local file, the bundle's own included", () => {
+    expect(isTrustedSenderUrl('file:///opt/Switchboard/resources/app.asar/out/renderer/index.html', trusted)).toBe(false);
+    expect(isTrustedSenderUrl('file:///tmp/evil/index.html', trusted)).toBe(false);
+    expect(isTrustedSenderUrl('app://switchboard/other.html', trusted)).toBe(false);
+    expect(isTrustedSenderUrl('app://elsewhere/index.html', trusted)).toBe(false);
     expect(isTrustedSenderUrl('https://example.com/', trusted)).toBe(false);
     expect(isTrustedSenderUrl('http://localhost:5174/', trusted)).toBe(false);
-    expect(isTrustedSenderUrl('http://localhost:5173/', { fileUrl: trusted.fileUrl })).toBe(false);
+    expect(isTrustedSenderUrl('http://localhost:5173/', {})).toBe(false);
     expect(isTrustedSenderUrl(undefined, trusted)).toBe(false);
     expect(isTrustedSenderUrl('not a url', trusted)).toBe(false);
+  });
+
+  it("takes an event only from this window's own top frame showing the app's page", () => {
+    const contents = {};
+    const top = { parent: null, url: 'app://switchboard/index.html' };
+    expect(isTrustedSender({ sender: contents, senderFrame: top }, contents, trusted)).toBe(true);
+    expect(isTrustedSender({ sender: {}, senderFrame: top }, contents, trusted)).toBe(false); // another window
+    expect(isTrustedSender({ sender: contents, senderFrame: { ...top, parent: top } }, contents, trusted)).toBe(false); // a subframe
+    expect(isTrustedSender({ sender: contents, senderFrame: null }, contents, trusted)).toBe(false); // frame gone
+    expect(isTrustedSender({ sender: contents, senderFrame: { parent: null, url: 'https://evil.example/' } }, contents, trusted)).toBe(
+      false,
+    );
   });
 });
 
