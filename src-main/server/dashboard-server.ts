@@ -268,9 +268,13 @@ export class DashboardServer {
     res.end(bytes);
   }
 
+  /**
+   * connect-src 'self' covers the page's own WebSocket (CSP 3 lets 'self' match ws: on the
+   * same host and port); naming ws://HOST:PORT instead would break on IPv6, whose literals
+   * Chromium refuses as CSP sources.
+   */
   private contentSecurityPolicy(): string {
-    const host = `${urlHost(this.bindAddress)}:${this.portValue}`;
-    return `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws://${host}; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+    return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
   }
 }
 

@@ -70,7 +70,11 @@ test('refuses a bad token on the API, the WebSocket and the page', async ({ page
 
 test('rejects malformed commands with a typed error', async () => {
   const post = (body: string) =>
-    fetch(`${server.origin}/api/commands`, { method: 'POST', body, headers: { Authorization: `Bearer ${server.token}` } });
+    fetch(`${server.origin}/api/commands`, {
+      method: 'POST',
+      body,
+      headers: { Authorization: `Bearer ${server.token}`, 'Content-Type': 'application/json' },
+    });
   const notJson = await post('{');
   expect(notJson.status).toBe(400);
   expect(await notJson.json()).toMatchObject({ error: { code: 'INVALID_JSON' } });

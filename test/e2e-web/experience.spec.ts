@@ -1,5 +1,5 @@
 /** The product's default run (the CartPole actor-learner loop) and its Experience page, in Chromium. */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
@@ -41,7 +41,7 @@ async function command(name: string, args: object): Promise<{ ok: boolean }> {
   const response = await fetch(`${server.origin}/api/commands`, {
     method: 'POST',
     body: JSON.stringify({ id: 1, command: name, args }),
-    headers: { Authorization: `Bearer ${server.token}` },
+    headers: { Authorization: `Bearer ${server.token}`, 'Content-Type': 'application/json' },
   });
   return (await response.json()) as { ok: boolean };
 }
@@ -112,8 +112,16 @@ test('exports .npz into the export folder from the page, and as a download over 
   const bytes = Buffer.from(await download.arrayBuffer());
   expect(bytes.subarray(0, 2).toString()).toBe('PK'); // a zip: NumPy's .npz
   expect(bytes.includes(Buffer.from('obs.npy'))).toBe(true);
-  // The link on the page carries the same token and query.
-  await expect(page.getByTestId('experience-download')).toHaveAttribute('href', /\/api\/experience\.npz\?newest=500&token=/);
+  // The link carries the query and no token: the page's cookie authorizes it, and the page's own URL dropped the token.
+  expect(new URL(page.url()).searchParams.has('token')).toBe(false);
+  await expect(page.getByTestId('experience-download')).toHaveAttribute('href', '/api/experience.npz?newest=500');
+  const [fromLink] = await Promise.all([page.waitForEvent('download'), page.getByTestId('experience-download').click()]);
+  expect(await fromLink.failure()).toBeNull();
+  expect(
+    readFileSync(await fromLink.path())
+      .subarray(0, 2)
+      .toString(),
+  ).toBe('PK');
   const bad = await fetch(`${server.origin}/api/experience.npz?sample=-1`, { headers: { Authorization: `Bearer ${server.token}` } });
   expect(bad.status).toBe(400);
   expect((await fetch(`${server.origin}/api/experience.npz`)).status).toBe(401);

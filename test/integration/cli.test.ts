@@ -110,7 +110,7 @@ describe('headless CLI', () => {
         (out) => /\| tiny v1 \|/.test(out),
         async (out) => {
           const url = new URL(/Dashboard: (\S+)/.exec(out)![1]!);
-          const auth = { Authorization: `Bearer ${url.searchParams.get('token')}` };
+          const auth = { Authorization: `Bearer ${url.searchParams.get('token')}`, 'Content-Type': 'application/json' };
           const snapshot = (await (await fetch(new URL('/api/snapshot', url), { headers: auth })).json()) as {
             engine: { models: { name: string }[] };
             repository: unknown;
