@@ -4,8 +4,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { OnnxGraphBuilder } from '../../src-main/models/onnx-builder.js';
-import { LIMITS } from '../../src-main/updater/protocol.js';
-import { policyModel } from '../fixtures/repository.js';
+import { UPDATER_ENTRY } from '../../src-main/updater/launcher.js';
+import { LIMITS, SETTINGS_ENV } from '../../src-main/updater/protocol.js';
+import { forkModule } from '../../src-main/util/spawn.js';
+import { policyModel, TestRepository } from '../fixtures/repository.js';
 import { until } from './helpers.js';
 import { system } from './repository-system.js';
 
@@ -74,5 +76,31 @@ describe('updater link limits', () => {
     coordinator.start();
     await until(() => version('wide', 1)?.validation === 'invalid' && active('raised') === 1, 30_000, 'both verdicts');
     expect(version('wide', 1)!.reason).toMatch(/over the budget of 64\.0 MiB/);
+  });
+});
+
+describe('updater process and its host', () => {
+  it('exits cleanly when its host goes away (the IPC channel closes), rather than dying on its next heartbeat', async () => {
+    const repo = new TestRepository();
+    const child = forkModule(UPDATER_ENTRY, {
+      env: { ...process.env, [SETTINGS_ENV]: JSON.stringify({ repository: repo.root, heartbeatIntervalMs: 50 }) },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await new Promise<void>((resolve) => child.on('message', (m: { type?: string }) => m.type === 'ready' && resolve()));
+    child.disconnect(); // what the host's death looks like from the updater
+    expect(await exited).toBe(0);
+    expect(stderr).not.toMatch(/ERR_IPC_CHANNEL_CLOSED|Error/);
+    repo.cleanup();
+  });
+
+  it('reports a verdict it cannot carry as invalid with the reason: no version stays "validating"', async () => {
+    const { repo, coordinator, version } = system();
+    await repo.publish('huge-name', 1, identity('n'.repeat(LIMITS.tensorName + 10), 4));
+    coordinator.start();
+    await until(() => version('huge-name', 1)?.validation === 'invalid', 20_000, 'a verdict');
+    expect(version('huge-name', 1)!.reason).toMatch(/report of this version broke the protocol: .*signature\.inputs\[0\]\.name/);
   });
 });
