@@ -43,8 +43,12 @@ describe('NumPy export', () => {
     expect(zip.readUInt16LE(zip.length - 22 + 10)).toBe(1);
   });
 
-  const numpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
-  it.skipIf(!numpy)('is read by NumPy itself (skipped where python3 has no numpy: reason stated here)', () => {
+  // The first Python that has NumPy: the project's venv, the one on PATH, or the system's (a pyenv
+  // shim on PATH may hide Debian's python3-numpy, which CI installs).
+  const python = ['.venv/bin/python', 'python3', '/usr/bin/python3'].find(
+    (exe) => spawnSync(exe, ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0,
+  );
+  it.skipIf(python === undefined)('is read by NumPy itself (skipped where no python3 has numpy: reason stated here)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'switchboard-npz-'));
     try {
       const path = join(dir, 'batch.npz');
@@ -55,7 +59,7 @@ describe('NumPy export', () => {
           done: { data: new Uint8Array([1, 0]), shape: [2], dtype: 'uint8' },
         }),
       );
-      const out = execFileSync('python3', [
+      const out = execFileSync(python!, [
         '-c',
         `import numpy as np; d = np.load(${JSON.stringify(path)}); print(d["obs"].tolist(), d["obs"].dtype, d["done"].tolist())`,
       ])
