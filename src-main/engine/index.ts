@@ -14,9 +14,17 @@ export type { Tensor, TensorMap } from './validate.js';
 export type { DType, TensorData } from './dtypes.js';
 export type { ModelSignature, TensorSpec, ServingPlan } from './signature.js';
 export type { ModelServingConfig, ModelServingConfigInput, BatchingConfig, QueueConfig, RateLimitConfig, WorkerConfig } from './config.js';
-export type { EngineSnapshot, ModelSnapshot, QueueSnapshot } from './snapshot.js';
-export type { SwapKind, SwapOptions, SwapRecord, VersionSnapshot } from './model-runner.js';
-export type { WorkerStats, WorkerState } from './worker-pool.js';
+export type {
+  EngineSnapshot,
+  ModelSnapshot,
+  QueueSnapshot,
+  SwapKind,
+  SwapRecord,
+  VersionSnapshot,
+  WorkerState,
+  WorkerStats,
+} from './snapshot.js';
+export type { SwapOptions } from './model-runner.js';
 export type { ArenaStats } from './arena.js';
 export type { EngineEvent, EventKind, EventLevel } from './events.js';
 export type { FaultKind } from './worker/protocol.js';

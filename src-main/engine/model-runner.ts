@@ -4,7 +4,6 @@
  * outputs back, deadlines and aborts, and the model's statistics. Everything here runs
  * on the engine's thread and is the single writer of its counters.
  */
-import { createHash } from 'node:crypto';
 import { slotViews, type ArenaPool } from './arena.js';
 import { BoundedQueue } from './bounded-queue.js';
 import type { ModelServingConfig, QueueConfig, BatchingConfig } from './config.js';
@@ -15,7 +14,6 @@ import {
   AbortedError,
   asError,
   ChecksumMismatchError,
-  ConfigError,
   InferenceFailedError,
   QueueDrainingError,
   QueueTimeoutError,
@@ -27,10 +25,11 @@ import {
 } from './errors.js';
 import type { EventLog } from './events.js';
 import { EnqueueRateLimiter } from './rate-limit.js';
-import { checkInferOptions, InferRequest, type InferOptions, type InferResult, type OutputTensor } from './request.js';
-import type { ModelSnapshot, QueueSnapshot } from './snapshot.js';
-import { LatencyHistogram } from './stats/histogram.js';
-import { WindowedCounter } from './stats/window.js';
+import { checkInferOptions, InferRequest, type InferOptions, type InferResult } from './request.js';
+import type { ModelSnapshot, QueueSnapshot, SwapRecord, VersionSnapshot } from './snapshot.js';
+import { ModelStats } from './model-stats.js';
+import { ModelVersions, sha256Of, type SwapOptions } from './model-versions.js';
+import { copyInputs, gatherBatch, scatterOutputs } from './batch-assembly.js';
 import { validateInputs } from './validate.js';
 import { settlesWithin } from '../util/timeout.js';
 import type { ModelSignature, ServingPlan } from './signature.js';
@@ -41,44 +40,9 @@ interface Batch extends InflightBatch {
   readonly requests: InferRequest[];
 }
 
-export type SwapKind = 'load' | 'activate' | 'rollback' | 'follow-latest' | 'reload';
+export type { SwapKind, SwapRecord, VersionSnapshot } from './snapshot.js';
 
-/** One change of the active version, for the swap history. */
-export interface SwapRecord {
-  readonly from: number | null;
-  readonly to: number;
-  readonly kind: SwapKind;
-  readonly startedAtMs: number;
-  /** Session creation on the slowest worker (0 when the version was already warm). */
-  readonly loadMs: number;
-  /** From the call to the moment new requests go to the new version. */
-  readonly totalMs: number;
-  readonly ok: boolean;
-  readonly error: string | null;
-}
-
-export interface SwapOptions {
-  readonly version: number;
-  readonly bytes: Uint8Array;
-  /** The sha256 the updater validated; the bytes are re-hashed and must match. */
-  readonly expectedSha256?: string;
-  /** Accept a signature that differs from the active one. */
-  readonly force?: boolean;
-  readonly kind?: SwapKind;
-}
-
-export interface VersionSnapshot {
-  version: number;
-  state: 'active' | 'warm' | 'draining';
-  sha256: string;
-  sizeBytes: number;
-  loadedAtMs: number;
-  loadMs: number;
-  /** Requests accepted for this version and not yet answered. */
-  pendingRequests: number;
-}
-
-const SWAP_HISTORY = 100;
+export type { SwapOptions } from './model-versions.js';
 
 interface SlotViews {
   readonly inputs: TensorData[][];
@@ -120,40 +84,11 @@ export class ModelRunner {
   private nextBatchId = 1;
   private runningRequests = 0;
   private runningRows = 0;
-  private activeServed: ServedVersion | undefined;
-  /** Requests accepted and not yet settled, per version: a version is released only at zero. */
-  private readonly versionRefs = new Map<number, number>();
-  /** Versions by how recently they were active, most recent first (for keeping warm). */
-  private activationOrder: number[] = [];
-  private readonly swapHistory: SwapRecord[] = [];
-  private swapChain: Promise<unknown> = Promise.resolve();
-  private readonly settledHook = (request: InferRequest) => this.onRequestSettled(request);
+  private readonly models: ModelVersions<Batch>;
+  private readonly settledHook = (request: InferRequest) => this.models.settled(request.version, this.stateValue === 'running');
   /** Queued plus running rows, at their recent peak: what batches are sized for. */
   private readonly outstanding = new RecentPeak();
-
-  private readonly counts = {
-    accepted: 0,
-    succeeded: 0,
-    failed: 0,
-    timedOut: 0,
-    queueTimedOut: 0,
-    aborted: 0,
-    retried: 0,
-    rejectedInvalid: 0,
-    rejectedRateLimited: 0,
-    rejectedDraining: 0,
-    rejectedShuttingDown: 0,
-    batches: 0,
-    batchRows: 0,
-  };
-  private readonly batchSizeCounts: number[];
-  private readonly requestRate: WindowedCounter;
-  private readonly rowRate: WindowedCounter;
-  private readonly batchRate: WindowedCounter;
-  private readonly enqueueRate: WindowedCounter;
-  private readonly queueLatency: LatencyHistogram;
-  private readonly computeLatency: LatencyHistogram;
-  private readonly totalLatency: LatencyHistogram;
+  private readonly stats: ModelStats;
 
   constructor(
     private readonly source: ModelSource,
@@ -177,14 +112,8 @@ export class ModelRunner {
       windowSeconds,
       config.memoryBudgetBytes,
     );
-    this.batchSizeCounts = new Array<number>(Math.ceil(Math.log2(4096)) + 2).fill(0);
-    this.requestRate = new WindowedCounter(windowSeconds);
-    this.rowRate = new WindowedCounter(windowSeconds);
-    this.batchRate = new WindowedCounter(windowSeconds);
-    this.enqueueRate = new WindowedCounter(windowSeconds);
-    this.queueLatency = new LatencyHistogram(windowSeconds);
-    this.computeLatency = new LatencyHistogram(windowSeconds);
-    this.totalLatency = new LatencyHistogram(windowSeconds);
+    this.stats = new ModelStats(windowSeconds);
+    this.models = new ModelVersions(source.name, this.pool, events, () => this.pump());
   }
 
   get name(): string {
@@ -196,8 +125,7 @@ export class ModelRunner {
   }
 
   private get active(): ServedVersion {
-    if (!this.activeServed) throw new Error(`model "${this.name}" has no active version before start()`);
-    return this.activeServed;
+    return this.models.active;
   }
 
   get version(): number {
@@ -217,8 +145,7 @@ export class ModelRunner {
     if (this.source.expectedSha256 !== undefined && this.source.expectedSha256 !== sha256) {
       throw new ChecksumMismatchError(this.source.expectedSha256, sha256);
     }
-    this.activeServed = await this.pool.start(this.source.version, this.source.bytes, sha256);
-    this.activationOrder = [this.source.version];
+    this.models.table.activate(await this.pool.start(this.source.version, this.source.bytes, sha256), 1);
     this.stateValue = 'running';
     const plan = this.plan;
     this.events.emit(
@@ -231,12 +158,12 @@ export class ModelRunner {
 
   infer(inputs: unknown, options: InferOptions = {}): Promise<InferResult> {
     if (this.stateValue !== 'running') {
-      this.counts.rejectedShuttingDown++;
+      this.stats.counts.rejectedShuttingDown++;
       return Promise.reject(new ShuttingDownError(`model "${this.name}" is ${this.stateValue}`));
     }
     if (options.signal?.aborted) return Promise.reject(new AbortedError('before_enqueue'));
     if (this.draining) {
-      this.counts.rejectedDraining++;
+      this.stats.counts.rejectedDraining++;
       return Promise.reject(new QueueDrainingError(this.queue.name));
     }
     let validated;
@@ -245,8 +172,8 @@ export class ModelRunner {
       validated = validateInputs(this.active.plan, inputs, options.checkFinite ?? this.config.checkFinite);
       if (this.limiter.enabled) this.limiter.admit(options.clientId);
     } catch (error) {
-      if (error instanceof InvalidInputError) this.counts.rejectedInvalid++;
-      else if (error instanceof RateLimitedError) this.counts.rejectedRateLimited++;
+      if (error instanceof InvalidInputError) this.stats.counts.rejectedInvalid++;
+      else if (error instanceof RateLimitedError) this.stats.counts.rejectedRateLimited++;
       return Promise.reject(asError(error));
     }
     const acceptedAt = performance.now();
@@ -254,7 +181,7 @@ export class ModelRunner {
       const version = this.active.version;
       const request = new InferRequest(validated.data, validated.rows, version, acceptedAt, options, resolve, reject);
       request.onSettled = this.settledHook;
-      this.versionRefs.set(version, (this.versionRefs.get(version) ?? 0) + 1);
+      this.models.table.ref(version);
       let offered;
       try {
         offered = this.queue.offer(request);
@@ -356,184 +283,63 @@ export class ModelRunner {
   }
 
   /**
-   * Make `options.version` the active version. Its sessions are created beside the old
-   * ones, one worker at a time so the rest keep serving; new requests go to it from the
-   * moment it is active, while requests accepted before finish on the version they were
-   * validated for. Any failure leaves the old version serving. Swaps run one at a time.
+   * Make `options.version` the active version (see ModelVersions.swap): loaded beside the
+   * active one, then activated between batches; any failure leaves the old one serving.
    */
   swap(options: SwapOptions, keepWarm = 1): Promise<SwapRecord> {
-    const run = this.swapChain.then(() => this.swapNow(options, keepWarm));
-    this.swapChain = run.catch(() => undefined);
-    return run;
+    return this.models.swap(options, keepWarm, this.stateValue);
   }
 
   /** Versions loaded now: the active one, warm ones kept for rollback, old ones finishing requests. */
   versions(): VersionSnapshot[] {
-    const warm = new Set(this.activationOrder);
-    return this.pool
-      .versions()
-      .sort((a, b) => b.version - a.version)
-      .map((v) => ({
-        version: v.version,
-        state: v.version === this.active.version ? 'active' : warm.has(v.version) ? 'warm' : 'draining',
-        sha256: v.sha256,
-        sizeBytes: v.bytes.byteLength,
-        loadedAtMs: v.loadedAtMs,
-        loadMs: v.loadMs,
-        pendingRequests: this.versionRefs.get(v.version) ?? 0,
-      }));
+    return this.models.snapshot();
   }
 
   swaps(): SwapRecord[] {
-    return [...this.swapHistory];
-  }
-
-  private async swapNow(options: SwapOptions, keepWarm: number): Promise<SwapRecord> {
-    const startedAtMs = Date.now();
-    const started = performance.now();
-    const from = this.active.version;
-    const kind = options.kind ?? 'activate';
-    const record = (ok: boolean, loadMs: number, error: string | null): SwapRecord => {
-      const entry: SwapRecord = { from, to: options.version, kind, startedAtMs, loadMs, totalMs: performance.now() - started, ok, error };
-      this.swapHistory.push(entry);
-      if (this.swapHistory.length > SWAP_HISTORY) this.swapHistory.shift();
-      return entry;
-    };
-    try {
-      if (this.stateValue !== 'running') throw new ShuttingDownError(`model "${this.name}" is ${this.stateValue}`);
-      const warm = this.pool.has(options.version);
-      if (kind === 'reload' && options.version === from) {
-        throw new ConfigError(
-          `model "${this.name}": reload the active version by publishing it as a new version, or activate another first`,
-        );
-      }
-      let served = warm ? this.pool.served(options.version) : undefined;
-      // Reloading, or the same version number with a different file: the loaded copy is stale.
-      if (served && (kind === 'reload' || (options.expectedSha256 !== undefined && served.sha256 !== options.expectedSha256))) {
-        if ((this.versionRefs.get(options.version) ?? 0) > 0) {
-          throw new ConfigError(
-            `model "${this.name}" version ${options.version} is still answering requests; try again once it has drained`,
-          );
-        }
-        this.pool.release(options.version);
-        served = undefined;
-      }
-      if (!served) {
-        const sha256 = sha256Of(options.bytes);
-        if (options.expectedSha256 !== undefined && options.expectedSha256 !== sha256) {
-          throw new ChecksumMismatchError(options.expectedSha256, sha256);
-        }
-        served = await this.pool.introduce(options.version, options.bytes, sha256, {
-          compareWith: this.active.signature,
-          force: options.force ?? false,
-        });
-      }
-      this.activeServed = served;
-      this.activationOrder = [options.version, ...this.activationOrder.filter((v) => v !== options.version)].slice(
-        0,
-        Math.max(1, keepWarm),
-      );
-      const entry = record(true, warm ? 0 : served.loadMs, null);
-      this.events.emit(
-        'info',
-        'model-swapped',
-        `model "${this.name}": version ${from} -> ${options.version} (${kind}, ${entry.totalMs.toFixed(1)} ms)`,
-        {
-          model: this.name,
-        },
-      );
-      this.releaseUnused();
-      this.pump();
-      return entry;
-    } catch (error) {
-      const message = asError(error).message;
-      record(false, 0, message);
-      this.events.emit(
-        'error',
-        'swap-failed',
-        `model "${this.name}": swap to version ${options.version} failed, version ${from} keeps serving: ${message}`,
-        {
-          model: this.name,
-        },
-      );
-      throw error;
-    }
-  }
-
-  /** Release versions that are neither active, kept warm, nor still owed answers. */
-  private releaseUnused(): void {
-    for (const served of this.pool.versions()) {
-      const v = served.version;
-      if (this.activationOrder.includes(v) || (this.versionRefs.get(v) ?? 0) > 0) continue;
-      this.pool.release(v);
-    }
-  }
-
-  private onRequestSettled(request: InferRequest): void {
-    const left = (this.versionRefs.get(request.version) ?? 1) - 1;
-    if (left > 0) {
-      this.versionRefs.set(request.version, left);
-      return;
-    }
-    this.versionRefs.delete(request.version);
-    if (
-      request.version !== this.activeServed?.version &&
-      !this.activationOrder.includes(request.version) &&
-      this.stateValue === 'running'
-    ) {
-      this.pool.release(request.version);
-    }
+    return this.models.history();
   }
 
   snapshotModel(): ModelSnapshot {
     const plan = this.plan;
-    const c = this.counts;
-    const buckets: { upTo: number; count: number }[] = [];
-    for (let i = 0; 2 ** i / 2 < plan.maxRows; i++) buckets.push({ upTo: Math.min(2 ** i, plan.maxRows), count: this.batchSizeCounts[i]! });
+    const active = this.active;
+    return this.stats.model({
+      plan,
+      base: {
+        name: this.name,
+        version: active.version,
+        sha256: active.sha256,
+        sizeBytes: active.bytes.byteLength,
+        loadedAtMs: active.loadedAtMs,
+        signature: active.signature,
+        versions: this.versions(),
+        swaps: this.models.recentHistory(20),
+      },
+      batching: this.batchingView(),
+      queued: this.queue.depth,
+      running: this.runningRequests,
+    });
+  }
+
+  /** The batching settings in force, as the snapshot shows them (and as reconfiguring starts from). */
+  batchingView(): ModelSnapshot['batching'] {
+    const plan = this.plan;
     return {
-      name: this.name,
-      version: this.version,
-      sha256: this.active.sha256,
-      sizeBytes: this.active.bytes.byteLength,
-      loadedAtMs: this.active.loadedAtMs,
-      signature: this.active.signature,
-      versions: this.versions(),
-      swaps: this.swapHistory.slice(-20),
-      batching: {
-        mode: plan.mode,
-        maxBatchRows: plan.mode === 'dynamic' ? Math.min(plan.maxRows, this.config.batching.maxBatchSize) : plan.maxRows,
-        maxQueueDelayUs: this.config.batching.maxQueueDelayUs,
-        preferredBatchSizes: [...this.config.batching.preferredBatchSizes],
-      },
-      requests: {
-        accepted: c.accepted,
-        succeeded: c.succeeded,
-        failed: c.failed,
-        timedOut: c.timedOut + c.queueTimedOut,
-        aborted: c.aborted,
-        retried: c.retried,
-        queued: this.queue.depth,
-        running: this.runningRequests,
-      },
-      requestsPerSecond: this.requestRate.ratePerSecond(),
-      rowsPerSecond: this.rowRate.ratePerSecond(),
-      batches: c.batches,
-      batchesPerSecond: this.batchRate.ratePerSecond(),
-      batchSizeBuckets: buckets,
-      meanBatchRows: c.batches === 0 ? 0 : c.batchRows / c.batches,
-      latencyMs: { queue: this.queueLatency.window(), compute: this.computeLatency.window(), total: this.totalLatency.window() },
-      lifetimeLatencyMs: {
-        queue: this.queueLatency.lifetime(),
-        compute: this.computeLatency.lifetime(),
-        total: this.totalLatency.lifetime(),
-      },
+      mode: plan.mode,
+      maxBatchRows: plan.mode === 'dynamic' ? Math.min(plan.maxRows, this.config.batching.maxBatchSize) : plan.maxRows,
+      maxQueueDelayUs: this.config.batching.maxQueueDelayUs,
+      preferredBatchSizes: [...this.config.batching.preferredBatchSizes],
     };
+  }
+
+  /** The queue settings in force (what reconfiguring starts from). */
+  get queuePolicy(): QueueConfig {
+    return this.queue.policy;
   }
 
   snapshotQueue(): QueueSnapshot {
     const q = this.queue;
     const policy = q.policy;
-    return {
+    return this.stats.queue({
       name: q.name,
       model: this.name,
       depth: q.depth,
@@ -556,18 +362,8 @@ export class ModelRunner {
       },
       enqueued: q.counters.enqueued,
       dequeued: q.counters.dequeued,
-      rejected: {
-        full: q.counters.rejectedFull,
-        rateLimited: this.counts.rejectedRateLimited,
-        invalid: this.counts.rejectedInvalid,
-        draining: this.counts.rejectedDraining,
-        shuttingDown: this.counts.rejectedShuttingDown,
-      },
-      timedOut: this.counts.queueTimedOut,
-      aborted: this.counts.aborted,
-      enqueuePerSecond: this.enqueueRate.ratePerSecond(),
-      waitMs: this.queueLatency.window(),
-    };
+      rejectedFull: q.counters.rejectedFull,
+    });
   }
 
   workerStats() {
@@ -590,8 +386,7 @@ export class ModelRunner {
   }
 
   private accepted(request: InferRequest): void {
-    this.counts.accepted++;
-    this.enqueueRate.add(1, request.acceptedAt);
+    this.stats.accepted(request.acceptedAt);
     const { timeoutMs, signal } = request.options;
     if (timeoutMs !== undefined) {
       request.cancelDeadline = this.cancelDeadline;
@@ -599,7 +394,7 @@ export class ModelRunner {
         request.deadline = undefined;
         if (request.settled) return;
         const stage = request.inQueue ? 'queued' : 'running';
-        this.counts.timedOut++;
+        this.stats.counts.timedOut++;
         this.rejectRequest(request, new RequestTimeoutError(timeoutMs, stage));
       });
     }
@@ -607,7 +402,7 @@ export class ModelRunner {
     if (signal) {
       request.onAbort = () => {
         if (request.settled) return;
-        this.counts.aborted++;
+        this.stats.counts.aborted++;
         this.rejectRequest(request, new AbortedError(request.inQueue ? 'queued' : 'running'));
       };
       signal.addEventListener('abort', request.onAbort, { once: true });
@@ -632,7 +427,7 @@ export class ModelRunner {
         this.queueSweepTimer = undefined;
         const now = performance.now();
         for (let oldest = this.queue.peek(); oldest && oldest.acceptedAt + timeoutMs <= now; oldest = this.queue.peek()) {
-          this.counts.queueTimedOut++;
+          this.stats.counts.queueTimedOut++;
           this.rejectRequest(oldest, new QueueTimeoutError(this.queue.name, timeoutMs));
         }
         this.armQueueSweep();
@@ -696,31 +491,15 @@ export class ModelRunner {
   private dispatch(worker: WorkerHandle<Batch>, version: number, plan: ServingPlan, targetRows: number): void {
     const arena = this.pool.arenaFor(worker, version);
     const slot = arena.acquire()!;
-    const requests: InferRequest[] = [];
-    let rows = 0;
-    for (let next = this.queue.peek(); next; next = this.queue.peek()) {
-      if (next.version !== version || (requests.length > 0 && rows + next.rows > targetRows)) break;
-      this.queue.shift();
-      requests.push(next);
-      rows += next.rows;
-    }
-    const views = this.slotViews(arena, plan).inputs[slot]!;
-    const now = performance.now();
-    for (let i = 0; i < views.length; i++) {
-      const view = views[i] as Float32Array;
-      let offset = 0;
-      for (const request of requests) {
-        const data = request.data[i] as Float32Array;
-        view.set(data, offset);
-        offset += data.length;
-      }
-    }
+    const { requests, rows } = gatherBatch(this.queue, version, targetRows);
+    copyInputs(this.slotViews(arena, plan).inputs[slot]!, requests);
     arena.setUsed(slot, rows);
+    const now = performance.now();
     for (const request of requests) {
       request.running = true;
       request.attempts++;
       request.dispatchedAt = now;
-      this.queueLatency.record(now - request.acceptedAt, 1, now);
+      this.stats.dispatched(now - request.acceptedAt, now);
     }
     this.runningRequests += requests.length;
     this.runningRows += rows;
@@ -733,47 +512,29 @@ export class ModelRunner {
     // batch they come back to is sized with them counted.
     this.outstanding.observe(this.queue.rows + this.runningRows, now);
     const plan = this.pool.served(batch.version).plan;
-    const outputs = this.slotViews(batch.arena, plan).outputs[batch.slot]!;
-    let rowOffset = 0;
     let answered = 0;
-    for (const request of batch.requests) {
-      const firstRow = rowOffset;
-      rowOffset += request.rows;
-      if (request.settled) continue; // timed out or aborted while running
+    scatterOutputs(this.slotViews(batch.arena, plan).outputs[batch.slot]!, plan.outputs, batch.requests, (request, outputs) => {
       request.running = false;
       this.runningRequests--;
       this.runningRows -= request.rows;
-      const result: Record<string, OutputTensor> = {};
-      for (let o = 0; o < plan.outputs.length; o++) {
-        const spec = plan.outputs[o]!;
-        const data = outputs[o]!.slice(firstRow * spec.rowElements, rowOffset * spec.rowElements);
-        result[spec.name] = { data, dims: [request.rows, ...spec.rowShape], dtype: spec.dtype };
-      }
       const totalMs = now - request.acceptedAt;
-      this.totalLatency.record(totalMs, 1, now);
+      this.stats.answered(totalMs, now);
       answered++;
       request.fulfil({
-        outputs: result,
+        outputs,
         modelVersion: batch.version,
         batchRows: batch.rows,
         timings: { queueMs: request.dispatchedAt - request.acceptedAt, computeMs, totalMs },
       });
-    }
-    this.counts.succeeded += answered;
-    this.counts.batches++;
-    this.counts.batchRows += batch.rows;
-    this.batchSizeCounts[Math.ceil(Math.log2(batch.rows))]!++;
-    this.computeLatency.record(computeMs, batch.requests.length, now);
-    this.requestRate.add(answered, now);
-    this.rowRate.add(batch.rows, now);
-    this.batchRate.add(1, now);
+    });
+    this.stats.batchDone(batch.rows, batch.requests.length, answered, computeMs, now);
     this.checkIdle();
   }
 
   private onBatchFailed(batch: Batch, message: string): void {
     for (const request of batch.requests) {
       if (request.settled) continue;
-      this.counts.failed++;
+      this.stats.counts.failed++;
       this.rejectRequest(request, new InferenceFailedError(`model "${this.name}": ${message}`));
     }
     this.checkIdle();
@@ -789,14 +550,14 @@ export class ModelRunner {
         this.runningRows -= request.rows;
         if (request.attempts < MAX_ATTEMPTS && this.stateValue === 'running') retry.push(request);
         else {
-          this.counts.failed++;
+          this.stats.counts.failed++;
           request.reject(new WorkerCrashedError(workerId, reason));
         }
       }
     }
     // Back at the head of the queue, in their original order.
     for (let i = retry.length - 1; i >= 0; i--) {
-      this.counts.retried++;
+      this.stats.counts.retried++;
       this.queue.unshift(retry[i]!);
     }
     this.checkIdle();
@@ -842,8 +603,4 @@ export class ModelRunner {
     this.flushImmediate = undefined;
     this.flushAt = Infinity;
   }
-}
-
-function sha256Of(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }

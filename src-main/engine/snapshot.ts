@@ -8,8 +8,57 @@ import type { EngineEvent } from './events.js';
 import type { LatencySummary } from './stats/histogram.js';
 import type { LoopDelaySummary } from './stats/loop-delay.js';
 import type { ModelSignature } from './signature.js';
-import type { SwapRecord, VersionSnapshot } from './model-runner.js';
-import type { WorkerStats } from './worker-pool.js';
+
+export type SwapKind = 'load' | 'activate' | 'rollback' | 'follow-latest' | 'reload';
+
+/** One change of the active version, for the swap history. */
+export interface SwapRecord {
+  readonly from: number | null;
+  readonly to: number;
+  readonly kind: SwapKind;
+  readonly startedAtMs: number;
+  /** Session creation on the slowest worker (0 when the version was already warm). */
+  readonly loadMs: number;
+  /** From the call to the moment new requests go to the new version. */
+  readonly totalMs: number;
+  readonly ok: boolean;
+  readonly error: string | null;
+}
+
+export interface VersionSnapshot {
+  version: number;
+  state: 'active' | 'warm' | 'draining';
+  sha256: string;
+  sizeBytes: number;
+  loadedAtMs: number;
+  loadMs: number;
+  /** Requests accepted for this version and not yet answered. */
+  pendingRequests: number;
+}
+
+export type WorkerState = 'starting' | 'ready' | 'degraded' | 'dead' | 'retiring' | 'stopped';
+
+export interface WorkerStats {
+  id: string;
+  model: string;
+  state: WorkerState;
+  threadId: number | null;
+  incarnation: number;
+  restarts: number;
+  inflightBatches: number;
+  batches: number;
+  rows: number;
+  busyMs: number;
+  /** Share of wall time spent computing over the stats window, 0..1. */
+  busyFraction: number;
+  heartbeatAgeMs: number | null;
+  uptimeMs: number;
+  /** Model versions loaded in this worker. */
+  versions: number[];
+  /** True while the worker creates a session (it takes no batch meanwhile). */
+  loading: boolean;
+  lastError: string | null;
+}
 
 export interface QueueSnapshot {
   name: string;

@@ -9,8 +9,7 @@ import type { EngineError } from './errors.js';
 import { SecondRing } from './stats/window.js';
 import { STATUS_FIELDS, Status, type ToWorker } from './worker/protocol.js';
 import type { RawValueMetadata } from './signature.js';
-
-export type WorkerState = 'starting' | 'ready' | 'degraded' | 'dead' | 'retiring' | 'stopped';
+import type { WorkerState } from './snapshot.js';
 
 export interface InflightBatch {
   readonly id: number;

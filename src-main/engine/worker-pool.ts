@@ -29,12 +29,14 @@ import {
   type ModelSignature,
   type ServingPlan,
 } from './signature.js';
-import { WorkerHandle, type InflightBatch, type LoadedReply, type WorkerState } from './worker-handle.js';
+import type { WorkerStats } from './snapshot.js';
+import { WorkerHandle, type InflightBatch, type LoadedReply } from './worker-handle.js';
 import { Status, WorkerPhase, type FaultKind, type FromWorker, type ToWorker, type WorkerInit } from './worker/protocol.js';
 import { spawnModuleWorker } from '../util/spawn.js';
 import { settlesWithin } from '../util/timeout.js';
 
-export type { InflightBatch, WorkerState } from './worker-handle.js';
+export type { InflightBatch } from './worker-handle.js';
+export type { WorkerState, WorkerStats } from './snapshot.js';
 export type { WorkerHandle } from './worker-handle.js';
 
 /** How long a worker may take to release its sessions and exit before it is terminated. */
@@ -51,28 +53,6 @@ export interface ServedVersion {
   readonly loadedAtMs: number;
   /** Session creation time on the slowest worker. */
   readonly loadMs: number;
-}
-
-export interface WorkerStats {
-  id: string;
-  model: string;
-  state: WorkerState;
-  threadId: number | null;
-  incarnation: number;
-  restarts: number;
-  inflightBatches: number;
-  batches: number;
-  rows: number;
-  busyMs: number;
-  /** Share of wall time spent computing over the stats window, 0..1. */
-  busyFraction: number;
-  heartbeatAgeMs: number | null;
-  uptimeMs: number;
-  /** Model versions loaded in this worker. */
-  versions: number[];
-  /** True while the worker creates a session (it takes no batch meanwhile). */
-  loading: boolean;
-  lastError: string | null;
 }
 
 export interface PoolCallbacks<B extends InflightBatch> {
