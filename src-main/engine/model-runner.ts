@@ -28,6 +28,8 @@ import { EnqueueRateLimiter } from './rate-limit.js';
 import { checkInferOptions, InferRequest, type InferOptions, type InferResult } from './request.js';
 import type { ModelSnapshot, QueueSnapshot, SwapRecord, VersionSnapshot } from './snapshot.js';
 import { ModelStats } from './model-stats.js';
+import { FlushTimer } from './flush-timer.js';
+import { QueueSweep } from './queue-sweep.js';
 import { ModelVersions, sha256Of, type SwapOptions } from './model-versions.js';
 import { copyInputs, gatherBatch, scatterOutputs } from './batch-assembly.js';
 import { validateInputs } from './validate.js';
@@ -71,16 +73,21 @@ export class ModelRunner {
   private paused = false;
   private drainWaiters: (() => void)[] = [];
   private draining = false;
-  private flushTimer: NodeJS.Timeout | undefined;
-  private flushImmediate: NodeJS.Immediate | undefined;
-  private flushAt = Infinity;
+  private readonly flush = new FlushTimer(() => this.pump());
   /**
    * Rows the queue must hold before a new arrival can change the batcher's decision; until
    * then an arrival only queues (Infinity: nothing can change until a worker has room or the
    * queue is resumed, and those call `pump` themselves).
    */
   private waitingForRows = 0;
-  private queueSweepTimer: NodeJS.Timeout | undefined;
+  private readonly queueSweep = new QueueSweep<InferRequest>(
+    () => this.queue.peek(),
+    () => this.config.queue.queueTimeoutMs,
+    (request, timeoutMs) => {
+      this.stats.counts.queueTimedOut++;
+      this.rejectRequest(request, new QueueTimeoutError(this.queue.name, timeoutMs));
+    },
+  );
   private nextBatchId = 1;
   private runningRequests = 0;
   private runningRows = 0;
@@ -270,14 +277,13 @@ export class ModelRunner {
     this.pump();
     await settlesWithin(this.idle(), drainTimeoutMs);
     for (const request of this.queue.drainAll()) this.rejectRequest(request, shuttingDown());
-    this.cancelFlush();
+    this.flush.cancel();
     await this.pool.stop();
     for (const batch of this.pool.takeInflight()) {
       for (const request of batch.requests) this.rejectRequest(request, shuttingDown());
     }
     this.deadlines.clear();
-    clearTimeout(this.queueSweepTimer);
-    this.queueSweepTimer = undefined;
+    this.queueSweep.stop();
     this.stateValue = 'stopped';
     for (const resolve of this.drainWaiters.splice(0)) resolve();
   }
@@ -398,7 +404,7 @@ export class ModelRunner {
         this.rejectRequest(request, new RequestTimeoutError(timeoutMs, stage));
       });
     }
-    if (this.config.queue.queueTimeoutMs > 0 && !this.queueSweepTimer) this.armQueueSweep();
+    this.queueSweep.arm();
     if (signal) {
       request.onAbort = () => {
         if (request.settled) return;
@@ -411,30 +417,6 @@ export class ModelRunner {
   }
 
   private readonly cancelDeadline = (deadline: Deadline) => this.deadlines.cancel(deadline);
-
-  /**
-   * The queue is FIFO and its timeout is the same for every request, so the oldest
-   * request is always the first to expire: one timer on the head replaces a deadline
-   * per request.
-   */
-  private armQueueSweep(): void {
-    const head = this.queue.peek();
-    const timeoutMs = this.config.queue.queueTimeoutMs;
-    if (!head || timeoutMs === 0) return;
-    const dueIn = head.acceptedAt + timeoutMs - performance.now();
-    this.queueSweepTimer = setTimeout(
-      () => {
-        this.queueSweepTimer = undefined;
-        const now = performance.now();
-        for (let oldest = this.queue.peek(); oldest && oldest.acceptedAt + timeoutMs <= now; oldest = this.queue.peek()) {
-          this.stats.counts.queueTimedOut++;
-          this.rejectRequest(oldest, new QueueTimeoutError(this.queue.name, timeoutMs));
-        }
-        this.armQueueSweep();
-      },
-      Math.max(0, Math.ceil(dueIn)),
-    );
-  }
 
   /** Reject, taking the request out of the queue or out of the running count. */
   private rejectRequest(request: InferRequest, error: Error): void {
@@ -484,7 +466,7 @@ export class ModelRunner {
     });
     if (decision.kind === 'dispatch') return decision.rows;
     this.waitingForRows = decision.untilRows;
-    if (decision.flushInUs !== null) this.scheduleFlush(decision.flushInUs);
+    if (decision.flushInUs !== null) this.flush.schedule(decision.flushInUs);
     return undefined;
   }
 
@@ -578,29 +560,5 @@ export class ModelRunner {
       this.views.set(arena, views);
     }
     return views;
-  }
-
-  private scheduleFlush(afterUs: number): void {
-    const at = performance.now() + afterUs / 1000;
-    if (at >= this.flushAt) return;
-    this.cancelFlush();
-    this.flushAt = at;
-    const fire = () => {
-      this.flushTimer = undefined;
-      this.flushImmediate = undefined;
-      this.flushAt = Infinity;
-      this.pump();
-    };
-    // Timers have millisecond resolution; below that, re-check on the next loop turn.
-    if (afterUs >= 1000) this.flushTimer = setTimeout(fire, Math.floor(afterUs / 1000));
-    else this.flushImmediate = setImmediate(fire);
-  }
-
-  private cancelFlush(): void {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    if (this.flushImmediate) clearImmediate(this.flushImmediate);
-    this.flushTimer = undefined;
-    this.flushImmediate = undefined;
-    this.flushAt = Infinity;
   }
 }

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { copyInputs, gatherBatch, scatterOutputs, type Batchable } from '../../src-main/engine/batch-assembly.js';
+import type { PlannedTensor } from '../../src-main/engine/signature.js';
+
+interface Req extends Batchable {
+  readonly id: string;
+  settled: boolean;
+}
+
+const req = (id: string, rows: number, version = 1, first = 0): Req => ({
+  id,
+  rows,
+  version,
+  settled: false,
+  data: [Float32Array.from({ length: rows * 2 }, (_, i) => first + i)],
+});
+
+function queueOf(items: Req[]) {
+  return { peek: () => items[0], shift: () => items.shift(), items };
+}
+
+const spec: PlannedTensor = { name: 'y', dtype: 'float32', rowShape: [2], rowElements: 2 };
+
+describe('batch assembly', () => {
+  it('gathers from the head, first in first out, up to the target rows, one version at a time', () => {
+    const q = queueOf([req('a', 2), req('b', 3), req('c', 1), req('d', 1, 2), req('e', 1)]);
+    expect(gatherBatch(q, 1, 5).requests.map((r) => r.id)).toEqual(['a', 'b']);
+    // c fits, d runs on another version: the batch stops there rather than skip ahead.
+    expect(gatherBatch(q, 1, 5)).toMatchObject({ rows: 1, requests: [{ id: 'c' }] });
+    expect(q.items.map((r) => r.id)).toEqual(['d', 'e']);
+    // The first request always goes, even when larger than the target.
+    expect(gatherBatch(queueOf([req('big', 9)]), 1, 4).rows).toBe(9);
+  });
+
+  it('copies each request after the previous one into the slot', () => {
+    const view = new Float32Array(10);
+    copyInputs([view], [req('a', 2, 1, 100), req('b', 1, 1, 200)]);
+    expect(Array.from(view)).toEqual([100, 101, 102, 103, 200, 201, 0, 0, 0, 0]);
+  });
+
+  it.each([
+    ['first', 0],
+    ['middle', 1],
+    ['last', 2],
+  ])('gives every request its own rows when the %s one settled while the batch ran', (_where, settledIndex) => {
+    const requests = [req('a', 1), req('b', 2), req('c', 1)];
+    requests[settledIndex]!.settled = true;
+    // Row r of the output holds [10r, 10r+1]: each request's slice says which rows it got.
+    const outputs = [Float32Array.from({ length: 8 }, (_, i) => Math.floor(i / 2) * 10 + (i % 2))];
+    const got = new Map<string, number[]>();
+    scatterOutputs(outputs, [spec], requests, (r, tensors) => got.set(r.id, Array.from(tensors.y!.data as Float32Array)));
+    const expected: Record<string, number[]> = { a: [0, 1], b: [10, 11, 20, 21], c: [30, 31] };
+    delete expected[requests[settledIndex]!.id];
+    expect(Object.fromEntries(got)).toEqual(expected);
+  });
+
+  it('gives each output its dims and dtype', () => {
+    const delivered: unknown[] = [];
+    scatterOutputs([new Float32Array(4)], [spec], [req('a', 2)], (_r, tensors) => delivered.push(tensors.y));
+    expect(delivered).toEqual([{ data: new Float32Array(4), dims: [2, 2], dtype: 'float32' }]);
+  });
+});
