@@ -18,7 +18,7 @@ import { forkLauncher } from './updater/launcher.js';
 import { Engine, EngineError } from './engine/index.js';
 import { ENGINE_DEFAULTS, isLoopback, nonNegativeInt, portNumber, positiveInt, servingConfig, type ServeOptions } from './serve-options.js';
 import { summaryLine } from './server/summary-line.js';
-import { count } from './util/format.js';
+import { count } from '../src-preload/format.js';
 
 /** `--model`: one file, served as version 1, without a repository or updater. */
 async function serveFile(options: ServeOptions & { model: string }): Promise<Running> {

@@ -3,10 +3,9 @@
  * it, and the serving plan the engine derives from it: whether dim 0 is a dynamic
  * batch dimension or a fixed one, and the size of one row of each tensor.
  */
-import { servingReservation } from './arena.js';
 import { MAX_BATCH_ROWS } from './config.js';
 import { isDType, type DType } from './dtypes.js';
-import { MemoryBudgetError, UnsupportedModelError } from './errors.js';
+import { UnsupportedModelError } from './errors.js';
 
 export type DimSpec = number | string;
 
@@ -114,21 +113,4 @@ export function signaturesCompatible(a: ModelSignature, b: ModelSignature): stri
     return undefined;
   };
   return compare(a.inputs, b.inputs, 'input') ?? compare(a.outputs, b.outputs, 'output');
-}
-
-/** What serving a plan needs to run: its workers and the batches in flight on each. */
-export interface ServingFootprint {
-  readonly workers: number;
-  readonly maxInflightBatches: number;
-  readonly memoryBudgetBytes: number;
-}
-
-/** Refuse a plan whose arenas and staging would exceed the budget (MemoryBudgetError, with the figures). */
-export function checkMemoryBudget(plan: ServingPlan, footprint: ServingFootprint): void {
-  const r = servingReservation(plan, footprint.workers, footprint.maxInflightBatches);
-  if (r.totalBytes <= footprint.memoryBudgetBytes) return;
-  const detail =
-    `${footprint.workers} workers x ${footprint.maxInflightBatches} arena slots x ${plan.maxRows} rows: ` +
-    `${(r.arenaBytes / 1024 ** 2).toFixed(1)} MiB of arenas and ${(r.stagingBytes / 1024 ** 2).toFixed(1)} MiB of staging`;
-  throw new MemoryBudgetError(r.totalBytes, footprint.memoryBudgetBytes, detail);
 }

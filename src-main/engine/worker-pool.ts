@@ -9,6 +9,7 @@
  * every loaded version. Each worker owns its arenas (SharedArrayBuffers cut into
  * `maxInflightBatches` slots), one per distinct signature; they survive restarts.
  */
+import { checkMemoryBudget } from './memory-budget.js';
 import type { Worker } from 'node:worker_threads';
 import { ArenaPool, planArena, type ArenaStats } from './arena.js';
 import type { WorkerConfig } from './config.js';
@@ -21,14 +22,7 @@ import {
   asError,
 } from './errors.js';
 import type { EventLog } from './events.js';
-import {
-  checkMemoryBudget,
-  planServing,
-  signatureFromMetadata,
-  signaturesCompatible,
-  type ModelSignature,
-  type ServingPlan,
-} from './signature.js';
+import { planServing, signatureFromMetadata, signaturesCompatible, type ModelSignature, type ServingPlan } from './signature.js';
 import type { WorkerStats } from './snapshot.js';
 import { WorkerHandle, type InflightBatch, type LoadedReply } from './worker-handle.js';
 import { Status, WorkerPhase, type FaultKind, type FromWorker, type ToWorker, type WorkerInit } from './worker/protocol.js';

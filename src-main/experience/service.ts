@@ -11,7 +11,7 @@ import { EngineError, RateLimitedError, ShuttingDownError, asError } from '../en
 import type { EventLog } from '../engine/events.js';
 import { LatencyHistogram, type LatencySummary } from '../engine/stats/histogram.js';
 import { WindowedCounter } from '../engine/stats/window.js';
-import { ExperienceBuffer, type FieldSpec } from './buffer.js';
+import { columnBytes, ExperienceBuffer, type FieldSpec } from './buffer.js';
 import { bufferToNpz, type ExportSelection } from './export.js';
 import { ExportFolder } from './export-folder.js';
 import { policyLagBuckets, priorityBuckets, type PolicyLagDistribution, type PriorityDistribution } from './distributions.js';
@@ -20,7 +20,7 @@ export type { ExportSelection } from './export.js';
 import { CHECKPOINT_FILE, CorruptCheckpointError, restoreCheckpoint, writeCheckpoint, type CheckpointInfo } from './checkpoint.js';
 import type { RateLimiterSpec } from './rate-limiter.js';
 import { ExperienceTable, type SampleBatch, type SamplerKind } from './table.js';
-import { count } from '../util/format.js';
+import { count } from '../../src-preload/format.js';
 
 export interface SamplerSettings {
   readonly sampler: SamplerKind;
@@ -78,7 +78,8 @@ export interface ExperienceSnapshot {
   capacity: number;
   size: number;
   bytes: number;
-  fields: FieldSpec[];
+  /** Each field with the bytes its column takes. */
+  fields: (FieldSpec & { bytes: number })[];
   inserted: number;
   sampled: number;
   dropped: number;
@@ -290,7 +291,7 @@ export class ExperienceService {
       capacity: this.buffer.capacity,
       size: stats.size,
       bytes: this.buffer.byteLength,
-      fields: this.buffer.fields.map((f) => ({ ...f, shape: [...f.shape] })),
+      fields: this.buffer.fields.map((f) => ({ ...f, shape: [...f.shape], bytes: columnBytes(f, this.buffer.capacity) })),
       inserted: counts.committed,
       sampled: this.samples.total,
       dropped: counts.dropped,

@@ -11,7 +11,7 @@ import { UnknownModelError, VersionUnavailableError, asError } from '../engine/e
 import type { EventLog } from '../engine/events.js';
 import type { ModelView, ToHost, VersionState, VersionView } from '../updater/protocol.js';
 import type { UpdaterStats, UpdaterSupervisor } from '../updater/supervisor.js';
-import { ms } from '../util/format.js';
+import { ms } from '../../src-preload/format.js';
 import { modelFilePath } from './layout.js';
 import { parseModelConfig, withDefaults, type RepositoryModelConfig, type VersionPolicy } from './model-config.js';
 

@@ -5,7 +5,7 @@
  */
 import type { EngineSnapshot } from '../engine/index.js';
 import type { RepositorySnapshot } from '../repository/coordinator.js';
-import { bytes, count, ms } from '../util/format.js';
+import { bytes, count, ms } from '../../src-preload/format.js';
 
 export function summaryLine(snapshot: EngineSnapshot, repository?: RepositorySnapshot | null): string {
   const parts: string[] = [new Date(snapshot.timeMs).toISOString().slice(11, 19)];

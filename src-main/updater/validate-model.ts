@@ -5,19 +5,13 @@
  * its signature; the signature is compatible with the active version's (unless forced);
  * and a warm-up run on zero inputs returns finite outputs.
  */
+import { checkMemoryBudget, type ServingFootprint } from '../engine/memory-budget.js';
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { dtypeInfo, type TensorData } from '../engine/dtypes.js';
 import { asError } from '../engine/errors.js';
-import {
-  checkMemoryBudget,
-  planServing,
-  signatureFromMetadata,
-  signaturesCompatible,
-  type ModelSignature,
-  type ServingFootprint,
-} from '../engine/signature.js';
+import { planServing, signatureFromMetadata, signaturesCompatible, type ModelSignature } from '../engine/signature.js';
 
 export interface ValidationRequest {
   readonly path: string;

@@ -1,8 +1,9 @@
+import { checkMemoryBudget } from '../../src-main/engine/memory-budget.js';
 import { describe, expect, it } from 'vitest';
 import { servingReservation } from '../../src-main/engine/arena.js';
 import { DEFAULT_MEMORY_BUDGET_BYTES, MAX_BATCH_ROWS, parseServingConfig } from '../../src-main/engine/config.js';
 import { MemoryBudgetError, UnsupportedModelError } from '../../src-main/engine/errors.js';
-import { checkMemoryBudget, planServing, type ModelSignature } from '../../src-main/engine/signature.js';
+import { planServing, type ModelSignature } from '../../src-main/engine/signature.js';
 
 const identity = (width: number, batch: number | string = 'N'): ModelSignature => ({
   inputs: [{ name: 'x', dtype: 'float32', shape: [batch, width] }],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EngineSnapshot } from '../../src-main/engine/index.js';
 import { summaryLine } from '../../src-main/server/summary-line.js';
-import { bytes } from '../../src-main/util/format.js';
+import { bytes } from '../../src-preload/format.js';
 
 const latency = (p50: number, p99: number) => ({ count: 10, meanMs: p50, p50Ms: p50, p95Ms: p99, p99Ms: p99, maxMs: p99 });
 

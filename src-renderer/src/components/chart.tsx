@@ -4,7 +4,7 @@
  */
 import { memo, type ReactNode } from 'react';
 import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { timeOfDay } from '../../../src-main/util/format.js';
+import { timeOfDay } from '../../../src-preload/format.js';
 import { chartRows, type Series } from '../chart-rows.js';
 import type { HistoryPoint } from '../store.js';
 

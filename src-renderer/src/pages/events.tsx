@@ -1,6 +1,6 @@
 /** The event log, filterable by level and text. */
 import { useState, type ReactNode } from 'react';
-import { timeOfDay } from '../../../src-main/util/format.js';
+import { timeOfDay } from '../../../src-preload/format.js';
 import { useDashboard } from '../store.js';
 
 export function Events(): ReactNode {

@@ -6,7 +6,7 @@
 import { useState, type ReactNode } from 'react';
 import type { CommandArgs } from '../../../src-preload/contract.js';
 import type { ExperienceSnapshot, SamplerSettings } from '../../../src-main/experience/service.js';
-import { bytes, count, ms, percent, timeOfDay } from '../../../src-main/util/format.js';
+import { bytes, count, ms, percent, timeOfDay } from '../../../src-preload/format.js';
 import { BarPanel, color, TimeChart, XyChart } from '../components/chart.js';
 import { CommandButton, Stat } from '../components/controls.js';
 import { useDashboard } from '../store.js';

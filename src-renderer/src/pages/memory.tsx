@@ -1,7 +1,6 @@
 /** Shared memory: the engine's arenas (capacity, use and high-water, over time) and the experience buffer. */
 import type { ReactNode } from 'react';
-import { columnBytes } from '../../../src-main/experience/buffer.js';
-import { bytes, count } from '../../../src-main/util/format.js';
+import { bytes, count } from '../../../src-preload/format.js';
 import { color, TimeChart } from '../components/chart.js';
 import { Stat } from '../components/controls.js';
 import { useDashboard } from '../store.js';
@@ -81,7 +80,7 @@ export function Memory(): ReactNode {
                   <td>{f.name}</td>
                   <td>{f.dtype}</td>
                   <td>[{f.shape.join(', ')}]</td>
-                  <td>{bytes(columnBytes(f, experience.capacity))}</td>
+                  <td>{bytes(f.bytes)}</td>
                 </tr>
               ))}
             </tbody>

@@ -1,6 +1,6 @@
 /** Repository versions with their states and reasons, the active one, swap history; activate, follow latest, reload. */
 import type { ReactNode } from 'react';
-import { bytes, ms, timeOfDay } from '../../../src-main/util/format.js';
+import { bytes, ms, timeOfDay } from '../../../src-preload/format.js';
 import { CommandButton } from '../components/controls.js';
 import { useDashboard } from '../store.js';
 import { transport } from '../transport/context.js';

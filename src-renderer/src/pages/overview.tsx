@@ -1,6 +1,6 @@
 /** The numbers a user checks first: throughput, latency split, queues, versions, worker health, loop delay. */
 import type { ReactNode } from 'react';
-import { count, ms, percent } from '../../../src-main/util/format.js';
+import { count, ms, percent } from '../../../src-preload/format.js';
 import { color, TimeChart } from '../components/chart.js';
 import { Stat } from '../components/controls.js';
 import type { DashboardSnapshot } from '../transport/types.js';

@@ -1,6 +1,6 @@
 /** Every queue: fill, refusals, wait times and policy, with the controls that change them. */
 import type { ReactNode } from 'react';
-import { count, ms } from '../../../src-main/util/format.js';
+import { count, ms } from '../../../src-preload/format.js';
 import { CommandButton, NumberSetting } from '../components/controls.js';
 import { useDashboard } from '../store.js';
 import { transport } from '../transport/context.js';

@@ -1,6 +1,6 @@
 /** Inference workers and the updater: health, heartbeats, restarts, load; resize and restart. */
 import type { ReactNode } from 'react';
-import { bytes, count, ms, percent } from '../../../src-main/util/format.js';
+import { bytes, count, ms, percent } from '../../../src-preload/format.js';
 import { CommandButton, NumberSetting } from '../components/controls.js';
 import { useDashboard } from '../store.js';
 import { transport } from '../transport/context.js';
