@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { DEFAULT_MODEL_NAME, DEFAULT_POLICY_LAYERS } from '../src-main/demo/default-model.js';
 import { SwitchboardHost } from '../src-main/host/switchboard-host.js';
-import { CommandExecutor } from '../src-main/server/commands.js';
+import { CommandExecutor } from '../src-main/host/command-executor.js';
 import { DashboardServer, defaultStaticDir } from '../src-main/server/dashboard-server.js';
 import { forkLauncher } from '../src-main/updater/launcher.js';
 import { SNAPSHOT_TAKEN } from '../src-preload/channels.js';

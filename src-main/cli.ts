@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { SyntheticLoad } from './demo/synthetic-load.js';
 import { SwitchboardHost } from './host/switchboard-host.js';
-import { CommandExecutor } from './server/commands.js';
+import { CommandExecutor } from './host/command-executor.js';
 import { DashboardServer, ListenError, defaultStaticDir, type DashboardServerOptions } from './server/dashboard-server.js';
 import { OwnProcessMetrics } from './host/process-metrics.js';
 import { ExperienceError } from './experience/service.js';

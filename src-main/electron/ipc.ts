@@ -8,7 +8,7 @@ import { IPC, type CommandReply } from '../../src-preload/contract.js';
 import type { ProcessMetric } from '../host/dashboard-snapshot.js';
 import type { SwitchboardHost } from '../host/switchboard-host.js';
 import { TelemetryPacer } from '../host/telemetry-pacer.js';
-import { CommandExecutor } from '../server/commands.js';
+import { CommandExecutor } from '../host/command-executor.js';
 import { isTrustedSender, type TrustedOrigins } from './sender-policy.js';
 
 function processMetrics(): ProcessMetric[] {

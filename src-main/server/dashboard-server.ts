@@ -13,7 +13,7 @@ import { parseCommand } from '../../src-preload/contract.js';
 import type { EngineEvent } from '../engine/index.js';
 import type { ExportSelection } from '../experience/service.js';
 import type { DashboardSnapshot } from '../host/dashboard-snapshot.js';
-import type { CommandExecutor } from './commands.js';
+import type { CommandExecutor } from '../host/command-executor.js';
 import {
   attachDashboardSocket,
   DEFAULT_SOCKET_LIMITS,

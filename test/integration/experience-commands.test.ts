@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SwitchboardHost } from '../../src-main/host/switchboard-host.js';
-import { CommandExecutor } from '../../src-main/server/commands.js';
+import { CommandExecutor } from '../../src-main/host/command-executor.js';
 import { forkLauncher } from '../../src-main/updater/launcher.js';
 import { until } from './helpers.js';
 
