@@ -1,3 +1,4 @@
+/* global module -- a CommonJS config file, as dependency-cruiser reads it */
 /**
  * Import rules, checked in `npm test` (npm run lint:deps). dependency-cruiser rather than
  * eslint's import plugins: it sees type-only imports as such (the renderer may share the
