@@ -10,6 +10,7 @@
  * `maxInflightBatches` slots), one per distinct signature; they survive restarts.
  */
 import { checkMemoryBudget } from './memory-budget.js';
+import { judgeWorker } from './watchdog.js';
 import type { Worker } from 'node:worker_threads';
 import { ArenaPool, planArena, type ArenaStats } from './arena.js';
 import type { WorkerConfig } from './config.js';
@@ -70,6 +71,12 @@ interface Completion<B extends InflightBatch> {
   readonly handle: WorkerHandle<B>;
   readonly worker: Worker;
   readonly message: Extract<FromWorker, { type: 'done' | 'run-failed' }>;
+}
+
+/** Every worker must see the signature the first one saw: one check, after every load. */
+function checkSameSignature(expected: ModelSignature, reply: LoadedReply, workerId: string): void {
+  const difference = signaturesCompatible(expected, signatureFromMetadata(reply.inputs, reply.outputs));
+  if (difference) throw new UnsupportedModelError(`worker ${workerId} sees a different signature: ${difference}`);
 }
 
 function planKeyOf(plan: ServingPlan): string {
@@ -168,10 +175,7 @@ export class WorkerPool<B extends InflightBatch> {
         const plan = planServing(signature, this.maxBatchSize);
         checkMemoryBudget(plan, this.footprint(this.config.count));
         first = { signature, plan };
-      } else {
-        const difference = signaturesCompatible(first.signature, signature);
-        if (difference) throw new UnsupportedModelError(`worker ${handle.id} sees a different signature: ${difference}`);
-      }
+      } else checkSameSignature(first.signature, reply, handle.id);
       this.attach(handle, version, first.plan);
       loadedOn.push(handle);
       slowestMs = Math.max(slowestMs, reply.loadMs);
@@ -381,9 +385,7 @@ export class WorkerPool<B extends InflightBatch> {
         if (handle.loaded.has(served.version)) continue;
         const reply = await this.loadOn(handle, served.version, served.bytes);
         if (handle.incarnation !== incarnation) return;
-        const signature = signatureFromMetadata(reply.inputs, reply.outputs);
-        const difference = signaturesCompatible(served.signature, signature);
-        if (difference) throw new UnsupportedModelError(`worker ${handle.id} sees a different signature: ${difference}`);
+        checkSameSignature(served.signature, reply, handle.id);
         if (this.versionMap.has(served.version)) this.attach(handle, served.version, served.plan);
       }
       if (handle.state === 'starting') this.markReady(handle);
@@ -568,7 +570,6 @@ export class WorkerPool<B extends InflightBatch> {
 
   private checkHealth(): void {
     const nowMs = Date.now();
-    const interval = this.config.heartbeatIntervalMs;
     for (const handle of this.handles) {
       if (!handle.serving && handle.state !== 'retiring' && handle.state !== 'starting') continue;
       if (!handle.worker) continue;
@@ -576,19 +577,17 @@ export class WorkerPool<B extends InflightBatch> {
       const sample = handle.busySamples.current();
       if (!sample.set) Object.assign(sample, { busyUs: totals.busyUs, atMs: performance.now(), set: true });
       const phase = BigInt(handle.read(Status.state));
-      const blocked = phase === WorkerPhase.busy || phase === WorkerPhase.loading;
-      const limit = phase === WorkerPhase.loading ? this.config.startupTimeoutMs : this.config.batchTimeoutMs;
-      const heartbeatAge = nowMs - handle.read(Status.heartbeatMs);
-      const blockedFor = blocked ? nowMs - handle.read(Status.batchStartedMs) : 0;
-      if (blocked && blockedFor > limit) {
-        const what = phase === WorkerPhase.loading ? 'session creation' : 'batch';
-        this.lose(handle, `${what} running for ${blockedFor} ms (limit ${limit} ms)`, 'worker-hung');
-      } else if (!blocked && handle.read(Status.heartbeatMs) > 0 && heartbeatAge > interval * this.config.missedHeartbeats) {
-        this.lose(handle, `no heartbeat for ${heartbeatAge} ms`, 'worker-hung');
-      } else if (handle.serving) {
-        const late = (!blocked && heartbeatAge > interval * 1.5) || blockedFor > limit / 2;
-        handle.state = late ? 'degraded' : 'ready';
-      }
+      const verdict = judgeWorker(
+        {
+          phase: phase === WorkerPhase.busy ? 'busy' : phase === WorkerPhase.loading ? 'loading' : 'idle',
+          heartbeatAtMs: handle.read(Status.heartbeatMs),
+          blockedSinceMs: handle.read(Status.batchStartedMs),
+        },
+        this.config,
+        nowMs,
+      );
+      if (verdict.kind === 'hung') this.lose(handle, verdict.reason, 'worker-hung');
+      else if (handle.serving) handle.state = verdict.kind === 'degraded' ? 'degraded' : 'ready';
     }
   }
 }
