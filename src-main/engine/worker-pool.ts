@@ -11,6 +11,7 @@
  */
 import { checkMemoryBudget } from './memory-budget.js';
 import { judgeWorker } from './watchdog.js';
+import { nextMsPerRow, pickWorker } from './balancer.js';
 import type { Worker } from 'node:worker_threads';
 import { ArenaPool, planArena, type ArenaStats } from './arena.js';
 import type { WorkerConfig } from './config.js';
@@ -234,29 +235,15 @@ export class WorkerPool<B extends InflightBatch> {
     if (!keys.has(served.planKey)) for (const handle of this.handles) handle.arenas.delete(served.planKey);
   }
 
-  /** A serving worker that holds `version` and has a free slot, preferring the least loaded, healthy ones. */
+  /** A serving worker that holds `version` and has a free slot, preferring healthy ones that finish first (see balancer.ts). */
   pick(version: number): WorkerHandle<B> | undefined {
     const key = this.versionMap.get(version)?.planKey;
     if (key === undefined) return undefined;
-    let best: WorkerHandle<B> | undefined;
-    let bestFreeAt = Infinity;
-    for (const h of this.handles) {
-      if (!h.serving || h.reserved || !h.loaded.has(version) || h.pendingLoads.size > 0) continue;
-      if ((h.arenas.get(key)?.available ?? 0) === 0) continue;
-      const freeAt = this.freeAt(h);
-      if (!best || (best.state === 'degraded' && h.state === 'ready') || (best.state === h.state && freeAt < bestFreeAt)) {
-        best = h;
-        bestFreeAt = freeAt;
-      }
-    }
-    return best;
-  }
-
-  /** When the worker should finish what it holds, if batches take their recent time per row. */
-  private freeAt(handle: WorkerHandle<B>): number {
-    let at = -Infinity;
-    for (const batch of handle.inflight.values()) at = Math.max(at, batch.dispatchedAt) + batch.rows * this.msPerRow;
-    return at;
+    return pickWorker(
+      this.handles,
+      (h) => h.serving && !h.reserved && h.loaded.has(version) && h.pendingLoads.size === 0 && (h.arenas.get(key)?.available ?? 0) > 0,
+      this.msPerRow,
+    );
   }
 
   arenaFor(handle: WorkerHandle<B>, version: number): ArenaPool {
@@ -508,8 +495,7 @@ export class WorkerPool<B extends InflightBatch> {
         // The callback reads outputs from the slot, so the slot is released after it.
         if (message.type === 'done') {
           handle.consecutiveFailures = 0;
-          const perRow = message.computeMs / batch.rows;
-          this.msPerRow = this.msPerRow === 0 ? perRow : this.msPerRow * 0.9 + perRow * 0.1;
+          this.msPerRow = nextMsPerRow(this.msPerRow, message.computeMs, batch.rows);
           this.callbacks.onDone(batch, message.computeMs);
         } else {
           this.events.emit('error', 'batch-failed', `batch of ${batch.rows} rows failed on ${handle.id}: ${message.message}`, {
