@@ -9,44 +9,21 @@ import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EngineError, RateLimitedError, ShuttingDownError, asError } from '../engine/errors.js';
 import type { EventLog } from '../engine/events.js';
-import { LatencyHistogram, type LatencySummary } from '../engine/stats/histogram.js';
+import { LatencyHistogram } from '../engine/stats/histogram.js';
 import { WindowedCounter } from '../engine/stats/window.js';
 import { columnBytes, ExperienceBuffer, type FieldSpec } from './buffer.js';
 import { bufferToNpz, type ExportSelection } from './export.js';
 import { ExportFolder } from './export-folder.js';
-import { policyLagBuckets, priorityBuckets, type PolicyLagDistribution, type PriorityDistribution } from './distributions.js';
+import { policyLagBuckets, priorityBuckets } from './distributions.js';
 
 export type { ExportSelection } from './export.js';
 import { CHECKPOINT_FILE, CorruptCheckpointError, restoreCheckpoint, writeCheckpoint, type CheckpointInfo } from './checkpoint.js';
-import type { RateLimiterSpec } from './rate-limiter.js';
-import { ExperienceTable, type SampleBatch, type SamplerKind } from './table.js';
+import { ExperienceTable, type SampleBatch } from './table.js';
+import { DEFAULT_SAMPLER, type CheckpointStatus, type ExperienceSnapshot, type SamplerSettings } from './snapshot.js';
 import { count } from '../../src-preload/format.js';
 
-export interface SamplerSettings {
-  readonly sampler: SamplerKind;
-  /** Prioritized: priority exponent. */
-  readonly alpha: number;
-  /** Prioritized: importance-sampling exponent. */
-  readonly beta: number;
-  /** Remove an item after this many samples (0: never). */
-  readonly maxTimesSampled: number;
-  /** Items per sampled batch. */
-  readonly batchSize: number;
-  /** The rate limiter's target samples per insert (SampleToInsertRatio). */
-  readonly samplesPerInsert: number;
-  /** Sampling waits until the table holds this many items. */
-  readonly minSize: number;
-}
-
-export const DEFAULT_SAMPLER: SamplerSettings = {
-  sampler: 'prioritized',
-  alpha: 0.6,
-  beta: 0.4,
-  maxTimesSampled: 0,
-  batchSize: 256,
-  samplesPerInsert: 0.25,
-  minSize: 1000,
-};
+export { DEFAULT_SAMPLER } from './snapshot.js';
+export type { CheckpointStatus, ExperienceSnapshot, SamplerSettings } from './snapshot.js';
 
 export interface ExperienceServiceOptions {
   readonly capacity: number;
@@ -63,47 +40,6 @@ export interface ExperienceServiceOptions {
 
 /** Consumes one sampled batch; returns new priorities for its items, or nothing. */
 export type BatchConsumer = (batch: SampleBatch) => Promise<ArrayLike<number> | undefined>;
-
-export interface CheckpointStatus {
-  dir: string | null;
-  intervalMs: number;
-  inProgress: boolean;
-  last: (Omit<CheckpointInfo, 'path'> & { atMs: number; items: number }) | null;
-  nextAtMs: number | null;
-  error: string | null;
-  restored: { atMs: number; items: number } | null;
-}
-
-export interface ExperienceSnapshot {
-  capacity: number;
-  size: number;
-  bytes: number;
-  /** Each field with the bytes its column takes. */
-  fields: (FieldSpec & { bytes: number })[];
-  inserted: number;
-  sampled: number;
-  dropped: number;
-  insertsPerSecond: number;
-  samplesPerSecond: number;
-  staleUpdates: number;
-  tornReads: number;
-  removedBySampling: number;
-  settings: SamplerSettings;
-  limiter: {
-    spec: RateLimiterSpec | null;
-    /** What the limiter holds back right now. */
-    holding: 'nothing' | 'samples' | 'inserts';
-    sampleWaitMs: LatencySummary;
-    sampleTimeouts: number;
-    insertWaits: { waits: number; totalMs: number; timeouts: number };
-  };
-  /** Priorities of the items held, in log10 buckets. */
-  priorities: PriorityDistribution | null;
-  /** Active version minus the item's policy version, over the newest items. */
-  policyLag: PolicyLagDistribution | null;
-  checkpoint: CheckpointStatus;
-  consumer: { batches: number; errors: number; lastError: string | null };
-}
 
 const SAMPLE_WAIT_TIMEOUT_MS = 2000;
 const LAG_WINDOW = 4096;
