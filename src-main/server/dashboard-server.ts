@@ -23,7 +23,7 @@ import {
 } from './dashboard-socket.js';
 import { HttpError, readBody, sendError, sendJson } from './http-basics.js';
 import { OriginPolicy, urlHost } from './origin-policy.js';
-import { StaticFiles, staticDirFrom } from './static-files.js';
+import { StaticFiles } from './static-files.js';
 import { TokenAuth } from './token-auth.js';
 
 export interface DashboardServerOptions {
@@ -288,5 +288,3 @@ function parseRequestUrl(req: IncomingMessage): URL | undefined {
     return undefined;
   }
 }
-
-export const defaultStaticDir = staticDirFrom;

@@ -84,8 +84,7 @@ export function attachDashboardSocket(
   const send = (message: ServerMessage): boolean => {
     if (closed || ws.readyState !== ws.OPEN) return false;
     if (ws.bufferedAmount > limits.maxBufferedBytes) {
-      counters.skippedSends++;
-      overSince ??= Date.now();
+      counters.skippedSends++; // how long it has been over is the watch's business
       return false;
     }
     ws.send(JSON.stringify(message));

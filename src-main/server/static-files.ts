@@ -62,7 +62,8 @@ export class StaticFiles {
   }
 }
 
-export function staticDirFrom(fromUrl: string): string {
+/** The built dashboard's folder, from the URL of the module asking (sources or bundle). */
+export function defaultStaticDir(fromUrl: string): string {
   // out/main/<chunk>.js -> out/renderer; src-main/server/*.ts -> out/renderer
   return fromUrl.endsWith('.ts')
     ? resolve(new URL('../../out/renderer', fromUrl).pathname)
