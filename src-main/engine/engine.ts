@@ -124,21 +124,13 @@ export class Engine {
 
   reconfigureQueue(model: string, queue: Partial<QueueConfig>): void {
     const runner = this.runner(model);
-    const merged = parseServingConfig({ queue: { ...runner.queue.policy, ...queue } }).queue;
+    const merged = parseServingConfig({ queue: { ...runner.queuePolicy, ...queue } }).queue;
     runner.reconfigureQueue(merged);
   }
 
   reconfigureBatching(model: string, batching: Partial<BatchingConfig>): void {
     const runner = this.runner(model);
-    const current = runner.snapshotModel().batching;
-    const merged = parseServingConfig({
-      batching: {
-        maxBatchSize: current.maxBatchRows,
-        maxQueueDelayUs: current.maxQueueDelayUs,
-        preferredBatchSizes: current.preferredBatchSizes,
-        ...batching,
-      },
-    }).batching;
+    const merged = parseServingConfig({ batching: { ...runner.batching, ...batching } }).batching;
     runner.reconfigureBatching(merged);
   }
 

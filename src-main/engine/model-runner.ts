@@ -1,55 +1,42 @@
 /**
- * Serves one model: validation and admission (rate limits, the bounded queue), the
- * dynamic batcher that assembles batches in the workers' shared arenas, scattering
- * outputs back, deadlines and aborts, and the model's statistics. Everything here runs
- * on the engine's thread and is the single writer of its counters.
+ * Serves one model: admits requests (admission.ts) into its bounded queue, lets the
+ * batcher pump them to the pool's workers, and settles them (batch-outcomes.ts, or a
+ * deadline, abort or queue timeout from request-watch.ts). Queue controls, swaps (through
+ * model-versions.ts) and the model's snapshot are here too. Everything runs on the
+ * engine's thread, the single writer of the model's counters.
  */
-import { slotViews, type ArenaPool } from './arena.js';
 import { BoundedQueue } from './bounded-queue.js';
 import type { ModelServingConfig, QueueConfig, BatchingConfig } from './config.js';
-import { decideBatch, RecentPeak } from './batch-policy.js';
-import { DeadlineScheduler, type Deadline } from './deadlines.js';
-import type { TensorData } from './dtypes.js';
+import { Batcher, type RunnerBatch } from './batcher.js';
+import { systemClock, type EngineClock } from './clock.js';
 import {
-  AbortedError,
   asError,
   ChecksumMismatchError,
   InferenceFailedError,
   QueueDrainingError,
-  QueueTimeoutError,
-  RateLimitedError,
-  RequestTimeoutError,
   ShuttingDownError,
   WorkerCrashedError,
-  InvalidInputError,
 } from './errors.js';
+import { admit } from './admission.js';
 import type { EventLog } from './events.js';
 import { EnqueueRateLimiter } from './rate-limit.js';
-import { checkInferOptions, InferRequest, type InferOptions, type InferResult } from './request.js';
+import { InferRequest, type InferOptions, type InferResult } from './request.js';
+import { RequestWatch, type EndReason } from './request-watch.js';
+import { RunningRequests } from './running-requests.js';
+import { batchingView, queueFacts } from './runner-views.js';
 import type { ModelSnapshot, QueueSnapshot, SwapRecord, VersionSnapshot } from './snapshot.js';
 import { ModelStats } from './model-stats.js';
-import { FlushTimer } from './flush-timer.js';
-import { QueueSweep } from './queue-sweep.js';
 import { ModelVersions, sha256Of, type SwapOptions } from './model-versions.js';
-import { copyInputs, gatherBatch, scatterOutputs } from './batch-assembly.js';
-import { validateInputs } from './validate.js';
+import { answerBatch, takeBackLost } from './batch-outcomes.js';
+import { IdleSignal } from './idle-signal.js';
 import { settlesWithin } from '../util/timeout.js';
 import type { ModelSignature, ServingPlan } from './signature.js';
-import { WorkerPool, type InflightBatch, type ServedVersion, type WorkerHandle } from './worker-pool.js';
+import { WorkerPool, type ServedVersion } from './worker-pool.js';
+import type { WorkerTransport } from './worker-transport.js';
 import type { FaultKind } from './worker/protocol.js';
 
-interface Batch extends InflightBatch {
-  readonly requests: InferRequest[];
-}
-
 export type { SwapKind, SwapRecord, VersionSnapshot } from './snapshot.js';
-
 export type { SwapOptions } from './model-versions.js';
-
-interface SlotViews {
-  readonly inputs: TensorData[][];
-  readonly outputs: TensorData[][];
-}
 
 export type RunnerState = 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -61,55 +48,51 @@ export interface ModelSource {
   readonly expectedSha256?: string;
 }
 
-const MAX_ATTEMPTS = 2; // the first run and one retry after a worker loss
+/** What a runner talks to besides its model: unit tests pass scripted threads and their own clock. */
+export interface RunnerSeams {
+  readonly transport?: WorkerTransport;
+  readonly clock?: EngineClock;
+}
+
+/** Which counter a request ended early by a RequestWatch goes to. */
+const END_COUNTERS = { timedOut: 'timedOut', aborted: 'aborted', queueTimedOut: 'queueTimedOut' } as const satisfies Record<
+  EndReason,
+  keyof ModelStats['counts']
+>;
 
 export class ModelRunner {
   readonly queue: BoundedQueue<InferRequest>;
-  private readonly pool: WorkerPool<Batch>;
-  private readonly deadlines = new DeadlineScheduler();
+  private readonly pool: WorkerPool<RunnerBatch>;
   private readonly limiter: EnqueueRateLimiter;
-  private readonly views = new WeakMap<ArenaPool, SlotViews>();
   private stateValue: RunnerState = 'starting';
   private paused = false;
-  private drainWaiters: (() => void)[] = [];
+  private readonly idleSignal = new IdleSignal(() => this.queue.depth === 0 && this.pool.inflightBatches === 0);
   private draining = false;
-  private readonly flush = new FlushTimer(() => this.pump());
-  /**
-   * Rows the queue must hold before a new arrival can change the batcher's decision; until
-   * then an arrival only queues (Infinity: nothing can change until a worker has room or the
-   * queue is resumed, and those call `pump` themselves).
-   */
-  private waitingForRows = 0;
-  private readonly queueSweep = new QueueSweep<InferRequest>(
-    () => this.queue.peek(),
-    () => this.config.queue.queueTimeoutMs,
-    (request, timeoutMs) => {
-      this.stats.counts.queueTimedOut++;
-      this.rejectRequest(request, new QueueTimeoutError(this.queue.name, timeoutMs));
-    },
-  );
-  private nextBatchId = 1;
-  private runningRequests = 0;
-  private runningRows = 0;
-  private readonly models: ModelVersions<Batch>;
+  private readonly watch: RequestWatch;
+  private readonly running = new RunningRequests();
+  private readonly models: ModelVersions<RunnerBatch>;
   private readonly settledHook = (request: InferRequest) => this.models.settled(request.version, this.stateValue === 'running');
-  /** Queued plus running rows, at their recent peak: what batches are sized for. */
-  private readonly outstanding = new RecentPeak();
   private readonly stats: ModelStats;
+  /** What batch-outcomes.ts updates. */
+  private readonly counters: { running: RunningRequests; stats: ModelStats };
+  private readonly clock: EngineClock;
+  private readonly batcher: Batcher;
 
   constructor(
     private readonly source: ModelSource,
     private config: ModelServingConfig,
     private readonly events: EventLog,
     windowSeconds: number,
+    seams: RunnerSeams = {},
   ) {
+    this.clock = seams.clock ?? systemClock;
     this.queue = new BoundedQueue(source.name, config.queue);
     this.limiter = new EnqueueRateLimiter(source.name, config.rateLimit);
-    this.pool = new WorkerPool<Batch>(
-      source.name,
-      config.workers,
-      config.batching.maxBatchSize,
-      {
+    this.pool = new WorkerPool<RunnerBatch>({
+      model: source.name,
+      config: config.workers,
+      maxBatchSize: config.batching.maxBatchSize,
+      callbacks: {
         onDone: (batch, computeMs) => this.onBatchDone(batch, computeMs),
         onRunFailed: (batch, message) => this.onBatchFailed(batch, message),
         onWorkerLost: (workerId, batches, reason) => this.onWorkerLost(workerId, batches, reason),
@@ -117,10 +100,36 @@ export class ModelRunner {
       },
       events,
       windowSeconds,
-      config.memoryBudgetBytes,
-    );
+      memoryBudgetBytes: config.memoryBudgetBytes,
+      transport: seams.transport,
+      clock: this.clock,
+    });
+    this.watch = new RequestWatch({
+      queueName: source.name,
+      head: () => this.queue.peek(),
+      queueTimeoutMs: () => this.config.queue.queueTimeoutMs,
+      end: (request, reason, error) => {
+        this.stats.counts[END_COUNTERS[reason]]++;
+        this.rejectRequest(request, error);
+      },
+    });
     this.stats = new ModelStats(windowSeconds);
+    this.counters = { running: this.running, stats: this.stats };
     this.models = new ModelVersions(source.name, this.pool, events, () => this.pump());
+    this.batcher = new Batcher({
+      queue: this.queue,
+      pool: this.pool,
+      running: this.running,
+      stats: this.stats,
+      clock: this.clock,
+      batching: () => this.config.batching,
+      holding: () => this.paused || this.stateValue === 'stopped',
+      flushingAll: () => this.draining || this.stateValue === 'stopping',
+    });
+  }
+
+  private pump(): void {
+    this.batcher.pump();
   }
 
   get name(): string {
@@ -164,26 +173,22 @@ export class ModelRunner {
   }
 
   infer(inputs: unknown, options: InferOptions = {}): Promise<InferResult> {
-    if (this.stateValue !== 'running') {
-      this.stats.counts.rejectedShuttingDown++;
-      return Promise.reject(new ShuttingDownError(`model "${this.name}" is ${this.stateValue}`));
-    }
-    if (options.signal?.aborted) return Promise.reject(new AbortedError('before_enqueue'));
-    if (this.draining) {
-      this.stats.counts.rejectedDraining++;
-      return Promise.reject(new QueueDrainingError(this.queue.name));
-    }
     let validated;
     try {
-      checkInferOptions(options);
-      validated = validateInputs(this.active.plan, inputs, options.checkFinite ?? this.config.checkFinite);
-      if (this.limiter.enabled) this.limiter.admit(options.clientId);
+      validated = admit(inputs, options, {
+        model: this.name,
+        queueName: this.queue.name,
+        runnerState: this.stateValue,
+        draining: this.draining,
+        plan: this.active.plan,
+        checkFinite: this.config.checkFinite,
+        limiter: this.limiter,
+        counts: this.stats.counts,
+      });
     } catch (error) {
-      if (error instanceof InvalidInputError) this.stats.counts.rejectedInvalid++;
-      else if (error instanceof RateLimitedError) this.stats.counts.rejectedRateLimited++;
       return Promise.reject(asError(error));
     }
-    const acceptedAt = performance.now();
+    const acceptedAt = this.clock.monotonicMs();
     return new Promise<InferResult>((resolve, reject) => {
       const version = this.active.version;
       const request = new InferRequest(validated.data, validated.rows, version, acceptedAt, options, resolve, reject);
@@ -225,7 +230,7 @@ export class ModelRunner {
     this.paused = false;
     this.queue.failWaiters(new QueueDrainingError(this.queue.name));
     this.pump();
-    await this.idle();
+    await this.idleSignal.wait();
     this.paused = wasPaused;
     this.draining = false;
   }
@@ -275,17 +280,16 @@ export class ModelRunner {
     this.queue.failWaiters(shuttingDown());
     this.paused = false;
     this.pump();
-    await settlesWithin(this.idle(), drainTimeoutMs);
+    await settlesWithin(this.idleSignal.wait(), drainTimeoutMs);
     for (const request of this.queue.drainAll()) this.rejectRequest(request, shuttingDown());
-    this.flush.cancel();
+    this.batcher.cancel();
     await this.pool.stop();
     for (const batch of this.pool.takeInflight()) {
       for (const request of batch.requests) this.rejectRequest(request, shuttingDown());
     }
-    this.deadlines.clear();
-    this.queueSweep.stop();
+    this.watch.stop();
     this.stateValue = 'stopped';
-    for (const resolve of this.drainWaiters.splice(0)) resolve();
+    this.idleSignal.releaseAll();
   }
 
   /**
@@ -320,21 +324,15 @@ export class ModelRunner {
         versions: this.versions(),
         swaps: this.models.recentHistory(20),
       },
-      batching: this.batchingView(),
+      batching: batchingView(plan, this.config.batching),
       queued: this.queue.depth,
-      running: this.runningRequests,
+      running: this.running.count,
     });
   }
 
-  /** The batching settings in force, as the snapshot shows them (and as reconfiguring starts from). */
-  batchingView(): ModelSnapshot['batching'] {
-    const plan = this.plan;
-    return {
-      mode: plan.mode,
-      maxBatchRows: plan.mode === 'dynamic' ? Math.min(plan.maxRows, this.config.batching.maxBatchSize) : plan.maxRows,
-      maxQueueDelayUs: this.config.batching.maxQueueDelayUs,
-      preferredBatchSizes: [...this.config.batching.preferredBatchSizes],
-    };
+  /** The batching settings in force (what reconfiguring starts from). */
+  get batching(): BatchingConfig {
+    return this.config.batching;
   }
 
   /** The queue settings in force (what reconfiguring starts from). */
@@ -343,33 +341,15 @@ export class ModelRunner {
   }
 
   snapshotQueue(): QueueSnapshot {
-    const q = this.queue;
-    const policy = q.policy;
-    return this.stats.queue({
-      name: q.name,
-      model: this.name,
-      depth: q.depth,
-      rows: q.rows,
-      capacity: q.capacity,
-      highWater: q.highWater,
-      paused: this.paused,
-      draining: this.draining,
-      waitingForRoom: q.waiting,
-      policy: {
-        fullPolicy: policy.fullPolicy,
-        fullWaitTimeoutMs: policy.fullWaitTimeoutMs,
-        maxWaiters: policy.maxWaiters,
-        queueTimeoutMs: policy.queueTimeoutMs,
-      },
-      rateLimit: {
-        perQueue: this.config.rateLimit.perQueue ?? null,
-        perClient: this.config.rateLimit.perClient ?? null,
+    return this.stats.queue(
+      queueFacts(this.queue, {
+        model: this.name,
+        paused: this.paused,
+        draining: this.draining,
+        rateLimit: this.config.rateLimit,
         trackedClients: this.limiter.trackedClients,
-      },
-      enqueued: q.counters.enqueued,
-      dequeued: q.counters.dequeued,
-      rejectedFull: q.counters.rejectedFull,
-    });
+      }),
+    );
   }
 
   workerStats() {
@@ -380,185 +360,45 @@ export class ModelRunner {
     return this.pool.arenaStats();
   }
 
-  private idle(): Promise<void> {
-    if (this.queue.depth === 0 && this.pool.inflightBatches === 0) return Promise.resolve();
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
-  }
-
-  private checkIdle(): void {
-    if (this.drainWaiters.length > 0 && this.queue.depth === 0 && this.pool.inflightBatches === 0) {
-      for (const resolve of this.drainWaiters.splice(0)) resolve();
-    }
-  }
-
   private accepted(request: InferRequest): void {
     this.stats.accepted(request.acceptedAt);
-    const { timeoutMs, signal } = request.options;
-    if (timeoutMs !== undefined) {
-      request.cancelDeadline = this.cancelDeadline;
-      request.deadline = this.deadlines.add(request.acceptedAt + timeoutMs, () => {
-        request.deadline = undefined;
-        if (request.settled) return;
-        const stage = request.inQueue ? 'queued' : 'running';
-        this.stats.counts.timedOut++;
-        this.rejectRequest(request, new RequestTimeoutError(timeoutMs, stage));
-      });
-    }
-    this.queueSweep.arm();
-    if (signal) {
-      request.onAbort = () => {
-        if (request.settled) return;
-        this.stats.counts.aborted++;
-        this.rejectRequest(request, new AbortedError(request.inQueue ? 'queued' : 'running'));
-      };
-      signal.addEventListener('abort', request.onAbort, { once: true });
-    }
-    if (this.queue.rows >= this.waitingForRows) this.pump();
+    this.watch.watch(request);
+    this.batcher.arrived();
   }
-
-  private readonly cancelDeadline = (deadline: Deadline) => this.deadlines.cancel(deadline);
 
   /** Reject, taking the request out of the queue or out of the running count. */
   private rejectRequest(request: InferRequest, error: Error): void {
     if (request.inQueue) this.queue.remove(request);
-    if (request.running) {
-      request.running = false;
-      this.runningRequests--;
-      this.runningRows -= request.rows;
-    }
+    this.running.stop(request);
     request.reject(error);
-    this.checkIdle();
+    this.idleSignal.check();
   }
 
-  /** Form and dispatch batches while workers have room and the batching policy allows. */
-  private pump(): void {
-    this.waitingForRows = Infinity;
-    if (this.paused || this.stateValue === 'stopped') return;
-    for (let head = this.queue.peek(); head; head = this.queue.peek()) {
-      // A batch runs one version: that of the oldest request (requests keep the version they were validated for).
-      const worker = this.pool.pick(head.version);
-      if (!worker) return;
-      const plan = this.pool.served(head.version).plan;
-      const rows = this.nextBatchRows(plan, worker.inflight.size === 0);
-      if (rows === undefined) return; // it set waitingForRows
-      this.dispatch(worker, head.version, plan, rows);
-    }
-    this.waitingForRows = 0;
-  }
-
-  /** Rows for the next batch, or undefined to wait for more (a flush is scheduled if one helps). */
-  private nextBatchRows(plan: ServingPlan, workerIdle: boolean): number | undefined {
-    if (plan.mode === 'unbatched') return plan.maxRows;
-    const batching = this.config.batching;
-    const queuedRows = this.queue.rows;
-    const now = performance.now();
-    const decision = decideBatch({
-      queuedRows,
-      outstandingRows: this.outstanding.observe(queuedRows + this.runningRows, now),
-      pipelineSlots: this.pool.slots,
-      maxRows: plan.maxRows,
-      maxBatchSize: batching.maxBatchSize,
-      preferredBatchSizes: batching.preferredBatchSizes,
-      workerIdle,
-      oldestWaitedUs: (now - this.queue.peek()!.acceptedAt) * 1000,
-      maxQueueDelayUs: batching.maxQueueDelayUs,
-      flushAll: this.draining || this.stateValue === 'stopping',
-    });
-    if (decision.kind === 'dispatch') return decision.rows;
-    this.waitingForRows = decision.untilRows;
-    if (decision.flushInUs !== null) this.flush.schedule(decision.flushInUs);
-    return undefined;
-  }
-
-  private dispatch(worker: WorkerHandle<Batch>, version: number, plan: ServingPlan, targetRows: number): void {
-    const arena = this.pool.arenaFor(worker, version);
-    const slot = arena.acquire()!;
-    const { requests, rows } = gatherBatch(this.queue, version, targetRows);
-    copyInputs(this.slotViews(arena, plan).inputs[slot]!, requests);
-    arena.setUsed(slot, rows);
-    const now = performance.now();
-    for (const request of requests) {
-      request.running = true;
-      request.attempts++;
-      request.dispatchedAt = now;
-      this.stats.dispatched(now - request.acceptedAt, now);
-    }
-    this.runningRequests += requests.length;
-    this.runningRows += rows;
-    this.pool.run(worker, { id: this.nextBatchId++, version, slot, rows, dispatchedAt: now, requests, arena });
-  }
-
-  private onBatchDone(batch: Batch, computeMs: number): void {
-    const now = performance.now();
-    // These callers are about to be answered and, in a closed loop, to send again: the
-    // batch they come back to is sized with them counted.
-    this.outstanding.observe(this.queue.rows + this.runningRows, now);
+  private onBatchDone(batch: RunnerBatch, computeMs: number): void {
+    const now = this.clock.monotonicMs();
+    this.batcher.noteAnswering(now);
     const plan = this.pool.served(batch.version).plan;
-    let answered = 0;
-    scatterOutputs(this.slotViews(batch.arena, plan).outputs[batch.slot]!, plan.outputs, batch.requests, (request, outputs) => {
-      request.running = false;
-      this.runningRequests--;
-      this.runningRows -= request.rows;
-      const totalMs = now - request.acceptedAt;
-      this.stats.answered(totalMs, now);
-      answered++;
-      request.fulfil({
-        outputs,
-        modelVersion: batch.version,
-        batchRows: batch.rows,
-        timings: { queueMs: request.dispatchedAt - request.acceptedAt, computeMs, totalMs },
-      });
-    });
-    this.stats.batchDone(batch.rows, batch.requests.length, answered, computeMs, now);
-    this.checkIdle();
+    answerBatch(batch, plan, this.batcher.outputViews(batch, plan), computeMs, now, this.counters);
+    this.idleSignal.check();
   }
 
-  private onBatchFailed(batch: Batch, message: string): void {
+  private onBatchFailed(batch: RunnerBatch, message: string): void {
     for (const request of batch.requests) {
       if (request.settled) continue;
       this.stats.counts.failed++;
       this.rejectRequest(request, new InferenceFailedError(`model "${this.name}": ${message}`));
     }
-    this.checkIdle();
+    this.idleSignal.check();
   }
 
-  private onWorkerLost(workerId: string, batches: Batch[], reason: string): void {
-    const retry: InferRequest[] = [];
-    for (const batch of batches) {
-      for (const request of batch.requests) {
-        if (request.settled) continue;
-        request.running = false;
-        this.runningRequests--;
-        this.runningRows -= request.rows;
-        if (request.attempts < MAX_ATTEMPTS && this.stateValue === 'running') retry.push(request);
-        else {
-          this.stats.counts.failed++;
-          request.reject(new WorkerCrashedError(workerId, reason));
-        }
-      }
-    }
+  private onWorkerLost(workerId: string, batches: RunnerBatch[], reason: string): void {
+    const retry = takeBackLost(batches, this.stateValue === 'running', () => new WorkerCrashedError(workerId, reason), this.counters);
     // Back at the head of the queue, in their original order.
     for (let i = retry.length - 1; i >= 0; i--) {
       this.stats.counts.retried++;
       this.queue.unshift(retry[i]!);
     }
-    this.checkIdle();
+    this.idleSignal.check();
     this.pump();
-  }
-
-  /** Typed views of an arena's slots, made once per arena (versions sharing an arena share a plan). */
-  private slotViews(arena: ArenaPool, plan: ServingPlan): SlotViews {
-    let views = this.views.get(arena);
-    if (!views) {
-      const inputs: TensorData[][] = [];
-      const outputs: TensorData[][] = [];
-      for (let slot = 0; slot < arena.layout.slots; slot++) {
-        inputs.push(slotViews(arena.sab, arena.layout, slot, plan.inputs, arena.layout.inputs));
-        outputs.push(slotViews(arena.sab, arena.layout, slot, plan.outputs, arena.layout.outputs));
-      }
-      views = { inputs, outputs };
-      this.views.set(arena, views);
-    }
-    return views;
   }
 }

@@ -1,0 +1,67 @@
+/**
+ * What happens to a batch's requests when it comes back: answered with their rows of the
+ * outputs, or, when its worker was lost, each either retried once or rejected. The
+ * runner wires these to its queue and counters; kept apart so they read (and are tested)
+ * without a pool.
+ */
+import { scatterOutputs } from './batch-assembly.js';
+import type { RunnerBatch } from './batcher.js';
+import type { TensorData } from './dtypes.js';
+import type { ModelStats } from './model-stats.js';
+import type { InferRequest } from './request.js';
+import type { RunningRequests } from './running-requests.js';
+import type { ServingPlan } from './signature.js';
+
+/** The first run and one retry after a worker loss. */
+export const MAX_ATTEMPTS = 2;
+
+/** Answer every unsettled request of a finished batch from `outputs` (its slot's output views). */
+export function answerBatch(
+  batch: RunnerBatch,
+  plan: ServingPlan,
+  outputs: TensorData[],
+  computeMs: number,
+  nowMs: number,
+  counters: { running: RunningRequests; stats: ModelStats },
+): void {
+  const { running, stats } = counters;
+  let answered = 0;
+  scatterOutputs(outputs, plan.outputs, batch.requests, (request, tensors) => {
+    running.stop(request);
+    const totalMs = nowMs - request.acceptedAt;
+    stats.answered(totalMs, nowMs);
+    answered++;
+    request.fulfil({
+      outputs: tensors,
+      modelVersion: batch.version,
+      batchRows: batch.rows,
+      timings: { queueMs: request.dispatchedAt - request.acceptedAt, computeMs, totalMs },
+    });
+  });
+  stats.batchDone(batch.rows, batch.requests.length, answered, computeMs, nowMs);
+}
+
+/**
+ * The unsettled requests of a lost worker's batches: those with an attempt left (when
+ * `mayRetry`) are returned in their original order, the rest rejected with `lostError`.
+ */
+export function takeBackLost(
+  batches: readonly RunnerBatch[],
+  mayRetry: boolean,
+  lostError: () => Error,
+  counters: { running: RunningRequests; stats: ModelStats },
+): InferRequest[] {
+  const retry: InferRequest[] = [];
+  for (const batch of batches) {
+    for (const request of batch.requests) {
+      if (request.settled) continue;
+      counters.running.stop(request);
+      if (mayRetry && request.attempts < MAX_ATTEMPTS) retry.push(request);
+      else {
+        counters.stats.counts.failed++;
+        request.reject(lostError());
+      }
+    }
+  }
+  return retry;
+}

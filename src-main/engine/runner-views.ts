@@ -1,0 +1,57 @@
+/**
+ * The runner's settings and queue as its snapshot shows them: pure views of what the
+ * runner holds, for ModelStats to complete with its counters.
+ */
+import type { BoundedQueue, Queueable } from './bounded-queue.js';
+import type { BatchingConfig, RateLimitConfig } from './config.js';
+import type { ModelStats } from './model-stats.js';
+import type { ModelSnapshot } from './snapshot.js';
+import type { ServingPlan } from './signature.js';
+
+/** The batching in force: a dynamic plan's arena caps the configured batch size. */
+export function batchingView(plan: ServingPlan, batching: BatchingConfig): ModelSnapshot['batching'] {
+  return {
+    mode: plan.mode,
+    maxBatchRows: plan.mode === 'dynamic' ? Math.min(plan.maxRows, batching.maxBatchSize) : plan.maxRows,
+    maxQueueDelayUs: batching.maxQueueDelayUs,
+    preferredBatchSizes: [...batching.preferredBatchSizes],
+  };
+}
+
+export interface QueueState {
+  readonly model: string;
+  readonly paused: boolean;
+  readonly draining: boolean;
+  readonly rateLimit: RateLimitConfig;
+  readonly trackedClients: number;
+}
+
+/** What the queue and the runner know of the queue; ModelStats adds the rejections and waits it counts. */
+export function queueFacts(queue: BoundedQueue<Queueable>, state: QueueState): Parameters<ModelStats['queue']>[0] {
+  const policy = queue.policy;
+  return {
+    name: queue.name,
+    model: state.model,
+    depth: queue.depth,
+    rows: queue.rows,
+    capacity: queue.capacity,
+    highWater: queue.highWater,
+    paused: state.paused,
+    draining: state.draining,
+    waitingForRoom: queue.waiting,
+    policy: {
+      fullPolicy: policy.fullPolicy,
+      fullWaitTimeoutMs: policy.fullWaitTimeoutMs,
+      maxWaiters: policy.maxWaiters,
+      queueTimeoutMs: policy.queueTimeoutMs,
+    },
+    rateLimit: {
+      perQueue: state.rateLimit.perQueue ?? null,
+      perClient: state.rateLimit.perClient ?? null,
+      trackedClients: state.trackedClients,
+    },
+    enqueued: queue.counters.enqueued,
+    dequeued: queue.counters.dequeued,
+    rejectedFull: queue.counters.rejectedFull,
+  };
+}
