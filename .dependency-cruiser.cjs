@@ -37,9 +37,32 @@ module.exports = {
     {
       name: 'renderer-reaches-main-only-through-the-contract',
       severity: 'error',
-      comment: 'The renderer runs no code of the main process: it shares the contract (src-preload) and types only.',
+      comment:
+        'The renderer imports nothing of the main process, not even types: what crosses is typed in the contract (src-preload/wire.ts).',
       from: { path: '^src-renderer/' },
+      to: { path: '^src-main/' },
+    },
+    {
+      name: 'the-contract-runs-no-main-code',
+      severity: 'error',
+      comment: "The renderer bundles the contract: it may name the engine side's types (erased at build), never its code.",
+      from: { path: '^src-preload/' },
       to: { path: '^src-main/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'main-reads-only-the-contracts-limits-and-types',
+      severity: 'error',
+      comment:
+        'The engine, updater and repository share limits.ts and format.ts (pure, import-free); the rest of the contract is for the host and the shells.',
+      from: { path: '^src-main/(engine|updater|repository)/' },
+      to: { path: '^src-preload/', pathNot: '^src-preload/(limits|format)\\.ts$' },
+    },
+    {
+      name: 'shared-helpers-import-nothing',
+      severity: 'error',
+      comment: 'limits.ts and format.ts are read by the engine and bundled by the renderer: they must stay free of dependencies.',
+      from: { path: '^src-preload/(limits|format)\\.ts$' },
+      to: {},
     },
   ],
   options: {

@@ -3,12 +3,11 @@
  * implementation is in index.ts; the renderer imports these types for its IPC transport.
  */
 import type { CommandArgs, CommandName, CommandReply } from './contract.js';
-import type { EngineEvent } from '../src-main/engine/events.js';
-import type { DashboardSnapshot } from '../src-main/host/dashboard-snapshot.js';
 
 export interface SwitchboardApi {
   readonly platform: string;
-  onTelemetry(listener: (snapshot: DashboardSnapshot) => void): () => void;
-  onEvent(listener: (event: EngineEvent) => void): () => void;
-  command<C extends CommandName>(name: C, args: CommandArgs<C>): Promise<CommandReply>;
+  /** Unchecked as received: the renderer's IPC transport checks each message (wire.ts) before the store takes it. */
+  onTelemetry(listener: (snapshot: unknown) => void): () => void;
+  onEvent(listener: (event: unknown) => void): () => void;
+  command<C extends CommandName>(name: C, args: CommandArgs<C>): Promise<CommandReply<C>>;
 }

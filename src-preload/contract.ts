@@ -6,9 +6,13 @@
  */
 import { z } from 'zod';
 import { SNAPSHOT_TAKEN } from './channels.js';
+import { MODEL_NAME_PATTERN, RANGES, type IntRange } from './limits.js';
+import type { CommandResults, DashboardSnapshot, EngineEvent } from './wire.js';
 
-const Model = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
-const Version = z.number().int().min(1).max(999_999_999);
+// Ranges shared with the engine's config schema (limits.ts): a command cannot ask for what config.json could not hold.
+const ranged = (range: IntRange) => z.number().int().min(range.min).max(range.max);
+const Model = z.string().regex(MODEL_NAME_PATTERN);
+const Version = ranged(RANGES.modelVersion);
 const ExportItems = z
   .number()
   .int()
@@ -22,17 +26,17 @@ export const CommandSchemas = {
   'queue.drain': z.strictObject({ model: Model }),
   'queue.configure': z.strictObject({
     model: Model,
-    capacity: z.number().int().min(1).max(1_000_000).optional(),
+    capacity: ranged(RANGES.queueCapacity).optional(),
     fullPolicy: z.enum(['reject', 'wait']).optional(),
-    fullWaitTimeoutMs: z.number().int().min(1).max(600_000).optional(),
-    queueTimeoutMs: z.number().int().min(0).max(3_600_000).optional(),
+    fullWaitTimeoutMs: ranged(RANGES.fullWaitTimeoutMs).optional(),
+    queueTimeoutMs: ranged(RANGES.queueTimeoutMs).optional(),
   }),
   'batching.configure': z.strictObject({
     model: Model,
-    maxBatchSize: z.number().int().min(1).max(4096).optional(),
-    maxQueueDelayUs: z.number().int().min(0).max(10_000_000).optional(),
+    maxBatchSize: ranged(RANGES.maxBatchSize).optional(),
+    maxQueueDelayUs: ranged(RANGES.maxQueueDelayUs).optional(),
   }),
-  'workers.resize': z.strictObject({ model: Model, count: z.number().int().min(1).max(64) }),
+  'workers.resize': z.strictObject({ model: Model, count: ranged(RANGES.workerCount) }),
   'updater.restart': z.strictObject({}),
   'model.activate': z.strictObject({ model: Model, version: Version }),
   'model.followLatest': z.strictObject({ model: Model }),
@@ -77,13 +81,15 @@ export interface CommandError {
   message: string;
 }
 
-export type CommandReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: CommandError };
+/** A command's answer: its typed result (wire.ts's CommandResults), or a typed error. */
+export type CommandReply<C extends CommandName = CommandName> =
+  { id: number; ok: true; result: CommandResults[C] } | { id: number; ok: false; error: CommandError };
 
 /** The WebSocket's snapshot acknowledgement (see SNAPSHOT_TAKEN). */
 export const SnapshotTakenSchema = z.strictObject({ type: z.literal(SNAPSHOT_TAKEN.type) });
 
 /** Messages a dashboard receives (over the WebSocket; IPC uses one channel per kind). */
-export type ServerMessage<Snapshot = unknown, Event = unknown> =
+export type ServerMessage<Snapshot = DashboardSnapshot, Event = EngineEvent> =
   { type: 'snapshot'; snapshot: Snapshot } | { type: 'event'; event: Event } | { type: 'reply'; reply: CommandReply };
 
 export { IPC, SNAPSHOT_TAKEN } from './channels.js';

@@ -5,7 +5,7 @@
  */
 import { app, ipcMain, type BrowserWindow, type IpcMainEvent, type IpcMainInvokeEvent } from 'electron';
 import { IPC, type CommandReply } from '../../src-preload/contract.js';
-import type { ProcessMetric } from '../host/dashboard-snapshot.js';
+import type { ProcessMetric } from '../../src-preload/wire.js';
 import type { SwitchboardHost } from '../host/switchboard-host.js';
 import { TelemetryPacer } from '../host/telemetry-pacer.js';
 import { CommandExecutor } from '../host/command-executor.js';

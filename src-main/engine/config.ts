@@ -5,34 +5,35 @@
  * fall back to a default.
  */
 import { z } from 'zod';
+import { MAX_BATCH_ROWS, RANGES, type IntRange } from '../../src-preload/limits.js';
 import { ConfigError } from './errors.js';
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
+const ranged = (range: IntRange) => int(range.min, range.max);
 
-/** Rows in one run at most: the limit of maxBatchSize, and of a model's fixed dim 0. */
-export const MAX_BATCH_ROWS = 4096;
+export { MAX_BATCH_ROWS };
 /** What one model version may reserve for serving (arenas and staging over all its workers) unless its config says otherwise. */
 export const DEFAULT_MEMORY_BUDGET_BYTES = 2 * 1024 ** 3;
 
 export const BatchingConfigSchema = z.strictObject({
   /** Rows per batch at most; capped by a fixed batch dimension. */
-  maxBatchSize: int(1, MAX_BATCH_ROWS).default(128),
+  maxBatchSize: ranged(RANGES.maxBatchSize).default(128),
   /** How long the oldest request may wait for a fuller batch while a worker is free. */
-  maxQueueDelayUs: int(0, 10_000_000).default(500),
+  maxQueueDelayUs: ranged(RANGES.maxQueueDelayUs).default(500),
   /** Batch sizes to prefer when more than one is possible, as Triton's dynamic batcher. */
   preferredBatchSizes: z.array(int(1, MAX_BATCH_ROWS)).max(16).default([]),
 });
 
 export const QueueConfigSchema = z.strictObject({
   /** Requests the queue holds at most. There is no unbounded queue. */
-  capacity: int(1, 1_000_000).default(4096),
+  capacity: ranged(RANGES.queueCapacity).default(4096),
   /** When full: reject at once, or wait up to `fullWaitTimeoutMs` for room. */
   fullPolicy: z.enum(['reject', 'wait']).default('reject'),
-  fullWaitTimeoutMs: int(1, 600_000).default(1000),
+  fullWaitTimeoutMs: ranged(RANGES.fullWaitTimeoutMs).default(1000),
   /** Callers waiting for room at most (policy "wait"); beyond it they are rejected at once. */
   maxWaiters: int(1, 1_000_000).default(1024),
   /** A request still queued after this long is rejected with QueueTimeoutError; 0 disables it. */
-  queueTimeoutMs: int(0, 3_600_000).default(30_000),
+  queueTimeoutMs: ranged(RANGES.queueTimeoutMs).default(30_000),
 });
 
 export const TokenBucketSchema = z.strictObject({
@@ -48,7 +49,7 @@ export const RateLimitConfigSchema = z.strictObject({
 });
 
 export const WorkerConfigSchema = z.strictObject({
-  count: int(1, 64).default(2),
+  count: ranged(RANGES.workerCount).default(2),
   intraOpThreads: int(1, 64).default(1),
   /** Batches handed to one worker before it finishes the first: 2 keeps it busy while the next batch is posted. */
   maxInflightBatches: int(1, 8).default(2),

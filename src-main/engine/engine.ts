@@ -6,6 +6,7 @@
  * The engine imports nothing from Electron: the desktop app and the headless server
  * are two thin shells around it.
  */
+import { MODEL_NAME_PATTERN, RANGES } from '../../src-preload/limits.js';
 import { readFile } from 'node:fs/promises';
 import { parseServingConfig, type BatchingConfig, type ModelServingConfigInput, type QueueConfig } from './config.js';
 import { asError, ConfigError, ModelLoadError, ShuttingDownError, UnknownModelError } from './errors.js';
@@ -44,8 +45,6 @@ export interface ModelHandle {
   infer(inputs: unknown, options?: InferOptions): Promise<InferResult>;
 }
 
-const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
 export class Engine {
   readonly events: EventLog;
   private readonly models = new Map<string, ModelRunner>();
@@ -63,7 +62,7 @@ export class Engine {
   /** Load a model into its own worker pool and wait until every worker is ready. */
   async loadModel(options: LoadModelOptions): Promise<ModelHandle> {
     if (this.state !== 'running') throw new ShuttingDownError('the engine is stopping');
-    if (!MODEL_NAME.test(options.name)) {
+    if (!MODEL_NAME_PATTERN.test(options.name)) {
       throw new ConfigError(`model name "${options.name}" must be 1-64 letters, digits, ".", "_" or "-"`);
     }
     if (this.models.has(options.name)) throw new ConfigError(`a model named "${options.name}" is already loaded`);
@@ -135,7 +134,7 @@ export class Engine {
   }
 
   resizeWorkers(model: string, count: number): void {
-    checkedInt('worker count', count, 1, 64);
+    checkedInt('worker count', count, RANGES.workerCount.min, RANGES.workerCount.max);
     this.runner(model).resizeWorkers(count);
   }
 

@@ -11,13 +11,18 @@ import {
   type CommandName,
   type CommandReply,
 } from '../../src-preload/contract.js';
+import type { CommandResults } from '../../src-preload/wire.js';
 import type { Engine } from '../engine/engine.js';
 import { EngineError, asError } from '../engine/errors.js';
 import type { ExperienceService } from '../experience/service.js';
 import type { ModelCoordinator } from '../repository/coordinator.js';
 import type { UpdaterSupervisor } from '../updater/supervisor.js';
 
-type Handlers = { [C in CommandName]: (args: CommandArgs<C>) => unknown };
+/** A command with nothing to report may return nothing (sent as null); the others return their typed result. */
+type HandlerResult<C extends CommandName> = CommandResults[C] extends null
+  ? void | Promise<void>
+  : CommandResults[C] | Promise<CommandResults[C]>;
+type Handlers = { [C in CommandName]: (args: CommandArgs<C>) => HandlerResult<C> };
 
 /** What commands act on: a SwitchboardHost, or an engine serving one file (no repository, no updater). */
 export interface CommandTarget {
@@ -76,9 +81,10 @@ export class CommandExecutor {
     const parsed = parseCommand(command, request.data.args);
     if (!parsed.ok) return { id, ok: false, error: parsed.error };
     try {
-      const handler = this.handlers[command] as (args: unknown) => unknown;
-      const result = await handler(parsed.args);
-      return { id, ok: true, result: result ?? null };
+      // The schema of `command` parsed these arguments; each handler is typed against its own above.
+      const handler = this.handlers[command] as (args: unknown) => HandlerResult<CommandName>;
+      const result = (await handler(parsed.args)) ?? null;
+      return { id, ok: true, result };
     } catch (error) {
       const e = asError(error);
       return { id, ok: false, error: { code: e instanceof EngineError ? e.code : 'COMMAND_FAILED', message: e.message } };

@@ -4,7 +4,7 @@
  * least a second apart (CpuShare), so the first reading has none.
  */
 import { CpuShare, processCpuMs } from '../util/cpu-share.js';
-import type { ProcessMetric } from './dashboard-snapshot.js';
+import type { ProcessMetric } from '../../src-preload/wire.js';
 
 export class OwnProcessMetrics {
   private readonly cpu = new CpuShare();

@@ -13,7 +13,7 @@ import { asError } from '../engine/errors.js';
 import { ExperienceError, type ExperienceService } from '../experience/service.js';
 import { ModelCoordinator } from '../repository/coordinator.js';
 import { RepositoryPathError } from '../repository/layout.js';
-import type { DashboardSnapshot, ProcessMetric } from './dashboard-snapshot.js';
+import type { DashboardSnapshot, ProcessMetric } from '../../src-preload/wire.js';
 import { OwnProcessMetrics } from './process-metrics.js';
 import { publishModel, repositoryHasVersions } from '../repository/publish.js';
 import type { UpdaterLauncher } from '../updater/launcher.js';

@@ -13,6 +13,7 @@
  * Paths are always built here from a validated model name and version number; a path
  * never comes from a message or a request.
  */
+import { MODEL_NAME_PATTERN, RANGES } from '../../src-preload/limits.js';
 import type { Dirent } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
@@ -23,7 +24,7 @@ export const READY_MARKER = 'READY';
 export const CONFIG_FILE = 'config.json';
 
 /** Same rule as engine model names: no separators, no leading dot, so never a path escape. */
-export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export { MODEL_NAME_PATTERN };
 const VERSION_PATTERN = /^[1-9][0-9]{0,8}$/;
 
 export interface VersionEntry {
@@ -57,7 +58,8 @@ export function modelDir(root: string, model: string): string {
 }
 
 export function versionDir(root: string, model: string, version: number): string {
-  if (!Number.isInteger(version) || version < 1 || version > 999_999_999) throw new RepositoryPathError(`invalid version ${version}`);
+  if (!Number.isInteger(version) || version < RANGES.modelVersion.min || version > RANGES.modelVersion.max)
+    throw new RepositoryPathError(`invalid version ${version}`);
   return inside(root, join(modelDir(root, model), String(version)));
 }
 

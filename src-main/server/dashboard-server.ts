@@ -12,7 +12,7 @@ import { WebSocketServer } from 'ws';
 import { parseCommand } from '../../src-preload/contract.js';
 import type { EngineEvent } from '../engine/index.js';
 import type { ExportSelection } from '../experience/service.js';
-import type { DashboardSnapshot } from '../host/dashboard-snapshot.js';
+import type { DashboardSnapshot } from '../../src-preload/wire.js';
 import type { CommandExecutor } from '../host/command-executor.js';
 import {
   attachDashboardSocket,

@@ -10,6 +10,9 @@
  */
 import type { WebSocket } from 'ws';
 import { SnapshotTakenSchema, type CommandReply, type ServerMessage } from '../../src-preload/contract.js';
+import type { DashboardSnapshot, EngineEvent, SocketCounters } from '../../src-preload/wire.js';
+
+export type { SocketCounters };
 import { TelemetryPacer } from '../host/telemetry-pacer.js';
 
 export interface SocketLimits {
@@ -28,20 +31,6 @@ export const DEFAULT_SOCKET_LIMITS: SocketLimits = {
 };
 
 /** What the server counts of its sockets: shown in the snapshot, so an operator sees a misbehaving client. */
-export interface SocketCounters {
-  open: number;
-  accepted: number;
-  refusedUpgrades: number;
-  /** Frames `ws` refused (bad UTF-8, unmasked, reserved opcodes or bits, bad close codes, ...). */
-  protocolErrors: number;
-  oversizedMessages: number;
-  /** Messages not sent to a client over its buffer bound. */
-  skippedSends: number;
-  slowClientsClosed: number;
-  /** Errors on sockets that were being refused, or on open ones (a reset). */
-  socketErrors: number;
-}
-
 export function newSocketCounters(): SocketCounters {
   return {
     open: 0,
@@ -56,9 +45,9 @@ export function newSocketCounters(): SocketCounters {
 }
 
 export interface SocketSources {
-  readonly snapshot: () => unknown;
+  readonly snapshot: () => DashboardSnapshot;
   readonly execute: (raw: unknown) => Promise<CommandReply>;
-  readonly subscribeEvents: (listener: (event: unknown) => void) => () => void;
+  readonly subscribeEvents: (listener: (event: EngineEvent) => void) => () => void;
 }
 
 export function attachDashboardSocket(

@@ -4,6 +4,7 @@
  * message from it is data to check, never to trust; an invalid message is logged and
  * dropped.
  */
+import { MODEL_NAME_PATTERN, RANGES } from '../../src-preload/limits.js';
 import { z } from 'zod';
 
 export const PROTOCOL_VERSION = 1;
@@ -36,8 +37,8 @@ export const SignatureSchema = z.strictObject({
   outputs: z.array(TensorSpecSchema).max(LIMITS.tensorsPerSide).readonly(),
 });
 
-export const ModelNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
-export const VersionNumberSchema = z.number().int().min(1).max(999_999_999);
+export const ModelNameSchema = z.string().regex(MODEL_NAME_PATTERN);
+export const VersionNumberSchema = z.number().int().min(RANGES.modelVersion.min).max(RANGES.modelVersion.max);
 const ModelName = ModelNameSchema;
 const Version = VersionNumberSchema;
 

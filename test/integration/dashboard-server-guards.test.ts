@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { CommandReply } from '../../src-preload/contract.js';
-import type { DashboardSnapshot } from '../../src-main/host/dashboard-snapshot.js';
+import type { DashboardSnapshot } from '../../src-preload/wire.js';
 import { DashboardServer, type DashboardServerOptions } from '../../src-main/server/dashboard-server.js';
 import { frame, openRaw } from '../fuzz/raw-socket.js';
 import { until } from './helpers.js';

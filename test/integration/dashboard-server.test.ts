@@ -6,7 +6,7 @@ import { WebSocket } from 'ws';
 import { SNAPSHOT_TAKEN } from '../../src-preload/channels.js';
 import type { CommandReply, ServerMessage } from '../../src-preload/contract.js';
 import type { ExportSelection } from '../../src-main/experience/export.js';
-import type { DashboardSnapshot } from '../../src-main/host/dashboard-snapshot.js';
+import type { DashboardSnapshot } from '../../src-preload/wire.js';
 import { DashboardServer } from '../../src-main/server/dashboard-server.js';
 import { until } from './helpers.js';
 

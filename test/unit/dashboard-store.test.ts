@@ -109,4 +109,41 @@ describe('WebSocket transport', () => {
     transport.close();
     await new Promise((r) => second.close(r));
   });
+
+  it('drops malformed telemetry before the store sees it, acknowledges the snapshot anyway, and keeps taking good ones', async () => {
+    const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((r) => server.once('listening', r));
+    const acks: unknown[] = [];
+    server.on('connection', (ws) => {
+      ws.on('message', (data: Buffer) => acks.push(JSON.parse(data.toString('utf8'))));
+      ws.send('{not json');
+      ws.send(JSON.stringify({ type: 'snapshot', snapshot: { engine: { models: 'many' }, processes: [] } }));
+      ws.send(JSON.stringify({ type: 'event', event: { seq: 'one', message: 5 } }));
+      ws.send(JSON.stringify({ type: 'reply', reply: null }));
+      ws.send(JSON.stringify({ type: 'event', event: { seq: 1, timeMs: 1, level: 'info', kind: 'model-loaded', message: 'ok' } }));
+      ws.send(JSON.stringify({ type: 'snapshot', snapshot: snapshot(7) }));
+    });
+    const times: number[] = [];
+    const events: string[] = [];
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (message: string) => warnings.push(message);
+    const transport = new WebSocketTransport({
+      url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/ws`,
+      WebSocketImpl: NodeWebSocket as unknown as typeof WebSocket,
+    });
+    try {
+      transport.connect({ snapshot: (s) => times.push(s.engine.timeMs), event: (e) => events.push(e.message), status: () => undefined });
+      await until(() => times.length > 0, 10_000, 'the well-formed snapshot');
+      expect(times).toEqual([7]);
+      expect(events).toEqual(['ok']);
+      // Both snapshots were acknowledged (a dropped one too), or telemetry would stall.
+      await until(() => acks.length === 2, 10_000, 'two acknowledgements');
+      expect(warnings).toHaveLength(3); // message, snapshot, event: each kind reported once
+    } finally {
+      console.warn = warn;
+      transport.close();
+      await new Promise((r) => server.close(r));
+    }
+  });
 });

@@ -3,20 +3,21 @@
  * destructive one asks for confirmation inline (keyboard-reachable, no modal).
  */
 import { useState, type ReactNode } from 'react';
-import type { CommandReply } from '../../../src-preload/contract.js';
+import type { CommandName, CommandReply } from '../../../src-preload/contract.js';
+import type { CommandResult } from '../../../src-preload/wire.js';
 
 type Phase =
   { kind: 'idle' } | { kind: 'confirm' } | { kind: 'pending' } | { kind: 'ok'; text: string } | { kind: 'error'; message: string };
 
-export function CommandButton(props: {
+export function CommandButton<C extends CommandName>(props: {
   label: string;
-  run: () => Promise<CommandReply>;
+  run: () => Promise<CommandReply<C>>;
   /** Ask before running: the question to show. */
   confirm?: string;
   testId: string;
   disabled?: boolean;
   /** What to say on success, from the command's result (default: "done"). */
-  describe?: (result: unknown) => string;
+  describe?: (result: CommandResult<C>) => string;
 }): ReactNode {
   const [phase, setPhase] = useState<Phase>({ kind: 'idle' });
   const execute = async () => {

@@ -5,7 +5,7 @@
  */
 import { useState, type ReactNode } from 'react';
 import type { CommandArgs } from '../../../src-preload/contract.js';
-import type { ExperienceSnapshot, SamplerSettings } from '../../../src-main/experience/service.js';
+import type { ExperienceSnapshot, SamplerSettings } from '../../../src-preload/wire.js';
 import { bytes, count, ms, percent, timeOfDay } from '../../../src-preload/format.js';
 import { BarPanel, color, TimeChart, XyChart } from '../components/chart.js';
 import { CommandButton, Stat } from '../components/controls.js';
@@ -347,10 +347,7 @@ function Export({ capacity }: { capacity: number }): ReactNode {
           label="Export to the export folder"
           testId="experience-export"
           run={() => transport().command('experience.export', which)}
-          describe={(result) => {
-            const r = result as { path: string; items: number };
-            return `${count(r.items)} items saved to ${r.path}`;
-          }}
+          describe={(result) => `${count(result.items)} items saved to ${result.path}`}
         />
         {browser && (
           <a href={`/api/experience.npz${query}`} download="experience.npz" data-testid="experience-download">

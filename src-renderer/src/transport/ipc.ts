@@ -4,6 +4,7 @@
  */
 import type { CommandArgs, CommandName, CommandReply } from '../../../src-preload/contract.js';
 import type { SwitchboardApi } from '../../../src-preload/api.js';
+import { CheckedTelemetry } from './checked-telemetry.js';
 import type { Transport, TransportHandlers } from './types.js';
 
 export class IpcTransport implements Transport {
@@ -13,17 +14,18 @@ export class IpcTransport implements Transport {
   constructor(private readonly api: SwitchboardApi) {}
 
   connect(handlers: TransportHandlers): void {
+    const telemetry = new CheckedTelemetry(() => handlers);
     handlers.status('connecting');
     this.unsubscribe.push(
       this.api.onTelemetry((snapshot) => {
         handlers.status('connected');
-        handlers.snapshot(snapshot);
+        telemetry.snapshot(snapshot);
       }),
-      this.api.onEvent((event) => handlers.event(event)),
+      this.api.onEvent((event) => telemetry.event(event)),
     );
   }
 
-  command<C extends CommandName>(name: C, args: CommandArgs<C>): Promise<CommandReply> {
+  command<C extends CommandName>(name: C, args: CommandArgs<C>): Promise<CommandReply<C>> {
     return this.api.command(name, args);
   }
 

@@ -3,8 +3,7 @@
  * preload API) and WebSocket (headless mode). Pages and the store never know which.
  */
 import type { CommandArgs, CommandName, CommandReply } from '../../../src-preload/contract.js';
-import type { EngineEvent } from '../../../src-main/engine/events.js';
-import type { DashboardSnapshot } from '../../../src-main/host/dashboard-snapshot.js';
+import type { DashboardSnapshot, EngineEvent } from '../../../src-preload/wire.js';
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected' | 'unauthorized';
 
@@ -17,7 +16,7 @@ export interface TransportHandlers {
 export interface Transport {
   readonly kind: 'ipc' | 'websocket';
   connect(handlers: TransportHandlers): void;
-  command<C extends CommandName>(name: C, args: CommandArgs<C>): Promise<CommandReply>;
+  command<C extends CommandName>(name: C, args: CommandArgs<C>): Promise<CommandReply<C>>;
   close(): void;
 }
 

@@ -3,8 +3,9 @@
  * capped backoff after the server restarts, and matches command replies by id.
  */
 import { SNAPSHOT_TAKEN } from '../../../src-preload/channels.js';
-import type { CommandArgs, CommandName, CommandReply, ServerMessage } from '../../../src-preload/contract.js';
-import type { DashboardSnapshot, EngineEvent, Transport, TransportHandlers } from './types.js';
+import type { CommandArgs, CommandName, CommandReply } from '../../../src-preload/contract.js';
+import { CheckedTelemetry } from './checked-telemetry.js';
+import type { Transport, TransportHandlers } from './types.js';
 
 export interface WebSocketTransportOptions {
   readonly url: string;
@@ -17,6 +18,7 @@ export interface WebSocketTransportOptions {
 }
 
 interface Pending {
+  /** The reply as received; the command's name says what its result is (wire.ts's CommandResults). */
   resolve(reply: CommandReply): void;
   timer: ReturnType<typeof setTimeout>;
 }
@@ -30,6 +32,7 @@ export class WebSocketTransport implements Transport {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  private readonly telemetry = new CheckedTelemetry(() => this.handlers);
 
   constructor(private readonly options: WebSocketTransportOptions) {
     this.backoffMs = options.minBackoffMs ?? 250;
@@ -40,18 +43,19 @@ export class WebSocketTransport implements Transport {
     this.open();
   }
 
-  command<C extends CommandName>(name: C, args: CommandArgs<C>): Promise<CommandReply> {
+  command<C extends CommandName>(name: C, args: CommandArgs<C>): Promise<CommandReply<C>> {
     const id = this.nextId++;
     const socket = this.socket;
     if (!socket || socket.readyState !== 1) {
       return Promise.resolve({ id, ok: false, error: { code: 'DISCONNECTED', message: 'not connected to the engine' } });
     }
-    return new Promise((resolve) => {
+    return new Promise<CommandReply<C>>((resolve) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         resolve({ id, ok: false, error: { code: 'TIMEOUT', message: 'no reply from the engine' } });
       }, this.options.commandTimeoutMs ?? 30_000);
-      this.pending.set(id, { resolve, timer });
+      // The server answers this id with the result of command `name`.
+      this.pending.set(id, { resolve: (reply) => resolve(reply as CommandReply<C>), timer });
       socket.send(JSON.stringify({ id, command: name, args }));
     });
   }
@@ -74,11 +78,12 @@ export class WebSocketTransport implements Transport {
       this.handlers?.status('connected');
     };
     socket.onmessage = (e: MessageEvent) => {
-      const message = JSON.parse(String(e.data)) as ServerMessage<DashboardSnapshot, EngineEvent>;
-      if (message.type === 'snapshot') {
-        this.handlers?.snapshot(message.snapshot);
-        socket.send(JSON.stringify(SNAPSHOT_TAKEN)); // the server sends the next one only now
-      } else if (message.type === 'event') this.handlers?.event(message.event);
+      const message = parseServerMessage(e.data);
+      if (!message) this.telemetry.unknownMessage();
+      else if (message.type === 'snapshot') {
+        this.telemetry.snapshot(message.snapshot);
+        socket.send(JSON.stringify(SNAPSHOT_TAKEN)); // taken, even if dropped: the server sends the next one only now
+      } else if (message.type === 'event') this.telemetry.event(message.event);
       else {
         const pending = this.pending.get(message.reply.id);
         if (pending) {
@@ -102,4 +107,26 @@ export class WebSocketTransport implements Transport {
       this.backoffMs = Math.min(this.options.maxBackoffMs ?? 5000, this.backoffMs * 2);
     };
   }
+}
+
+type RawServerMessage =
+  { type: 'snapshot'; snapshot: unknown } | { type: 'event'; event: unknown } | { type: 'reply'; reply: CommandReply };
+
+/** The envelope of a server message, or undefined for anything else (its content is checked by kind). */
+function parseServerMessage(data: unknown): RawServerMessage | undefined {
+  let message: unknown;
+  try {
+    message = JSON.parse(String(data));
+  } catch (error) {
+    if (error instanceof SyntaxError) return undefined;
+    throw error;
+  }
+  if (typeof message !== 'object' || message === null) return undefined;
+  const m = message as Record<string, unknown>;
+  if (m.type === 'snapshot' && 'snapshot' in m) return { type: 'snapshot', snapshot: m.snapshot };
+  if (m.type === 'event' && 'event' in m) return { type: 'event', event: m.event };
+  const reply = m.reply as Record<string, unknown> | null | undefined;
+  if (m.type === 'reply' && typeof reply === 'object' && reply !== null && typeof reply.id === 'number' && typeof reply.ok === 'boolean')
+    return { type: 'reply', reply: reply as unknown as CommandReply };
+  return undefined;
 }
