@@ -8,61 +8,15 @@
  */
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { SyntheticLoad } from './demo/synthetic-load.js';
 import { SwitchboardHost } from './host/switchboard-host.js';
 import { CommandExecutor } from './host/command-executor.js';
 import { DashboardServer, ListenError, type DashboardServerOptions } from './server/dashboard-server.js';
 import { defaultStaticDir } from './server/static-files.js';
-import { OwnProcessMetrics } from './host/process-metrics.js';
-import { ExperienceError } from './experience/service.js';
 import { forkLauncher } from './updater/launcher.js';
-import { Engine, EngineError } from './engine/index.js';
+import { EngineError, type Engine } from './engine/index.js';
 import { ENGINE_DEFAULTS, isLoopback, nonNegativeInt, portNumber, positiveInt, servingConfig, type ServeOptions } from './serve-options.js';
 import { summaryLine } from './server/summary-line.js';
 import { count } from '../src-preload/format.js';
-
-/** `--model`: one file, served as version 1, without a repository or updater. */
-async function serveFile(options: ServeOptions & { model: string }): Promise<Running> {
-  const config = await servingConfig(options);
-  const workers = config.checked.workers.count;
-  const engine = new Engine();
-  const model = await engine.loadModel({ name: options.name, source: options.model, config: config.input });
-  console.log(
-    `Switchboard engine: model "${options.name}" from ${options.model} (${model.plan.mode} batching, ${workers} worker${workers === 1 ? '' : 's'})`,
-  );
-  const ownProcess = new OwnProcessMetrics();
-  const server = await startDashboard(
-    options,
-    {
-      snapshot: () => ({
-        engine: engine.snapshot(),
-        repository: null,
-        processes: [ownProcess.sample()],
-        experience: null,
-        loop: null,
-      }),
-      commands: new CommandExecutor({
-        engine,
-        get experience(): never {
-          throw new ExperienceError('NO_EXPERIENCE_BUFFER', 'no experience buffer: one file is served (--model), with no actors');
-        },
-      }),
-      subscribeEvents: (listener) => engine.onEvent(listener),
-    },
-    () => engine.stop(),
-  );
-  const load = options.load > 0 ? new SyntheticLoad(model, { concurrency: options.load, ratePerSecond: options.loadRate }) : undefined;
-  load?.start();
-  return {
-    events: engine.events,
-    line: () => summaryLine(engine.snapshot()),
-    stop: async () => {
-      await server?.stop();
-      await load?.stop();
-      await engine.stop();
-    },
-  };
-}
 
 /**
  * The dashboard server, unless --no-dashboard. Nothing is served without its port: if it
@@ -98,25 +52,31 @@ async function startDashboard(
   return server;
 }
 
-/** Default: a model repository watched by the updater process, hot-swapping new versions. */
-async function serveRepository(options: ServeOptions): Promise<Running> {
-  const cartpole = options.demo === 'cartpole';
+/**
+ * The host on a model repository watched by the updater process, hot-swapping new versions
+ * (the default), or on one file (`--model`), served as version 1 without a repository or updater.
+ */
+async function serveHost(options: ServeOptions): Promise<Running> {
+  const cartpole = options.demo === 'cartpole' && !options.model;
   const load = options.load > 0 && !cartpole ? { concurrency: options.load, ratePerSecond: options.loadRate } : undefined;
-  const host = new SwitchboardHost({
-    repository: options.repository,
-    demo: cartpole
-      ? {
-          kind: 'cartpole',
-          loop: {
-            // Beside the models (a dot folder is never taken for a model), unless given.
-            checkpointDir: options.experienceDir ?? (options.repository ? join(options.repository, '.experience') : undefined),
-            checkpointIntervalMs: options.checkpointInterval * 1000,
-          },
-        }
-      : { kind: options.demo, load },
-    launcher: forkLauncher(),
-    defaults: (await servingConfig(options)).input,
-  });
+  const defaults = (await servingConfig(options)).input;
+  const host = options.model
+    ? new SwitchboardHost({ modelFile: { name: options.name, path: options.model }, demo: { kind: 'none', load }, defaults })
+    : new SwitchboardHost({
+        repository: options.repository,
+        demo: cartpole
+          ? {
+              kind: 'cartpole',
+              loop: {
+                // Beside the models (a dot folder is never taken for a model), unless given.
+                checkpointDir: options.experienceDir ?? (options.repository ? join(options.repository, '.experience') : undefined),
+                checkpointIntervalMs: options.checkpointInterval * 1000,
+              },
+            }
+          : { kind: options.demo, load },
+        launcher: forkLauncher(),
+        defaults,
+      });
   await host.start();
   const loop = host.cartpole;
   const server = await startDashboard(
@@ -129,17 +89,7 @@ async function serveRepository(options: ServeOptions): Promise<Running> {
     },
     () => host.stop(),
   );
-  console.log(
-    `Switchboard engine: model repository ${host.repository}${
-      options.repository
-        ? ''
-        : cartpole
-          ? ' (temporary; the CartPole learner publishes into it)'
-          : options.demo === 'synthetic'
-            ? ' (temporary, seeded with the demo policy MLP 64-256-256-8)'
-            : ' (temporary, empty)'
-    }`,
-  );
+  console.log(startLine(host, options));
   if (loop) {
     const checkpoint = loop.experience.checkpointStatus();
     console.log(
@@ -148,7 +98,8 @@ async function serveRepository(options: ServeOptions): Promise<Running> {
         : 'Experience checkpoints: off (temporary repository; pass --repository or --experience-dir to keep them)',
     );
   }
-  console.log(`Publish a new version: write <repository>/<model>/.tmp/model.onnx, then rename .tmp to the next version number.`);
+  if (host.repository)
+    console.log(`Publish a new version: write <repository>/<model>/.tmp/model.onnx, then rename .tmp to the next version number.`);
   if (loop) {
     const resumed = loop.snapshot().learner.resumedFromVersion;
     console.log(
@@ -162,13 +113,30 @@ async function serveRepository(options: ServeOptions): Promise<Running> {
     events: host.engine.events,
     line: () => {
       // Only what the line shows: not the whole dashboard snapshot.
-      return summaryLine(host.engine.snapshot(), host.coordinator.snapshot()) + (loop ? loopPart(loop) : '');
+      return summaryLine(host.engine.snapshot(), host.coordinator?.snapshot()) + (loop ? loopPart(loop) : '');
     },
     stop: async () => {
       await server?.stop();
       await host.stop();
     },
   };
+}
+
+/** What was started, in one line. */
+function startLine(host: SwitchboardHost, options: ServeOptions): string {
+  if (!host.repository) {
+    const model = host.engine.model(options.name);
+    const workers = host.engine.snapshot().workers.length;
+    return `Switchboard engine: model "${options.name}" from ${options.model} (${model.plan.mode} batching, ${workers} worker${workers === 1 ? '' : 's'})`;
+  }
+  const origin = !host.repositoryIsTemporary
+    ? ''
+    : options.demo === 'cartpole'
+      ? ' (temporary; the CartPole learner publishes into it)'
+      : options.demo === 'synthetic'
+        ? ' (temporary, seeded with the demo policy MLP 64-256-256-8)'
+        : ' (temporary, empty)';
+  return `Switchboard engine: model repository ${host.repository}${origin}`;
 }
 
 function loopPart(loop: NonNullable<SwitchboardHost['cartpole']>): string {
@@ -187,7 +155,7 @@ interface Running {
 }
 
 async function serve(options: ServeOptions): Promise<void> {
-  const running = options.model ? await serveFile({ ...options, model: options.model }) : await serveRepository(options);
+  const running = await serveHost(options);
   const ticker = setInterval(() => console.log(running.line()), 1000);
   running.events.subscribe((event) => {
     if (event.level !== 'info') console.error(`[${event.level}] ${event.message}`);

@@ -62,7 +62,7 @@ function buildMenu(host: SwitchboardHost): void {
       {
         label: 'File',
         submenu: [
-          { label: 'Open Model Repository Folder', click: () => void shell.openPath(host.repository) },
+          { label: 'Open Model Repository Folder', click: () => void (host.repository && shell.openPath(host.repository)) },
           { type: 'separator' },
           { role: 'quit' },
         ],

@@ -2,7 +2,8 @@
  * Everything the product runs besides its window or HTTP front: the engine, the
  * updater process (through the launcher the shell provides), the coordinator between
  * them, and the built-in demo. The headless CLI and the Electron entry are thin shells
- * around this one host.
+ * around this one host, whichever way they start: on a model repository (the default),
+ * or on one ONNX file with no repository or updater (`serve --model`).
  */
 import { mkdirSync } from 'node:fs';
 import { CartPoleLoop, type CartPoleLoopOptions } from '../demo/cartpole-loop.js';
@@ -31,42 +32,66 @@ export type DemoOptions =
   | { readonly kind: 'synthetic'; readonly load?: SyntheticLoadOptions }
   | { readonly kind: 'none'; readonly load?: SyntheticLoadOptions };
 
-export interface HostOptions {
+interface CommonHostOptions {
+  readonly demo?: DemoOptions;
+  /** Serving settings for models whose config.json leaves them out (and for a model file). */
+  readonly defaults?: ModelServingConfigInput;
+}
+
+export interface RepositoryHostOptions extends CommonHostOptions {
   /** Model repository; a fresh temporary one (removed on stop) when absent. */
   readonly repository?: string;
-  readonly demo?: DemoOptions;
   readonly launcher: UpdaterLauncher;
-  /** Serving settings for models whose config.json leaves them out. */
-  readonly defaults?: ModelServingConfigInput;
   readonly updater?: Partial<UpdaterSettingsInput>;
+  readonly modelFile?: undefined;
+}
+
+/** One file served as version 1 of `name`: versions, the updater and the experience buffer are not there. */
+export interface ModelFileHostOptions extends CommonHostOptions {
+  readonly modelFile: { readonly name: string; readonly path: string };
+}
+
+export type HostOptions = RepositoryHostOptions | ModelFileHostOptions;
+
+/** What a repository start adds: the updater, the coordinator, and where the models are. */
+interface RepositoryParts {
+  readonly path: string;
+  readonly supervisor: UpdaterSupervisor;
+  readonly coordinator: ModelCoordinator;
+  /** The repository made for this host when it was given none (removed at stop, or at exit). */
+  readonly temporary: TemporaryRepository | undefined;
 }
 
 export class SwitchboardHost {
   readonly engine = new Engine();
-  readonly supervisor: UpdaterSupervisor;
-  readonly coordinator: ModelCoordinator;
-  readonly repository: string;
+  private readonly parts: RepositoryParts | undefined;
   private load: SyntheticLoad | undefined;
   private loop: CartPoleLoop | undefined;
-  /** The repository made for this host when it was given none (removed at stop, or at exit). */
-  private readonly temporary: TemporaryRepository | undefined;
   private readonly ownProcess = new OwnProcessMetrics();
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly options: HostOptions) {
-    this.temporary = options.repository === undefined ? createTemporaryRepository() : undefined;
-    this.repository = options.repository ?? this.temporary!.path;
-    try {
-      mkdirSync(this.repository, { recursive: true });
-    } catch (error) {
-      throw new RepositoryPathError(`cannot use ${this.repository} as the model repository: ${asError(error).message}`, { cause: error });
-    }
-    this.supervisor = new UpdaterSupervisor(
-      options.launcher,
-      { settings: { ...options.updater, repository: this.repository, servingDefaults: { ...options.defaults } } },
-      this.engine.events,
-    );
-    this.coordinator = new ModelCoordinator(this.engine, this.supervisor, this.repository, this.engine.events, options.defaults);
+    this.parts = options.modelFile ? undefined : this.openRepository(options);
+  }
+
+  /** The repository's updater; undefined when one file is served. */
+  get supervisor(): UpdaterSupervisor | undefined {
+    return this.parts?.supervisor;
+  }
+
+  /** Versions and pins of the repository's models; undefined when one file is served. */
+  get coordinator(): ModelCoordinator | undefined {
+    return this.parts?.coordinator;
+  }
+
+  /** The model repository; undefined when one file is served. */
+  get repository(): string | undefined {
+    return this.parts?.path;
+  }
+
+  /** Whether the repository is the temporary one made for this host. */
+  get repositoryIsTemporary(): boolean {
+    return this.parts?.temporary !== undefined;
   }
 
   /** The CartPole loop, when that is the demo running. */
@@ -76,17 +101,23 @@ export class SwitchboardHost {
 
   /** The experience buffer service; commands on it fail with NO_EXPERIENCE_BUFFER when no demo runs one. */
   get experience(): ExperienceService {
-    if (!this.loop) throw new ExperienceError('NO_EXPERIENCE_BUFFER', 'no experience buffer: the running demo has none');
+    if (!this.loop) {
+      const why = this.parts ? 'the running demo has none' : 'one file is served (--model), with no actors';
+      throw new ExperienceError('NO_EXPERIENCE_BUFFER', `no experience buffer: ${why}`);
+    }
     return this.loop.experience;
   }
 
   async start(): Promise<void> {
     const demo = this.options.demo ?? { kind: 'none' };
-    if (demo.kind === 'synthetic' && !(await repositoryHasVersions(this.repository))) {
-      await publishModel(this.repository, DEFAULT_MODEL_NAME, 1, defaultPolicyModel(1));
+    const parts = this.parts;
+    if (parts && demo.kind === 'synthetic' && !(await repositoryHasVersions(parts.path))) {
+      await publishModel(parts.path, DEFAULT_MODEL_NAME, 1, defaultPolicyModel(1));
     }
     if (demo.kind === 'cartpole') {
-      this.loop = await CartPoleLoop.open(this.engine, this.repository, demo.loop);
+      if (!parts)
+        throw new RepositoryPathError('the CartPole demo publishes policy versions: it needs a model repository, not a model file');
+      this.loop = await CartPoleLoop.open(this.engine, parts.path, demo.loop);
       this.loop.start();
     } else if (demo.load) {
       const loadOptions = demo.load;
@@ -96,7 +127,35 @@ export class SwitchboardHost {
         this.load.start();
       });
     }
-    this.coordinator.start();
+    if (parts) parts.coordinator.start();
+    else await this.loadModelFile();
+  }
+
+  private async loadModelFile(): Promise<void> {
+    const file = this.options.modelFile!;
+    try {
+      await this.engine.loadModel({ name: file.name, source: file.path, config: this.options.defaults });
+    } catch (error) {
+      await this.stop(); // the synthetic load's listener and the engine's monitors must not keep the process alive
+      throw error;
+    }
+  }
+
+  private openRepository(options: RepositoryHostOptions): RepositoryParts {
+    const temporary = options.repository === undefined ? createTemporaryRepository() : undefined;
+    const path = options.repository ?? temporary!.path;
+    try {
+      mkdirSync(path, { recursive: true });
+    } catch (error) {
+      throw new RepositoryPathError(`cannot use ${path} as the model repository: ${asError(error).message}`, { cause: error });
+    }
+    const supervisor = new UpdaterSupervisor(
+      options.launcher,
+      { settings: { ...options.updater, repository: path, servingDefaults: { ...options.defaults } } },
+      this.engine.events,
+    );
+    const coordinator = new ModelCoordinator(this.engine, supervisor, path, this.engine.events, options.defaults);
+    return { path, supervisor, coordinator, temporary };
   }
 
   /**
@@ -105,8 +164,8 @@ export class SwitchboardHost {
    */
   processMetrics(): ProcessMetric[] {
     const own = this.ownProcess.sample();
-    const updater = this.supervisor.stats();
-    if (updater.pid === null) return [own];
+    const updater = this.parts?.supervisor.stats();
+    if (!updater || updater.pid === null) return [own];
     return [
       own,
       {
@@ -123,7 +182,7 @@ export class SwitchboardHost {
     const loop = this.loop;
     return {
       engine: this.engine.snapshot(),
-      repository: this.coordinator.snapshot(),
+      repository: this.parts?.coordinator.snapshot() ?? null,
       processes,
       experience: loop ? loop.experience.snapshot(loop.activeVersion()) : null,
       loop: loop ? loop.snapshot() : null,
@@ -135,8 +194,8 @@ export class SwitchboardHost {
     this.unsubscribe?.();
     await this.load?.stop();
     await this.loop?.stop();
-    await this.coordinator.stop();
+    await this.parts?.coordinator.stop();
     await this.engine.stop();
-    this.temporary?.remove();
+    this.parts?.temporary?.remove();
   }
 }
