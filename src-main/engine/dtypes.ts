@@ -73,3 +73,16 @@ export function dtypesOfArray(data: unknown): readonly DType[] {
   if (data instanceof Uint16Array) return ['uint16'];
   return [];
 }
+
+/**
+ * Copy `source` into the start of `target`, both of one dtype, as bytes: the same code for
+ * every dtype, with no cast to one element type (a view of int64 is not a Float32Array).
+ */
+export function copyTensorBytes(target: TensorData, source: ArrayBufferView): void {
+  if (source.byteLength > target.byteLength) {
+    throw new RangeError(`cannot copy ${source.byteLength} bytes into a view of ${target.byteLength}`);
+  }
+  new Uint8Array(target.buffer, target.byteOffset, source.byteLength).set(
+    new Uint8Array(source.buffer, source.byteOffset, source.byteLength),
+  );
+}

@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { slotViews, type ArenaLayout } from '../arena.js';
-import { dtypeInfo, type TensorData } from '../dtypes.js';
+import { copyTensorBytes, dtypeInfo, type TensorData } from '../dtypes.js';
 import type { PlannedTensor, ServingPlan } from '../signature.js';
 import { STATUS_FIELDS, Status, WorkerPhase, type FaultKind, type FromWorker, type ToWorker, type WorkerInit } from './protocol.js';
 
@@ -111,7 +111,7 @@ async function run(batchId: number, version: number, slot: number, rows: number)
       const n = rows * spec.rowElements;
       const target = staging[i]!.subarray(0, n);
       // Copy out of shared memory: ORT rejects SAB-backed tensors.
-      (target as Float32Array).set(inputViews[slot]![i]!.subarray(0, n) as Float32Array);
+      copyTensorBytes(target, inputViews[slot]![i]!.subarray(0, n));
       feeds[spec.name] = new ort.Tensor(spec.dtype, target, [rows, ...spec.rowShape]);
     }
     const results = await state.session.run(feeds);
@@ -119,10 +119,10 @@ async function run(batchId: number, version: number, slot: number, rows: number)
       const spec = plan.outputs[o]!;
       const out = results[spec.name];
       const n = rows * spec.rowElements;
-      if (!out || out.data.length !== n) {
-        throw new Error(`output "${spec.name}" has ${out?.data.length ?? 0} elements, expected ${n}`);
+      if (!out || out.data.length !== n || !ArrayBuffer.isView(out.data) || out.type !== spec.dtype) {
+        throw new Error(`output "${spec.name}" has ${out?.data.length ?? 0} ${out?.type ?? ''} elements, expected ${n} ${spec.dtype}`);
       }
-      (outputViews[slot]![o]! as Float32Array).set(out.data as Float32Array);
+      copyTensorBytes(outputViews[slot]![o]!, out.data);
     }
     const computeMs = performance.now() - started;
     Atomics.add(status, Status.batches, 1n);
