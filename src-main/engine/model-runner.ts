@@ -21,7 +21,7 @@ import { admit } from './admission.js';
 import type { EventLog } from './events.js';
 import { EnqueueRateLimiter } from './rate-limit.js';
 import { InferRequest, type InferOptions, type InferResult } from './request.js';
-import { RequestWatch, type EndReason } from './request-watch.js';
+import { RequestWatch } from './request-watch.js';
 import { RunningRequests } from './running-requests.js';
 import { batchingView, queueFacts } from './runner-views.js';
 import type { ModelSnapshot, QueueSnapshot, SwapRecord, VersionSnapshot } from './snapshot.js';
@@ -53,12 +53,6 @@ export interface RunnerSeams {
   readonly transport?: WorkerTransport;
   readonly clock?: EngineClock;
 }
-
-/** Which counter a request ended early by a RequestWatch goes to. */
-const END_COUNTERS = { timedOut: 'timedOut', aborted: 'aborted', queueTimedOut: 'queueTimedOut' } as const satisfies Record<
-  EndReason,
-  keyof ModelStats['counts']
->;
 
 export class ModelRunner {
   readonly queue: BoundedQueue<InferRequest>;
@@ -109,7 +103,7 @@ export class ModelRunner {
       head: () => this.queue.peek(),
       queueTimeoutMs: () => this.config.queue.queueTimeoutMs,
       end: (request, reason, error) => {
-        this.stats.counts[END_COUNTERS[reason]]++;
+        this.stats.counts[reason]++; // each reason is the name of its counter
         this.rejectRequest(request, error);
       },
     });

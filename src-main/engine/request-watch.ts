@@ -9,6 +9,7 @@ import { AbortedError, QueueTimeoutError, RequestTimeoutError } from './errors.j
 import { QueueSweep } from './queue-sweep.js';
 import type { InferRequest } from './request.js';
 
+/** Why a request ended early: each is the name of the ModelStats counter it is counted in. */
 export type EndReason = 'timedOut' | 'aborted' | 'queueTimedOut';
 
 export interface RequestWatchOptions {
