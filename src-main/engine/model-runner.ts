@@ -55,7 +55,7 @@ export interface RunnerSeams {
 }
 
 export class ModelRunner {
-  readonly queue: BoundedQueue<InferRequest>;
+  private readonly queue: BoundedQueue<InferRequest>;
   private readonly pool: WorkerPool<RunnerBatch>;
   private readonly limiter: EnqueueRateLimiter;
   private stateValue: RunnerState = 'starting';
