@@ -55,17 +55,21 @@ export class SyntheticLoad {
   }
 
   private async actor(index: number): Promise<void> {
-    const input = this.model.plan.inputs[0]!;
+    const plan = this.model.plan;
+    const input = plan.inputs[0]!;
     const rows = this.options.rowsPerRequest ?? 1;
     const random = mulberry32((this.options.seed ?? 1) * 7919 + index);
-    const data = new Float32Array(rows * input.rowElements);
+    // One request per run takes the declared shape, its symbolic dims `rows` long.
+    const dims =
+      plan.mode === 'direct' ? plan.inputs[0]!.shape.map((d) => (typeof d === 'number' ? d : rows)) : [rows, ...plan.inputs[0]!.rowShape];
+    const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
     while (this.running) {
       await this.pace();
       if (!this.running) return;
       for (let i = 0; i < data.length; i++) data[i] = random() * 2 - 1;
       this.stats.sent++;
       try {
-        await this.model.infer({ [input.name]: { data, dims: [rows, ...input.rowShape] } });
+        await this.model.infer({ [input.name]: { data, dims } });
         this.stats.answered++;
       } catch (error) {
         if (error instanceof ShuttingDownError) return;

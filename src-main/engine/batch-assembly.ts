@@ -3,13 +3,13 @@
  * into the next batch, copying their inputs into an arena slot one after another, and
  * slicing each one's rows back out of the slot's outputs.
  */
-import type { TensorData } from './dtypes.js';
+import type { TensorData, TensorValues } from './dtypes.js';
 import type { PlannedTensor } from './signature.js';
 
 export interface Batchable {
   readonly version: number;
   readonly rows: number;
-  readonly data: TensorData[];
+  readonly data: readonly TensorValues[];
   readonly settled: boolean;
 }
 
@@ -40,9 +40,10 @@ export function gatherBatch<R extends Batchable>(
 }
 
 /** Copy `source` into `target` at `offset` elements. The plan makes both the same dtype. */
-function copyInto(target: TensorData, source: TensorData, offset: number): void {
+function copyInto(target: TensorData, source: TensorValues, offset: number): void {
+  if (Array.isArray(source)) throw new TypeError('strings never go into an arena (a row plan is numeric)');
   // A TypedArray's set takes any array of its own element kind; the union type cannot say both sides match.
-  (target as unknown as { set(source: TensorData, offset: number): void }).set(source, offset);
+  (target as unknown as { set(source: TensorValues, offset: number): void }).set(source, offset);
 }
 
 /** Each input's data of every request, one after another, into the slot's views of that input. */

@@ -10,7 +10,8 @@ import type { TensorData } from './dtypes.js';
 import type { ModelStats } from './model-stats.js';
 import type { InferRequest } from './request.js';
 import type { RunningRequests } from './running-requests.js';
-import type { ServingPlan } from './signature.js';
+import type { RowPlan } from './signature.js';
+import type { WireTensor } from './worker/protocol.js';
 
 /** The first run and one retry after a worker loss. */
 export const MAX_ATTEMPTS = 2;
@@ -18,7 +19,7 @@ export const MAX_ATTEMPTS = 2;
 /** Answer every unsettled request of a finished batch from `outputs` (its slot's output views). */
 export function answerBatch(
   batch: RunnerBatch,
-  plan: ServingPlan,
+  plan: RowPlan,
   outputs: TensorData[],
   computeMs: number,
   nowMs: number,
@@ -38,6 +39,34 @@ export function answerBatch(
       timings: { queueMs: request.dispatchedAt - request.acceptedAt, computeMs, totalMs },
     });
   });
+  stats.batchDone(batch.rows, batch.requests.length, answered, computeMs, nowMs);
+}
+
+/** Answer a direct plan's one request with the tensors onnxruntime returned, shapes and all. */
+export function answerDirect(
+  batch: RunnerBatch,
+  outputs: readonly WireTensor[],
+  computeMs: number,
+  nowMs: number,
+  counters: { running: RunningRequests; stats: ModelStats },
+): void {
+  const { running, stats } = counters;
+  let answered = 0;
+  for (const request of batch.requests) {
+    if (request.settled) continue;
+    running.stop(request);
+    const totalMs = nowMs - request.acceptedAt;
+    stats.answered(totalMs, nowMs);
+    answered++;
+    const tensors: Record<string, { data: WireTensor['data']; dims: number[]; dtype: WireTensor['dtype'] }> = {};
+    for (const t of outputs) tensors[t.name] = { data: t.data, dims: [...t.dims], dtype: t.dtype };
+    request.fulfil({
+      outputs: tensors,
+      modelVersion: batch.version,
+      batchRows: batch.rows,
+      timings: { queueMs: request.dispatchedAt - request.acceptedAt, computeMs, totalMs },
+    });
+  }
   stats.batchDone(batch.rows, batch.requests.length, answered, computeMs, nowMs);
 }
 

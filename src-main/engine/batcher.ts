@@ -4,6 +4,8 @@
  * run them; otherwise wait for enough rows or for the flush the policy schedules.
  */
 import type { ArenaPool } from './arena.js';
+import type { SlotSource } from './transfer-lane.js';
+import type { WireTensor } from './worker/protocol.js';
 import { copyInputs, gatherBatch } from './batch-assembly.js';
 import { decideBatch, RecentPeak } from './batch-policy.js';
 import type { BoundedQueue } from './bounded-queue.js';
@@ -14,7 +16,7 @@ import { FlushTimer } from './flush-timer.js';
 import type { ModelStats } from './model-stats.js';
 import type { InferRequest } from './request.js';
 import type { RunningRequests } from './running-requests.js';
-import type { ServingPlan } from './signature.js';
+import type { DirectPlan, RowPlan, ServingPlan } from './signature.js';
 import { SlotViewCache } from './slot-view-cache.js';
 import type { InflightBatch, WorkerHandle, WorkerPool } from './worker-pool.js';
 
@@ -80,9 +82,9 @@ export class Batcher {
     this.outstanding.observe(this.context.queue.rows + this.context.running.rows, nowMs);
   }
 
-  /** The views of a finished batch's outputs in its slot. */
-  outputViews(batch: RunnerBatch, plan: ServingPlan): TensorData[] {
-    return this.views.of(batch.arena, plan).outputs[batch.slot]!;
+  /** The views of a finished batch's outputs in its slot (row plans: the slot is in an arena). */
+  outputViews(batch: RunnerBatch, plan: RowPlan): TensorData[] {
+    return this.views.of(batch.arena as ArenaPool, plan).outputs[batch.slot]!;
   }
 
   cancel(): void {
@@ -91,7 +93,7 @@ export class Batcher {
 
   /** Rows for the next batch, or undefined to wait for more (a flush is scheduled if one helps). */
   private nextBatchRows(plan: ServingPlan, workerIdle: boolean, head: InferRequest): number | undefined {
-    if (plan.mode === 'unbatched') return plan.maxRows;
+    if (plan.mode !== 'dynamic') return plan.maxRows;
     const { queue, running, pool, clock } = this.context;
     const batching = this.context.batching();
     const queuedRows = queue.rows;
@@ -117,14 +119,31 @@ export class Batcher {
   /** Gather up to `targetRows` of `version`'s requests into a slot the pool lends `handle`, and run them. */
   private dispatch(handle: WorkerHandle<RunnerBatch>, version: number, plan: ServingPlan, targetRows: number): void {
     const { queue, running, stats, clock } = this.context;
-    this.context.pool.run(handle, version, (arena: ArenaPool, slot: number) => {
+    this.context.pool.run(handle, version, (source: SlotSource, slot: number) => {
       const { requests, rows } = gatherBatch(queue, version, targetRows);
-      copyInputs(this.views.of(arena, plan).inputs[slot]!, requests);
-      arena.setUsed(slot, rows);
+      let inputs: WireTensor[] | undefined;
+      if (plan.mode === 'direct') inputs = wireInputs(plan, requests[0]!);
+      else {
+        const arena = source as ArenaPool; // a row plan's slots are an arena's (worker-handle.ts attach)
+        copyInputs(this.views.of(arena, plan).inputs[slot]!, requests);
+        arena.setUsed(slot, rows);
+      }
       const now = clock.monotonicMs();
       running.start(requests, now);
       for (const request of requests) stats.dispatched(now - request.acceptedAt, now);
-      return { id: this.nextBatchId++, version, slot, rows, dispatchedAt: now, requests, arena };
+      return { id: this.nextBatchId++, version, slot, rows, dispatchedAt: now, requests, arena: source, inputs };
     });
   }
+}
+
+/**
+ * A direct plan's request as the tensors sent with its run: copies, because their buffers
+ * are transferred to the thread and the caller's arrays must stay the caller's (a retry
+ * after a worker loss sends them again).
+ */
+function wireInputs(plan: DirectPlan, request: InferRequest): WireTensor[] {
+  return plan.inputs.map((spec, i) => {
+    const data = request.data[i]!;
+    return { name: spec.name, dtype: spec.dtype, dims: request.dims![i]!, data: Array.isArray(data) ? [...data] : data.slice() };
+  });
 }

@@ -16,6 +16,8 @@ export { MAX_BATCH_ROWS };
 export const DEFAULT_MEMORY_BUDGET_BYTES = 2 * 1024 ** 3;
 
 export const BatchingConfigSchema = z.strictObject({
+  /** auto: batch along dim 0 only on the probe's evidence; dim0: whenever the shapes allow; none: one request per run. */
+  mode: z.enum(['auto', 'dim0', 'none']).default('auto'),
   /** Rows per batch at most; capped by a fixed batch dimension. */
   maxBatchSize: ranged(RANGES.maxBatchSize).default(128),
   /** How long the oldest request may wait for a fuller batch while a worker is free. */

@@ -13,7 +13,7 @@ import { asError, ConfigError, ModelLoadError, ShuttingDownError, UnknownModelEr
 import { EventLog, type EngineEvent, type EventListener } from './events.js';
 import { ModelRunner, type SwapOptions, type SwapRecord, type VersionSnapshot } from './model-runner.js';
 import type { InferOptions, InferResult } from './request.js';
-import type { ServingPlan, ModelSignature } from './signature.js';
+import type { ModelSignature, ProbeEvidence, ServingPlan } from './signature.js';
 import type { EngineSnapshot } from './snapshot.js';
 import { LoopDelayMonitor } from './stats/loop-delay.js';
 import type { FaultKind } from './worker/protocol.js';
@@ -33,6 +33,8 @@ export interface LoadModelOptions {
   readonly config?: ModelServingConfigInput;
   /** The sha256 the bytes were validated with; loading fails with ChecksumMismatchError if they differ. */
   readonly expectedSha256?: string;
+  /** The batching probe's evidence from validation; without it the engine probes at load (batching.mode "auto"). */
+  readonly evidence?: ProbeEvidence | null;
 }
 
 /** A loaded model's calling surface, so hot loops skip the name lookup. */
@@ -68,7 +70,13 @@ export class Engine {
     if (this.models.has(options.name)) throw new ConfigError(`a model named "${options.name}" is already loaded`);
     const config = parseServingConfig(options.config, `model "${options.name}"`);
     const bytes = typeof options.source === 'string' ? await readModelFile(options.source) : options.source;
-    const source = { name: options.name, version: options.version ?? 1, bytes, expectedSha256: options.expectedSha256 };
+    const source = {
+      name: options.name,
+      version: options.version ?? 1,
+      bytes,
+      expectedSha256: options.expectedSha256,
+      evidence: options.evidence,
+    };
     const runner = new ModelRunner(source, config, this.events, this.windowSeconds);
     this.models.set(options.name, runner);
     try {

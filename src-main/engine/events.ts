@@ -9,6 +9,8 @@ export type EventKind =
   | 'model-loaded'
   | 'model-unloaded'
   | 'model-swapped'
+  | 'batching-decided'
+  | 'batching-changed'
   | 'swap-failed'
   | 'worker-ready'
   | 'worker-crashed'

@@ -15,6 +15,8 @@ export interface ServingFootprint {
 
 /** Refuse a plan whose arenas and staging would exceed the budget (MemoryBudgetError, with the figures). */
 export function checkMemoryBudget(plan: ServingPlan, footprint: ServingFootprint): void {
+  // A direct plan reserves nothing: each request's tensors travel with it, in the caller's memory.
+  if (plan.mode === 'direct') return;
   const r = servingReservation(plan, footprint.workers, footprint.maxInflightBatches);
   if (r.totalBytes <= footprint.memoryBudgetBytes) return;
   const detail =

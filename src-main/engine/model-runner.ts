@@ -27,13 +27,13 @@ import { batchingView, queueFacts } from './runner-views.js';
 import type { ModelSnapshot, QueueSnapshot, SwapRecord, VersionSnapshot } from './snapshot.js';
 import { ModelStats } from './model-stats.js';
 import { ModelVersions, sha256Of, type SwapOptions } from './model-versions.js';
-import { answerBatch, takeBackLost } from './batch-outcomes.js';
+import { answerBatch, answerDirect, takeBackLost } from './batch-outcomes.js';
 import { IdleSignal } from './idle-signal.js';
 import { settlesWithin } from '../util/timeout.js';
-import type { ModelSignature, ServingPlan } from './signature.js';
+import type { ModelSignature, ProbeEvidence, ServingPlan } from './signature.js';
 import { WorkerPool, type ServedVersion } from './worker-pool.js';
 import type { WorkerTransport } from './worker-transport.js';
-import type { FaultKind } from './worker/protocol.js';
+import type { FaultKind, WireTensor } from './worker/protocol.js';
 
 export type { SwapKind, SwapRecord, VersionSnapshot } from './snapshot.js';
 export type { SwapOptions } from './model-versions.js';
@@ -46,6 +46,8 @@ export interface ModelSource {
   readonly bytes: Uint8Array;
   /** When given, the bytes must hash to it (they were validated elsewhere). */
   readonly expectedSha256?: string;
+  /** The batching probe's evidence from validation, when it ran there. */
+  readonly evidence?: ProbeEvidence | null;
 }
 
 /** What a runner talks to besides its model: unit tests pass scripted threads and their own clock. */
@@ -86,8 +88,9 @@ export class ModelRunner {
       model: source.name,
       config: config.workers,
       maxBatchSize: config.batching.maxBatchSize,
+      batchingMode: config.batching.mode,
       callbacks: {
-        onDone: (batch, computeMs) => this.onBatchDone(batch, computeMs),
+        onDone: (batch, computeMs, outputs) => this.onBatchDone(batch, computeMs, outputs),
         onRunFailed: (batch, message) => this.onBatchFailed(batch, message),
         onWorkerLost: (workerId, batches, reason) => this.onWorkerLost(workerId, batches, reason),
         onCapacity: () => this.pump(),
@@ -155,15 +158,19 @@ export class ModelRunner {
     if (this.source.expectedSha256 !== undefined && this.source.expectedSha256 !== sha256) {
       throw new ChecksumMismatchError(this.source.expectedSha256, sha256);
     }
-    this.models.table.activate(await this.pool.start(this.source.version, this.source.bytes, sha256), 1);
+    this.models.table.activate(await this.pool.start(this.source.version, this.source.bytes, sha256, this.source.evidence ?? undefined), 1);
     this.stateValue = 'running';
     const plan = this.plan;
     this.events.emit(
       'info',
       'model-loaded',
-      `model "${this.name}" version ${this.version} serving (${plan.mode}, up to ${plan.maxRows} rows per batch, ${this.config.workers.count} workers)`,
+      `model "${this.name}" version ${this.version} serving (${plan.mode}, up to ${plan.maxRows} rows per run, ${this.config.workers.count} workers)`,
       { model: this.name },
     );
+    // Not batching a model the operator meant to batch, or whose shapes allowed it, is worth a look.
+    const { decision } = plan;
+    const level = !decision.batched && (decision.evidence !== null || decision.mode === 'dim0') ? 'warn' : 'info';
+    this.events.emit(level, 'batching-decided', `model "${this.name}" version ${this.version}: ${decision.reason}`, { model: this.name });
   }
 
   infer(inputs: unknown, options: InferOptions = {}): Promise<InferResult> {
@@ -185,7 +192,7 @@ export class ModelRunner {
     const acceptedAt = this.clock.monotonicMs();
     return new Promise<InferResult>((resolve, reject) => {
       const version = this.active.version;
-      const request = new InferRequest(validated.data, validated.rows, version, acceptedAt, options, resolve, reject);
+      const request = new InferRequest(validated.data, validated.rows, version, acceptedAt, options, resolve, reject, validated.dims);
       request.onSettled = this.settledHook;
       this.models.table.ref(version);
       let offered;
@@ -368,11 +375,12 @@ export class ModelRunner {
     this.idleSignal.check();
   }
 
-  private onBatchDone(batch: RunnerBatch, computeMs: number): void {
+  private onBatchDone(batch: RunnerBatch, computeMs: number, outputs: WireTensor[] | undefined): void {
     const now = this.clock.monotonicMs();
     this.batcher.noteAnswering(now);
     const plan = this.pool.served(batch.version).plan;
-    answerBatch(batch, plan, this.batcher.outputViews(batch, plan), computeMs, now, this.counters);
+    if (plan.mode === 'direct') answerDirect(batch, outputs ?? [], computeMs, now, this.counters);
+    else answerBatch(batch, plan, this.batcher.outputViews(batch, plan), computeMs, now, this.counters);
     this.idleSignal.check();
   }
 

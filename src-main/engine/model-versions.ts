@@ -5,6 +5,7 @@
  * worker at a time, so the rest keep serving), then activates it between batches; any
  * failure leaves the active version serving.
  */
+import type { ProbeEvidence } from './signature.js';
 import { createHash } from 'node:crypto';
 import { ChecksumMismatchError, ConfigError, ShuttingDownError, asError } from './errors.js';
 import type { EventLog } from './events.js';
@@ -19,6 +20,8 @@ export interface SwapOptions {
   readonly expectedSha256?: string;
   /** Accept a signature that differs from the active one. */
   readonly force?: boolean;
+  /** The batching probe's evidence from validation (the updater), so the engine need not probe again. */
+  readonly evidence?: ProbeEvidence | null;
   readonly kind?: SwapKind;
 }
 
@@ -102,7 +105,17 @@ export class ModelVersions<B extends InflightBatch> {
         );
       }
       const served = await this.load(options, warm, kind);
+      const before = this.active.plan.decision;
       this.table.activate(served, keepWarm);
+      const after = served.plan.decision;
+      if (after.batched !== before.batched) {
+        this.events.emit(
+          'warn',
+          'batching-changed',
+          `model "${this.name}": version ${options.version} is ${after.batched ? 'batched' : 'served one request per run'}, version ${from} was ${before.batched ? 'batched' : 'not batched'}: ${after.reason}`,
+          { model: this.name },
+        );
+      }
       const entry = record(true, warm ? 0 : served.loadMs, null);
       this.events.emit(
         'info',
@@ -148,6 +161,7 @@ export class ModelVersions<B extends InflightBatch> {
     return this.pool.introduce(options.version, options.bytes, sha256, {
       compareWith: this.active.signature,
       force: options.force ?? false,
+      evidence: options.evidence ?? undefined,
     });
   }
 }

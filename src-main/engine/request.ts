@@ -3,7 +3,7 @@
  * answered or rejected exactly once (`settled`). Timers, aborts and worker losses can
  * race to settle it; whichever comes first wins and the rest find it settled.
  */
-import type { DType, TensorData } from './dtypes.js';
+import type { DType, TensorValues } from './dtypes.js';
 import { InvalidInputError } from './errors.js';
 import type { Queueable } from './bounded-queue.js';
 import type { Deadline } from './deadlines.js';
@@ -45,7 +45,7 @@ export function checkInferOptions(options: InferOptions): void {
 }
 
 export interface OutputTensor {
-  readonly data: TensorData;
+  readonly data: TensorValues;
   readonly dims: number[];
   readonly dtype: DType;
 }
@@ -73,7 +73,7 @@ export class InferRequest implements Queueable {
   onSettled: ((request: InferRequest) => void) | undefined;
 
   constructor(
-    readonly data: TensorData[],
+    readonly data: TensorValues[],
     readonly rows: number,
     /** The model version whose signature it was validated against, and that will run it. */
     readonly version: number,
@@ -81,6 +81,8 @@ export class InferRequest implements Queueable {
     readonly options: InferOptions,
     readonly resolve: (result: InferResult) => void,
     readonly rejectPromise: (error: Error) => void,
+    /** Each input's dims, for a direct plan (a row plan's follow from `rows`). */
+    readonly dims?: (readonly number[])[],
   ) {}
 
   /** Settle with an error; false if it was already settled. */

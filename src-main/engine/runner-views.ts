@@ -15,6 +15,7 @@ export function batchingView(plan: ServingPlan, batching: BatchingConfig): Model
     maxBatchRows: plan.mode === 'dynamic' ? Math.min(plan.maxRows, batching.maxBatchSize) : plan.maxRows,
     maxQueueDelayUs: batching.maxQueueDelayUs,
     preferredBatchSizes: [...batching.preferredBatchSizes],
+    decision: plan.decision,
   };
 }
 

@@ -4,7 +4,7 @@
  */
 import { slotViews, type ArenaPool } from './arena.js';
 import type { TensorData } from './dtypes.js';
-import type { ServingPlan } from './signature.js';
+import type { RowPlan } from './signature.js';
 
 export interface SlotViews {
   readonly inputs: TensorData[][];
@@ -14,7 +14,7 @@ export interface SlotViews {
 export class SlotViewCache {
   private readonly views = new WeakMap<ArenaPool, SlotViews>();
 
-  of(arena: ArenaPool, plan: ServingPlan): SlotViews {
+  of(arena: ArenaPool, plan: RowPlan): SlotViews {
     let views = this.views.get(arena);
     if (!views) {
       const inputs: TensorData[][] = [];

@@ -7,7 +7,7 @@ import type { ArenaStats } from './arena.js';
 import type { EngineEvent } from './events.js';
 import type { LatencySummary } from './stats/histogram.js';
 import type { LoopDelaySummary } from './stats/loop-delay.js';
-import type { ModelSignature } from './signature.js';
+import type { BatchingDecision, ModelSignature, ServingPlan } from './signature.js';
 
 export type SwapKind = 'load' | 'activate' | 'rollback' | 'follow-latest' | 'reload';
 
@@ -96,7 +96,15 @@ export interface ModelSnapshot {
   versions: VersionSnapshot[];
   /** The latest swaps, oldest first. */
   swaps: SwapRecord[];
-  batching: { mode: 'dynamic' | 'unbatched'; maxBatchRows: number; maxQueueDelayUs: number; preferredBatchSizes: number[] };
+  batching: {
+    /** dynamic: batched along dim 0; unbatched: one request per run, fixed rows; direct: one request per run, shapes as declared. */
+    mode: ServingPlan['mode'];
+    maxBatchRows: number;
+    maxQueueDelayUs: number;
+    preferredBatchSizes: number[];
+    /** Whether and why it is batched, with the probe's evidence when there was one. */
+    decision: BatchingDecision;
+  };
   requests: {
     accepted: number;
     succeeded: number;

@@ -3,14 +3,14 @@
  * run on the caller's thread for every request, so they allocate nothing but the
  * ordered list of input arrays.
  */
-import { dtypeInfo, dtypesOfArray, type DType, type TensorData } from './dtypes.js';
+import { dtypeInfo, dtypesOfArray, isFiniteHalf, isNumericDType, type DType, type TensorData, type TensorValues } from './dtypes.js';
 import { InvalidInputError } from './errors.js';
-import type { ServingPlan } from './signature.js';
+import type { DirectPlan, RowPlan, ServingPlan, TensorSpec } from './signature.js';
 
 export interface Tensor {
-  readonly data: TensorData;
+  readonly data: TensorValues;
   readonly dims: readonly number[];
-  /** Needed only to tell bool from uint8 (both are Uint8Array); checked when given. */
+  /** Needed only to tell bool from uint8 (Uint8Array) and float16 from uint16 (Uint16Array); checked when given. */
   readonly dtype?: DType;
 }
 
@@ -18,13 +18,19 @@ export type TensorMap = Readonly<Record<string, Tensor>>;
 
 export interface ValidatedRequest {
   /** Input arrays in plan order. */
-  readonly data: TensorData[];
-  /** Size of dim 0, shared by every input. */
+  readonly data: TensorValues[];
+  /** Size of dim 0, shared by every input (1 for a direct plan: one request, one run). */
   readonly rows: number;
+  /** Each input's dims, for a direct plan (a row plan knows them from the rows). */
+  readonly dims: (readonly number[])[] | undefined;
 }
 
-function isFiniteArray(data: TensorData): boolean {
-  const values = data as Float32Array | Float64Array;
+function isFiniteArray(dtype: DType, data: TensorValues): boolean {
+  if (dtype === 'float16') {
+    for (const bits of data as Uint16Array) if (!isFiniteHalf(bits)) return false;
+    return true;
+  }
+  const values = data as Float32Array | Float64Array; // the callers pass float32 or float64 here
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     if (v - v !== 0) return false; // NaN and ±Infinity both give NaN here
@@ -32,7 +38,14 @@ function isFiniteArray(data: TensorData): boolean {
   return true;
 }
 
+const checksFinite = (dtype: DType) => dtype === 'float16' || (isNumericDType(dtype) && dtypeInfo(dtype).floating);
+
 export function validateInputs(plan: ServingPlan, inputs: unknown, checkFinite: boolean): ValidatedRequest {
+  const given = checkNames(plan, inputs);
+  return plan.mode === 'direct' ? validateDirect(plan, given, checkFinite) : validateRows(plan, given, checkFinite);
+}
+
+function checkNames(plan: ServingPlan, inputs: unknown): Record<string, unknown> {
   if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) {
     throw new InvalidInputError('not_an_object', undefined, 'inputs must be an object mapping input names to tensors');
   }
@@ -43,20 +56,78 @@ export function validateInputs(plan: ServingPlan, inputs: unknown, checkFinite: 
       throw new InvalidInputError('unknown_input', name, `the model has no such input (it takes: ${expected})`);
     }
   }
+  return given;
+}
+
+/** The tensor given for `spec`, with its data of `spec`'s dtype. */
+function tensorFor(given: Record<string, unknown>, spec: { readonly name: string; readonly dtype: DType }): Tensor {
+  const tensor = given[spec.name] as Partial<Tensor> | undefined;
+  if (tensor === undefined) throw new InvalidInputError('missing_input', spec.name, 'required input is missing');
+  const shaped = typeof tensor === 'object' && tensor !== null && Array.isArray(tensor.dims);
+  const data = shaped ? tensor.data : undefined;
+  if (!shaped || !(ArrayBuffer.isView(data) || (spec.dtype === 'string' && Array.isArray(data)))) {
+    const expected = spec.dtype === 'string' ? 'string[]' : 'TypedArray';
+    throw new InvalidInputError('not_a_tensor', spec.name, `expected { data: ${expected}, dims: number[] }`);
+  }
+  const carried = dtypesOfArray(data);
+  if (!carried.includes(spec.dtype) || (tensor.dtype !== undefined && tensor.dtype !== spec.dtype)) {
+    const got = tensor.dtype ?? carried[0] ?? data.constructor.name;
+    const array = isNumericDType(spec.dtype) ? dtypeInfo(spec.dtype).ctor.name : 'an array of strings';
+    throw new InvalidInputError('dtype', spec.name, `expected ${spec.dtype} (${array}), got ${got}`);
+  }
+  if (spec.dtype === 'string' && !(data as unknown[]).every((v) => typeof v === 'string'))
+    throw new InvalidInputError('dtype', spec.name, 'expected string (an array of strings), got an element that is not a string');
+  return tensor as Tensor;
+}
+
+/** One request, one run: rank and every declared dim checked, symbolic dims free. */
+function validateDirect(plan: DirectPlan, given: Record<string, unknown>, checkFinite: boolean): ValidatedRequest {
+  const data: TensorValues[] = new Array<TensorValues>(plan.inputs.length);
+  const allDims: (readonly number[])[] = new Array<readonly number[]>(plan.inputs.length);
+  for (let i = 0; i < plan.inputs.length; i++) {
+    const spec: TensorSpec = plan.inputs[i]!;
+    const tensor = tensorFor(given, spec);
+    const dims: readonly unknown[] = tensor.dims;
+    if (dims.length !== spec.shape.length) {
+      throw new InvalidInputError('rank', spec.name, `expected rank ${spec.shape.length} [${spec.shape.join(', ')}], got ${dims.length}`);
+    }
+    let elements = 1;
+    for (let d = 0; d < dims.length; d++) {
+      const size = dims[d];
+      if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || size > MAX_DIM) {
+        throw new InvalidInputError('dim', spec.name, `dim ${d} must be an integer from 0 to ${MAX_DIM}, got ${String(size)}`);
+      }
+      const declared = spec.shape[d]!;
+      if (typeof declared === 'number' && size !== declared) {
+        throw new InvalidInputError('dim', spec.name, `dim ${d} is fixed at ${declared} by the model, got ${size}`);
+      }
+      elements *= size;
+    }
+    if (tensor.data.length !== elements) {
+      throw new InvalidInputError(
+        'element_count',
+        spec.name,
+        `dims [${dims.join(', ')}] need ${elements} elements, data has ${tensor.data.length}`,
+      );
+    }
+    if (checkFinite && checksFinite(spec.dtype) && !isFiniteArray(spec.dtype, tensor.data)) {
+      throw new InvalidInputError('non_finite', spec.name, 'contains NaN or Infinity');
+    }
+    data[i] = tensor.data;
+    allDims[i] = dims as readonly number[];
+  }
+  return { data, rows: 1, dims: allDims };
+}
+
+/** A dim larger than this is a mistake (or an attack on the arithmetic), whatever the memory. */
+const MAX_DIM = 2 ** 31 - 1;
+
+function validateRows(plan: RowPlan, given: Record<string, unknown>, checkFinite: boolean): ValidatedRequest {
   const data: TensorData[] = new Array<TensorData>(plan.inputs.length);
   let rows = -1;
   for (let i = 0; i < plan.inputs.length; i++) {
     const spec = plan.inputs[i]!;
-    const tensor = given[spec.name] as Partial<Tensor> | undefined;
-    if (tensor === undefined) throw new InvalidInputError('missing_input', spec.name, 'required input is missing');
-    if (typeof tensor !== 'object' || tensor === null || !ArrayBuffer.isView(tensor.data) || !Array.isArray(tensor.dims)) {
-      throw new InvalidInputError('not_a_tensor', spec.name, 'expected { data: TypedArray, dims: number[] }');
-    }
-    const carried = dtypesOfArray(tensor.data);
-    if (!carried.includes(spec.dtype) || (tensor.dtype !== undefined && tensor.dtype !== spec.dtype)) {
-      const got = tensor.dtype ?? carried[0] ?? tensor.data.constructor.name;
-      throw new InvalidInputError('dtype', spec.name, `expected ${spec.dtype} (${dtypeInfo(spec.dtype).ctor.name}), got ${got}`);
-    }
+    const tensor = tensorFor(given, spec);
     const dims: readonly unknown[] = tensor.dims;
     if (dims.length !== spec.rowShape.length + 1) {
       throw new InvalidInputError('rank', spec.name, `expected rank ${spec.rowShape.length + 1}, got ${dims.length}`);
@@ -93,10 +164,10 @@ export function validateInputs(plan: ServingPlan, inputs: unknown, checkFinite: 
         `dims [${dims.join(', ')}] need ${elements} elements, data has ${tensor.data.length}`,
       );
     }
-    if (checkFinite && dtypeInfo(spec.dtype).floating && !isFiniteArray(tensor.data)) {
+    if (checkFinite && checksFinite(spec.dtype) && !isFiniteArray(spec.dtype, tensor.data)) {
       throw new InvalidInputError('non_finite', spec.name, 'contains NaN or Infinity');
     }
-    data[i] = tensor.data;
+    data[i] = tensor.data as TensorData; // a row plan's dtypes are numeric (signature.ts)
   }
-  return { data, rows };
+  return { data, rows, dims: undefined };
 }

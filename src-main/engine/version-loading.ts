@@ -8,10 +8,45 @@
 import { IncompatibleModelError, ModelLoadError, WorkerCrashedError } from './errors.js';
 import { checkMemoryBudget, type ServingFootprint } from './memory-budget.js';
 import { checkSameSignature, planKeyOf, type ServedVersion } from './served-version.js';
-import { planServing, signatureFromMetadata, signaturesCompatible, type ModelSignature, type ServingPlan } from './signature.js';
-import type { InflightBatch, WorkerHandle } from './worker-handle.js';
+import {
+  needsProbe,
+  planServing,
+  signatureFromMetadata,
+  signaturesCompatible,
+  type BatchingMode,
+  type ModelSignature,
+  type ProbeEvidence,
+  type ServingPlan,
+} from './signature.js';
+import type { InflightBatch, LoadedReply, WorkerHandle } from './worker-handle.js';
+
+interface Decided {
+  readonly signature: ModelSignature;
+  readonly plan: ServingPlan;
+  readonly planKey: string;
+}
+
+/** The signature from the first reply, checked against the active one, and the plan: probed first when `auto` needs evidence. */
+async function decide<B extends InflightBatch>(
+  handle: WorkerHandle<B>,
+  reply: LoadedReply,
+  context: LoadContext,
+  options: IntroduceOptions,
+  version: number,
+): Promise<Decided> {
+  const signature = signatureFromMetadata(reply.inputs, reply.outputs);
+  const difference = options.compareWith && !options.force ? signaturesCompatible(options.compareWith, signature) : undefined;
+  if (difference) throw new IncompatibleModelError(`model "${context.model}" version ${version}: ${difference}`);
+  const mode = context.batchingMode;
+  const evidence = needsProbe(signature, mode) ? (options.evidence ?? (await handle.probe(version))) : null;
+  const plan = planServing(signature, context.maxBatchSize, { mode, evidence });
+  checkMemoryBudget(plan, context.footprint);
+  return { signature, plan, planKey: planKeyOf(plan) };
+}
 
 export interface IntroduceOptions {
+  /** The probe's evidence from validation (the updater); without it the first worker probes. */
+  readonly evidence?: ProbeEvidence;
   /** Check the new signature against this one (names, dtypes, ranks); skipped with `force`. */
   readonly compareWith?: ModelSignature;
   readonly force?: boolean;
@@ -22,6 +57,7 @@ export interface IntroduceOptions {
 export interface LoadContext {
   readonly model: string;
   readonly maxBatchSize: number;
+  readonly batchingMode: BatchingMode;
   readonly intraOpThreads: number;
   readonly slotsPerArena: number;
   /** What the plan is checked against before any arena is made. */
@@ -44,19 +80,20 @@ export async function loadVersion<B extends InflightBatch>(
   options: IntroduceOptions,
 ): Promise<ServedVersion> {
   const { version } = source;
-  let first: { signature: ModelSignature; plan: ServingPlan; planKey: string } | undefined;
+  // The first worker to answer decides the plan (and runs the probe when it is needed); the
+  // others wait for that decision and must see the same signature.
+  let decision: Promise<Decided> | undefined;
+  let decidedOn: WorkerHandle<B> | undefined;
   let slowestMs = 0;
   const loadedOn: WorkerHandle<B>[] = [];
   const loadOne = async (handle: WorkerHandle<B>) => {
     const reply = await handle.load(version, source.bytes, context.intraOpThreads);
-    if (!first) {
-      const signature = signatureFromMetadata(reply.inputs, reply.outputs);
-      const difference = options.compareWith && !options.force ? signaturesCompatible(options.compareWith, signature) : undefined;
-      if (difference) throw new IncompatibleModelError(`model "${context.model}" version ${version}: ${difference}`);
-      const plan = planServing(signature, context.maxBatchSize);
-      checkMemoryBudget(plan, context.footprint);
-      first = { signature, plan, planKey: planKeyOf(plan) };
-    } else checkSameSignature(first.signature, reply, handle.id);
+    if (!decision) {
+      decidedOn = handle;
+      decision = decide(handle, reply, context, options, version);
+    }
+    const first = await decision;
+    if (handle !== decidedOn) checkSameSignature(first.signature, reply, handle.id);
     handle.attach(version, first.plan, first.planKey, context.slotsPerArena);
     loadedOn.push(handle);
     slowestMs = Math.max(slowestMs, reply.loadMs);
@@ -80,11 +117,12 @@ export async function loadVersion<B extends InflightBatch>(
         }
       }
     }
-    if (!first) throw new ModelLoadError(`model "${context.model}" version ${version}: no live worker to load it`);
+    if (!decision) throw new ModelLoadError(`model "${context.model}" version ${version}: no live worker to load it`);
   } catch (error) {
     for (const handle of loadedOn) handle.unload(version);
     throw error;
   }
+  const first = await decision;
   return {
     ...source,
     signature: first.signature,

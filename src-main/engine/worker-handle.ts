@@ -9,8 +9,9 @@ import type { EngineClock } from './clock.js';
 import { ModelLoadError, WorkerCrashedError, type EngineError } from './errors.js';
 import { SecondRing } from './stats/window.js';
 import type { WorkerReading } from './watchdog.js';
-import { STATUS_FIELDS, Status, WorkerPhase, type FromWorker, type ToWorker } from './worker/protocol.js';
-import type { RawValueMetadata, ServingPlan } from './signature.js';
+import { STATUS_FIELDS, Status, WorkerPhase, type FromWorker, type ToWorker, type WireTensor } from './worker/protocol.js';
+import type { ProbeEvidence, RawValueMetadata, ServingPlan } from './signature.js';
+import { TransferLane, type SlotSource } from './transfer-lane.js';
 import type { WorkerState } from './snapshot.js';
 import type { WorkerThread } from './worker-transport.js';
 
@@ -20,7 +21,10 @@ export interface InflightBatch {
   readonly slot: number;
   readonly rows: number;
   readonly dispatchedAt: number;
-  readonly arena: ArenaPool;
+  /** Where its slot came from: an arena (row plans) or a transfer lane (direct plans). */
+  readonly arena: SlotSource;
+  /** A direct plan's input tensors, transferred with the run. */
+  readonly inputs?: WireTensor[];
 }
 
 export interface LoadedReply {
@@ -56,8 +60,10 @@ export class WorkerHandle<B extends InflightBatch> {
   private readonly loadedVersions = new Set<number>();
   /** Loads posted and not yet answered; while any is pending the thread is busy creating a session. */
   private readonly pendingLoads = new Map<number, PendingLoad>();
-  /** Arenas by plan key: versions with the same signature share one. They survive restarts. */
-  private readonly arenas = new Map<string, ArenaPool>();
+  /** Arenas (or transfer lanes) by plan key: versions with the same signature share one. They survive restarts. */
+  private readonly arenas = new Map<string, SlotSource>();
+  /** Probes posted and not yet answered (the thread is busy running them, as for a load). */
+  private readonly pendingProbes = new Map<number, { resolve: (evidence: ProbeEvidence) => void; reject: (error: EngineError) => void }>();
   /** Out of rotation while a session is created in it (hot swap). */
   private reservedValue = false;
   private idleWaiters: (() => void)[] = [];
@@ -129,7 +135,7 @@ export class WorkerHandle<B extends InflightBatch> {
   }
 
   get loading(): boolean {
-    return this.pendingLoads.size > 0;
+    return this.pendingLoads.size > 0 || this.pendingProbes.size > 0;
   }
 
   get reserved(): boolean {
@@ -144,12 +150,9 @@ export class WorkerHandle<B extends InflightBatch> {
     return [...this.loadedVersions].sort((a, b) => a - b);
   }
 
-  arena(planKey: string): ArenaPool | undefined {
-    return this.arenas.get(planKey);
-  }
-
+  /** The shared-memory arenas (transfer lanes hold none). */
   arenaList(): ArenaPool[] {
-    return [...this.arenas.values()];
+    return [...this.arenas.values()].filter((a): a is ArenaPool => a instanceof ArenaPool);
   }
 
   /** Able to take a batch of a version whose arena has `planKey` (see the balancer). */
@@ -157,7 +160,7 @@ export class WorkerHandle<B extends InflightBatch> {
     return (
       this.serving &&
       !this.reservedValue &&
-      this.pendingLoads.size === 0 &&
+      !this.loading &&
       this.loadedVersions.has(version) &&
       (this.arenas.get(planKey)?.available ?? 0) > 0
     );
@@ -184,9 +187,29 @@ export class WorkerHandle<B extends InflightBatch> {
     this.threadValue = start(this.status.buffer);
   }
 
-  post(message: ToWorker): void {
+  post(message: ToWorker, transfer?: ArrayBuffer[]): void {
     if (!this.threadValue) throw new Error(`worker ${this.id} has no thread (state ${this.stateValue})`);
-    this.threadValue.post(message);
+    this.threadValue.post(message, transfer);
+  }
+
+  /** Run the batching probe on a loaded version in the thread (see batching-probe.ts). */
+  probe(version: number): Promise<ProbeEvidence> {
+    return new Promise<ProbeEvidence>((resolve, reject) => {
+      if (!this.threadValue) {
+        reject(new WorkerCrashedError(this.id, 'no thread'));
+        return;
+      }
+      this.pendingProbes.set(version, { resolve, reject });
+      this.threadValue.post({ type: 'probe', version });
+    });
+  }
+
+  settleProbe(message: Extract<FromWorker, { type: 'probed' }>): boolean {
+    const pending = this.pendingProbes.get(message.version);
+    if (!pending) return false;
+    this.pendingProbes.delete(message.version);
+    pending.resolve(message.evidence);
+    return true;
   }
 
   noteError(message: string): void {
@@ -237,15 +260,19 @@ export class WorkerHandle<B extends InflightBatch> {
     return true;
   }
 
-  /** Give the thread the arena a loaded version runs in (made on first use of its plan). */
+  /** Give the thread the arena a loaded version runs in (made on first use of its plan; a direct plan has a transfer lane). */
   attach(version: number, plan: ServingPlan, planKey: string, slotsPerArena: number): void {
-    let arena = this.arenas.get(planKey);
-    if (!arena) {
+    let source = this.arenas.get(planKey);
+    if (!source) {
       const name = this.arenas.size === 0 ? this.id : `${this.id}/v${version}`;
-      arena = new ArenaPool(name, planArena(plan.inputs, plan.outputs, plan.maxRows, slotsPerArena));
-      this.arenas.set(planKey, arena);
+      source =
+        plan.mode === 'direct'
+          ? new TransferLane(slotsPerArena)
+          : new ArenaPool(name, planArena(plan.inputs, plan.outputs, plan.maxRows, slotsPerArena));
+      this.arenas.set(planKey, source);
     }
-    this.post({ type: 'attach', version, sab: arena.sab, layout: arena.layout, plan });
+    if (source instanceof ArenaPool) this.post({ type: 'attach', version, sab: source.sab, layout: source.layout, plan });
+    else this.post({ type: 'attach', version, plan });
     this.loadedVersions.add(version);
   }
 
@@ -262,13 +289,15 @@ export class WorkerHandle<B extends InflightBatch> {
    * Lend a slot of the arena for `planKey` to a batch `fill` builds in it, and run the
    * batch. The caller checked `canRun`, so a slot is free.
    */
-  run(planKey: string, fill: (arena: ArenaPool, slot: number) => B): B {
+  run(planKey: string, fill: (arena: SlotSource, slot: number) => B): B {
     const arena = this.arenas.get(planKey);
     const slot = arena?.acquire();
     if (!arena || slot === undefined) throw new Error(`worker ${this.id} has no free slot for this batch (canRun was not checked)`);
     const batch = fill(arena, slot);
     this.batches.set(batch.id, batch);
-    this.post({ type: 'run', batchId: batch.id, version: batch.version, slot, rows: batch.rows });
+    const { id: batchId, version, rows, inputs } = batch;
+    const transfer = inputs?.flatMap((t) => (ArrayBuffer.isView(t.data) ? [t.data.buffer as ArrayBuffer] : []));
+    this.post({ type: 'run', batchId, version, slot, rows, inputs }, transfer);
     return batch;
   }
 
@@ -384,5 +413,7 @@ export class WorkerHandle<B extends InflightBatch> {
   private failPendingLoads(error: EngineError): void {
     for (const pending of this.pendingLoads.values()) pending.reject(error);
     this.pendingLoads.clear();
+    for (const pending of this.pendingProbes.values()) pending.reject(error);
+    this.pendingProbes.clear();
   }
 }

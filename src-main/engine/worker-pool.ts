@@ -9,7 +9,9 @@
  * every loaded version. Each worker owns its arenas (SharedArrayBuffers cut into
  * `maxInflightBatches` slots), one per distinct signature; they survive restarts.
  */
-import type { ArenaPool, ArenaStats } from './arena.js';
+import type { ArenaStats } from './arena.js';
+import type { BatchingMode, ProbeEvidence } from './signature.js';
+import type { SlotSource } from './transfer-lane.js';
 import { nextMsPerRow, pickWorker } from './balancer.js';
 import { systemClock, type EngineClock } from './clock.js';
 import type { WorkerConfig } from './config.js';
@@ -24,7 +26,7 @@ import { loadVersion, type IntroduceOptions } from './version-loading.js';
 import { judgeWorker } from './watchdog.js';
 import { WorkerHandle, type InflightBatch } from './worker-handle.js';
 import { threadTransport, type WorkerTransport } from './worker-transport.js';
-import type { FaultKind, FromWorker } from './worker/protocol.js';
+import type { FaultKind, FromWorker, WireTensor } from './worker/protocol.js';
 import { settlesWithin } from '../util/timeout.js';
 
 export type { InflightBatch } from './worker-handle.js';
@@ -37,7 +39,8 @@ export type { IntroduceOptions } from './version-loading.js';
 const SHUTDOWN_GRACE_MS = 2000;
 
 export interface PoolCallbacks<B extends InflightBatch> {
-  onDone(batch: B, computeMs: number): void;
+  /** `outputs`: a direct plan's tensors as onnxruntime returned them (row plans' outputs are in the slot). */
+  onDone(batch: B, computeMs: number, outputs: WireTensor[] | undefined): void;
   onRunFailed(batch: B, message: string): void;
   /** A worker died or hung; these batches never finished. */
   onWorkerLost(workerId: string, batches: B[], reason: string): void;
@@ -49,6 +52,7 @@ export interface PoolOptions<B extends InflightBatch> {
   readonly model: string;
   readonly config: WorkerConfig;
   readonly maxBatchSize: number;
+  readonly batchingMode: BatchingMode;
   readonly callbacks: PoolCallbacks<B>;
   readonly events: EventLog;
   readonly windowSeconds: number;
@@ -120,7 +124,7 @@ export class WorkerPool<B extends InflightBatch> {
   }
 
   /** Start `config.count` workers on a first version and wait until each is ready. */
-  async start(version: number, bytes: Uint8Array, sha256: string): Promise<ServedVersion> {
+  async start(version: number, bytes: Uint8Array, sha256: string, evidence?: ProbeEvidence): Promise<ServedVersion> {
     const handles = Array.from({ length: this.config.count }, () => this.addWorker());
     const timeout = this.config.startupTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
@@ -131,7 +135,7 @@ export class WorkerPool<B extends InflightBatch> {
       }, timeout);
     });
     try {
-      const served = await Promise.race([this.introduce(version, bytes, sha256, { parallel: true, force: true }), deadline]);
+      const served = await Promise.race([this.introduce(version, bytes, sha256, { parallel: true, force: true, evidence }), deadline]);
       this.watchdog = setInterval(() => this.checkHealth(), this.config.heartbeatIntervalMs);
       return served;
     } catch (error) {
@@ -156,6 +160,7 @@ export class WorkerPool<B extends InflightBatch> {
       {
         model: this.model,
         maxBatchSize: this.options.maxBatchSize,
+        batchingMode: this.options.batchingMode,
         intraOpThreads: this.config.intraOpThreads,
         slotsPerArena: this.config.maxInflightBatches,
         footprint: this.footprint(this.config.count),
@@ -195,7 +200,7 @@ export class WorkerPool<B extends InflightBatch> {
    * in it, and run it there. The slot comes back to the arena when the batch finishes or
    * the worker is lost.
    */
-  run(handle: WorkerHandle<B>, version: number, fill: (arena: ArenaPool, slot: number) => B): B {
+  run(handle: WorkerHandle<B>, version: number, fill: (arena: SlotSource, slot: number) => B): B {
     return handle.run(this.served(version).planKey, fill);
   }
 
@@ -303,7 +308,9 @@ export class WorkerPool<B extends InflightBatch> {
         {
           message: (message) => {
             if (message.type === 'done' || message.type === 'run-failed') this.completions.push({ handle, incarnation, message });
-            else if (current()) this.onLoadReply(handle, message);
+            else if (message.type === 'probed') {
+              if (current()) handle.settleProbe(message);
+            } else if (current()) this.onLoadReply(handle, message);
           },
           error: (error) => {
             if (current()) handle.noteError(error.message);
@@ -333,7 +340,7 @@ export class WorkerPool<B extends InflightBatch> {
     const batch = handle.finish(message.batchId, succeeded, (finished) => {
       if (message.type === 'done') {
         this.msPerRow = nextMsPerRow(this.msPerRow, message.computeMs, finished.rows);
-        this.callbacks.onDone(finished, message.computeMs);
+        this.callbacks.onDone(finished, message.computeMs, message.outputs);
       } else {
         this.events.emit('error', 'batch-failed', `batch of ${finished.rows} rows failed on ${handle.id}: ${message.message}`, {
           model: this.model,

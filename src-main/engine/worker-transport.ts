@@ -15,7 +15,8 @@ export interface WorkerThreadListener {
 
 export interface WorkerThread {
   readonly threadId: number;
-  post(message: ToWorker): void;
+  /** `transfer`: buffers moved to the thread, not copied. */
+  post(message: ToWorker, transfer?: ArrayBuffer[]): void;
   /** Settles when the thread has exited, however it ended. */
   readonly exited: Promise<void>;
   terminate(): Promise<void>;
@@ -37,7 +38,7 @@ export const threadTransport: WorkerTransport = (init, listener) => {
   return {
     threadId: worker.threadId,
     exited,
-    post: (message) => worker.postMessage(message),
+    post: (message, transfer) => worker.postMessage(message, transfer),
     terminate: async () => {
       await worker.terminate();
     },

@@ -2,7 +2,7 @@
  * A small builder for ONNX graphs, so that the project makes its own models (the demo
  * policy, test fixtures, benchmark models) instead of downloading any.
  */
-import { dtypeInfo, type DType, type TensorData } from '../engine/dtypes.js';
+import { onnxTypeOf, type DType, type TensorData } from '../engine/dtypes.js';
 import { ModelProto } from './onnx-proto.js';
 
 export type Dim = number | string;
@@ -37,7 +37,7 @@ function valueInfo(name: string, dtype: DType, shape: readonly Dim[]) {
     name,
     type: {
       tensor_type: {
-        elem_type: dtypeInfo(dtype).onnx,
+        elem_type: onnxTypeOf(dtype),
         shape: { dim: shape.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) },
       },
     },
@@ -65,7 +65,7 @@ export class OnnxGraphBuilder {
 
   initializer(name: string, dtype: DType, dims: readonly number[], data: TensorData): this {
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
-    this.initializers.push({ name, data_type: dtypeInfo(dtype).onnx, dims: [...dims], raw_data: bytes });
+    this.initializers.push({ name, data_type: onnxTypeOf(dtype), dims: [...dims], raw_data: bytes });
     return this;
   }
 

@@ -315,12 +315,13 @@ export class ModelCoordinator {
           version: target.version,
           config: serving,
           expectedSha256: target.sha256,
+          evidence: target.batching,
         });
       } else {
         const kind: SwapKind = this.operatorPins.has(model.name) ? (target.version < active! ? 'rollback' : 'activate') : 'follow-latest';
         await this.engine.swapModel(
           model.name,
-          { version: target.version, bytes, expectedSha256: target.sha256, force: this.forced.has(key), kind },
+          { version: target.version, bytes, expectedSha256: target.sha256, force: this.forced.has(key), kind, evidence: target.batching },
           config.versionPolicy.keepWarm,
         );
       }

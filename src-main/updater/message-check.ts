@@ -49,7 +49,17 @@ function repairVersion(raw: unknown, model: string, repairs: string[]): VersionV
   }
   const reason = truncateForReport(`the updater's report of this version broke the protocol: ${problem(parsed.error)}`, LIMITS.reason);
   repairs.push(`model "${model}" version ${version.data}: ${reason}`);
-  return { version: version.data, state: 'invalid', reason, sha256: null, sizeBytes: 0, mtimeMs: 0, signature: null, timings: null };
+  return {
+    version: version.data,
+    state: 'invalid',
+    reason,
+    sha256: null,
+    sizeBytes: 0,
+    mtimeMs: 0,
+    signature: null,
+    timings: null,
+    batching: null,
+  };
 }
 
 /** A model's config that cannot be reported counts as an unreadable config.json: what is served stays. */

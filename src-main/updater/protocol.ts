@@ -5,6 +5,7 @@
  * dropped.
  */
 import { MODEL_NAME_PATTERN, RANGES } from '../../src-preload/limits.js';
+import { DTYPES, type DType } from '../engine/dtypes.js';
 import { z } from 'zod';
 
 export const PROTOCOL_VERSION = 1;
@@ -29,7 +30,7 @@ export const LIMITS = {
 const DimSchema = z.union([z.number().int(), z.string().max(LIMITS.symbolicDim)]);
 const TensorSpecSchema = z.strictObject({
   name: z.string().max(LIMITS.tensorName),
-  dtype: z.enum(['float32', 'float64', 'int32', 'int64', 'uint8', 'int8', 'int16', 'uint16', 'bool']),
+  dtype: z.enum(DTYPES as [DType, ...DType[]]),
   shape: z.array(DimSchema).max(LIMITS.rank).readonly(),
 });
 export const SignatureSchema = z.strictObject({
@@ -41,6 +42,19 @@ export const ModelNameSchema = z.string().regex(MODEL_NAME_PATTERN);
 export const VersionNumberSchema = z.number().int().min(RANGES.modelVersion.min).max(RANGES.modelVersion.max);
 const ModelName = ModelNameSchema;
 const Version = VersionNumberSchema;
+
+/** Infinity does not survive JSON: a difference too large to measure is sent as null. */
+const Difference = z.number().nonnegative().nullable();
+
+export const ProbeEvidenceSchema = z.strictObject({
+  rows: z.number().int().min(0).max(1024),
+  rowsIndependent: z.boolean(),
+  exact: z.boolean(),
+  maxAbsDiff: Difference,
+  tolerance: z.strictObject({ absolute: z.number().nonnegative(), relative: z.number().nonnegative() }),
+  difference: z.string().max(LIMITS.reason).nullable(),
+  error: z.string().max(LIMITS.reason).nullable(),
+});
 
 export const VersionStateSchema = z.enum(['pending', 'validating', 'valid', 'invalid']);
 
@@ -56,6 +70,8 @@ export const VersionViewSchema = z.strictObject({
   mtimeMs: z.number(),
   signature: SignatureSchema.nullable(),
   timings: z.strictObject({ hashMs: z.number(), loadMs: z.number(), warmupMs: z.number() }).nullable(),
+  /** The batching probe's evidence (null: not probed, the shapes rule batching out). */
+  batching: ProbeEvidenceSchema.nullable(),
 });
 
 export const ModelViewSchema = z.strictObject({

@@ -22,6 +22,7 @@ interface TrackedVersion {
   sha256: string | null;
   signature: ModelSignature | null;
   timings: VersionView['timings'];
+  batching: VersionView['batching'];
 }
 
 interface TrackedModel {
@@ -77,6 +78,7 @@ export class RepositoryTracker {
             sha256: null,
             signature: null,
             timings: null,
+            batching: null,
           });
           this.touch(entry.name, v.version);
           changed = true;
@@ -148,6 +150,7 @@ export class RepositoryTracker {
       v.reason = null;
       v.signature = verdict.signature;
       v.timings = verdict.timings;
+      v.batching = verdict.batching;
     } else {
       v.state = 'invalid';
       v.reason = truncateForReport(verdict.reason, LIMITS.reason);
@@ -227,6 +230,7 @@ export class RepositoryTracker {
       merged.config ?? parseModelConfig(withDefaults(this.settings.servingDefaults, {})).config ?? parseModelConfig({}).config!;
     return {
       maxBatchSize: config.batching.maxBatchSize,
+      batchingMode: config.batching.mode,
       workers: config.workers.count,
       maxInflightBatches: config.workers.maxInflightBatches,
       memoryBudgetBytes: config.memoryBudgetBytes,
@@ -246,6 +250,7 @@ export class RepositoryTracker {
     v.sha256 = null;
     v.signature = null;
     v.timings = null;
+    v.batching = null;
   }
 
   private async readConfig(name: string, exists: boolean, model: TrackedModel): Promise<boolean> {
@@ -279,5 +284,6 @@ function versionView(v: TrackedVersion): VersionView {
     mtimeMs: v.mtimeMs,
     signature: v.signature,
     timings: v.timings,
+    batching: v.batching,
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Engine, ModelLoadError, ShuttingDownError, StartupTimeoutError, UnsupportedModelError } from '../../src-main/engine/index.js';
-import { SMALL_LAYERS, smallMlp, symbolicFeatureDimModel } from '../fixtures/models.js';
+import { SMALL_LAYERS, smallMlp, noInputModel } from '../fixtures/models.js';
 import { outcomes, randomRows, startModel, until } from './helpers.js';
 
 const WIDTH = SMALL_LAYERS[0]!;
@@ -33,12 +33,12 @@ describe('engine lifecycle', () => {
     expect(leakedSince(before)).toEqual([]);
   });
 
-  it('refuses a corrupt model with ModelLoadError and a model it cannot plan with UnsupportedModelError', async () => {
+  it('refuses a corrupt model with ModelLoadError and a model with no inputs with UnsupportedModelError', async () => {
     const before = resources();
     const engine = new Engine();
     const garbage = new Uint8Array(256).map((_, i) => (i * 37) & 255);
     await expect(engine.loadModel({ name: 'bad', source: garbage })).rejects.toBeInstanceOf(ModelLoadError);
-    await expect(engine.loadModel({ name: 'sym', source: symbolicFeatureDimModel() })).rejects.toBeInstanceOf(UnsupportedModelError);
+    await expect(engine.loadModel({ name: 'empty', source: noInputModel() })).rejects.toBeInstanceOf(UnsupportedModelError);
     await expect(engine.loadModel({ name: 'missing', source: '/nonexistent/model.onnx' })).rejects.toThrow(/cannot read model file/);
     await expect(engine.loadModel({ name: '../escape', source: smallMlp() })).rejects.toThrow(/model name/);
     expect(engine.modelNames()).toEqual([]);

@@ -178,6 +178,7 @@ describe('model repository, updater and hot swap', () => {
       mtimeMs: 0,
       signature: null,
       timings: null,
+      batching: null,
     });
     coordinator.start();
     // Version 2's verdict names other bytes than its file holds, as if the file changed after

@@ -6,7 +6,7 @@
  * so tests drive the runner and the pool with no onnxruntime and no timing.
  */
 import { slotViews, type ArenaLayout } from '../../src-main/engine/arena.js';
-import type { ServingPlan, RawValueMetadata } from '../../src-main/engine/signature.js';
+import type { ProbeEvidence, RawValueMetadata, RowPlan } from '../../src-main/engine/signature.js';
 import type { WorkerThread, WorkerThreadListener, WorkerTransport } from '../../src-main/engine/worker-transport.js';
 import { Status, WorkerPhase, type ToWorker, type WorkerInit } from '../../src-main/engine/worker/protocol.js';
 
@@ -19,7 +19,7 @@ export const DOUBLER_SIGNATURE: { inputs: RawValueMetadata[]; outputs: RawValueM
 interface Attached {
   sab: SharedArrayBuffer;
   layout: ArenaLayout;
-  plan: ServingPlan;
+  plan: RowPlan;
 }
 
 export interface RunMessage {
@@ -71,8 +71,17 @@ export class FakeWorkerThread implements WorkerThread {
         break;
       }
       case 'attach':
-        this.attached.set(message.version, { sab: message.sab, layout: message.layout, plan: message.plan });
+        // The doubler's plan has rows: it is attached with its arena.
+        if (message.plan.mode !== 'direct' && message.sab && message.layout)
+          this.attached.set(message.version, { sab: message.sab, layout: message.layout, plan: message.plan });
         break;
+      case 'probe': {
+        const evidence = this.farm.evidence(message.version);
+        queueMicrotask(() => {
+          if (!this.ended) this.listener.message({ type: 'probed', version: message.version, evidence });
+        });
+        break;
+      }
       case 'release':
         this.attached.delete(message.version);
         break;
@@ -134,6 +143,16 @@ export class FakeWorkerFarm {
   readonly threads: FakeWorkerThread[] = [];
   /** Signature a loaded version reports (default: the doubler's). */
   signature: (version: number) => typeof DOUBLER_SIGNATURE = () => DOUBLER_SIGNATURE;
+  /** What the probe of a version finds (default: rows independent, bit for bit). */
+  evidence: (version: number) => ProbeEvidence = () => ({
+    rows: 4,
+    rowsIndependent: true,
+    exact: true,
+    maxAbsDiff: 0,
+    tolerance: { absolute: 1e-5, relative: 1e-4 },
+    difference: null,
+    error: null,
+  });
   /** A message to fail a version's load with, or undefined to load it. */
   loadFailure: ((version: number) => string | undefined) | undefined;
   onRun: ((thread: FakeWorkerThread, run: RunMessage) => void) | undefined;

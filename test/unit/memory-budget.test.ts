@@ -2,17 +2,24 @@ import { checkMemoryBudget } from '../../src-main/engine/memory-budget.js';
 import { describe, expect, it } from 'vitest';
 import { servingReservation } from '../../src-main/engine/arena.js';
 import { DEFAULT_MEMORY_BUDGET_BYTES, MAX_BATCH_ROWS, parseServingConfig } from '../../src-main/engine/config.js';
-import { MemoryBudgetError, UnsupportedModelError } from '../../src-main/engine/errors.js';
-import { planServing, type ModelSignature } from '../../src-main/engine/signature.js';
+import { MemoryBudgetError } from '../../src-main/engine/errors.js';
+import { planServing, type ModelSignature, type RowPlan } from '../../src-main/engine/signature.js';
 
 const identity = (width: number, batch: number | string = 'N'): ModelSignature => ({
   inputs: [{ name: 'x', dtype: 'float32', shape: [batch, width] }],
   outputs: [{ name: 'y', dtype: 'float32', shape: [batch, width] }],
 });
 
+/** The plan with rows (these identities are batched along dim 0, as the operator may say). */
+function rows(signature: ModelSignature, maxBatchSize: number): RowPlan {
+  const plan = planServing(signature, maxBatchSize, { mode: 'dim0' });
+  if (plan.mode === 'direct') throw new Error('expected a plan with rows');
+  return plan;
+}
+
 describe('memory budget of a model version', () => {
   it('counts every worker: arena slots of inputs and outputs for full batches, plus a staging copy of the inputs', () => {
-    const plan = planServing(identity(1000), 128);
+    const plan = rows(identity(1000), 128);
     const r = servingReservation(plan, 2, 2);
     const rowBytes = 1000 * 4;
     // Each region is rounded up to a 64-byte line; 4000 x 128 bytes already is one.
@@ -22,7 +29,7 @@ describe('memory budget of a model version', () => {
   });
 
   it('refuses an Identity of 4,000,000 floats a row under the default 2 GiB budget, with the figure in the reason', () => {
-    const plan = planServing(identity(4_000_000), 128);
+    const plan = rows(identity(4_000_000), 128);
     const footprint = { workers: 2, maxInflightBatches: 2, memoryBudgetBytes: DEFAULT_MEMORY_BUDGET_BYTES };
     let error: unknown;
     try {
@@ -36,7 +43,7 @@ describe('memory budget of a model version', () => {
     expect(e.reservedBytes).toBe(servingReservation(plan, 2, 2).totalBytes);
     expect(e.message).toMatch(/would reserve 19\.\d\d GiB .*over the budget of 2\.00 GiB/);
     // The same model fits once the batch is small enough.
-    expect(() => checkMemoryBudget(planServing(identity(4_000_000), 8), { ...footprint, memoryBudgetBytes: 2 ** 40 })).not.toThrow();
+    expect(() => checkMemoryBudget(rows(identity(4_000_000), 8), { ...footprint, memoryBudgetBytes: 2 ** 40 })).not.toThrow();
   });
 
   it('takes the budget from the config (default 2 GiB) and checks its range', () => {
@@ -45,9 +52,10 @@ describe('memory budget of a model version', () => {
     for (const bad of [0, -1, 1.5, Number.NaN, Infinity, '1GB']) expect(() => parseServingConfig({ memoryBudgetBytes: bad })).toThrow();
   });
 
-  it('holds a fixed dim 0 to the row limit of maxBatchSize', () => {
-    expect(planServing(identity(4, MAX_BATCH_ROWS), 128).maxRows).toBe(MAX_BATCH_ROWS);
-    expect(() => planServing(identity(4, MAX_BATCH_ROWS + 1), 128)).toThrow(UnsupportedModelError);
-    expect(() => planServing(identity(4, MAX_BATCH_ROWS + 1), 128)).toThrow(/fixed at 4097 rows, over the limit of 4096/);
+  it('serves a fixed dim 0 up to the row limit through an arena, and a larger one as declared, reserving nothing', () => {
+    expect(rows(identity(4, MAX_BATCH_ROWS), 128)).toMatchObject({ mode: 'unbatched', maxRows: MAX_BATCH_ROWS });
+    const large = planServing(identity(4, MAX_BATCH_ROWS + 1), 128, { mode: 'dim0' });
+    expect(large.mode).toBe('direct');
+    expect(() => checkMemoryBudget(large, { workers: 64, maxInflightBatches: 8, memoryBudgetBytes: 1024 ** 2 })).not.toThrow();
   });
 });

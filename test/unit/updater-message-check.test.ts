@@ -14,6 +14,7 @@ const version = (n: number, inputName = 'obs'): VersionView => ({
     outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 2] }],
   },
   timings: { hashMs: 1, loadMs: 1, warmupMs: 1 },
+  batching: null,
 });
 
 const model = (name: string, versions: VersionView[], configError: string | null = null): ModelView => ({

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError, type InvalidInputKind } from '../../src-main/engine/errors.js';
-import type { ServingPlan } from '../../src-main/engine/signature.js';
+import type { DirectPlan, RowPlan } from '../../src-main/engine/signature.js';
 import { validateInputs } from '../../src-main/engine/validate.js';
 
-const plan: ServingPlan = {
+const plan: RowPlan = {
   mode: 'dynamic',
   maxRows: 8,
   fixedBatch: undefined,
@@ -12,9 +12,10 @@ const plan: ServingPlan = {
     { name: 'mask', dtype: 'bool', rowShape: [4], rowElements: 4 },
   ],
   outputs: [{ name: 'y', dtype: 'float32', rowShape: [1], rowElements: 1 }],
+  decision: { batched: true, mode: 'dim0', reason: 'test', evidence: null },
 };
 
-const unbatched: ServingPlan = { ...plan, mode: 'unbatched', maxRows: 1, fixedBatch: 1 };
+const unbatched: RowPlan = { ...plan, mode: 'unbatched', maxRows: 1, fixedBatch: 1 };
 
 const good = (rows = 2) => ({
   obs: { data: new Float32Array(rows * 6), dims: [rows, 2, 3] },
@@ -73,6 +74,52 @@ describe('validateInputs', () => {
   it('names the input and the expectation in the message', () => {
     expect(() => validateInputs(plan, { ...good(), obs: { data: new Float32Array(12), dims: [2, 3, 2] } }, false)).toThrow(
       'input "obs": dim 1 must be 2, got 3',
+    );
+  });
+});
+
+/** One request per run, shapes as declared: a sequence with a symbolic length, a scalar, strings. */
+const direct: DirectPlan = {
+  mode: 'direct',
+  maxRows: 1,
+  fixedBatch: undefined,
+  inputs: [
+    { name: 'tokens', dtype: 'float32', shape: ['batch', 'seq', 3] },
+    { name: 'temperature', dtype: 'float16', shape: [] },
+    { name: 'labels', dtype: 'string', shape: [2] },
+  ],
+  outputs: [{ name: 'y', dtype: 'float32', shape: ['batch', 'seq'] }],
+  decision: { batched: false, mode: 'auto', reason: 'test', evidence: null },
+};
+
+const directGood = (seq = 5) => ({
+  tokens: { data: new Float32Array(2 * seq * 3), dims: [2, seq, 3] },
+  temperature: { data: new Uint16Array([0x3c00]), dims: [], dtype: 'float16' as const },
+  labels: { data: ['a', 'b'], dims: [2] },
+});
+
+describe('validateInputs, one request per run', () => {
+  it("takes any length of a symbolic dim, scalars and strings, and keeps each input's dims", () => {
+    const ok = validateInputs(direct, directGood(7), true);
+    expect(ok.rows).toBe(1);
+    expect(ok.dims).toEqual([[2, 7, 3], [], [2]]);
+    expect(validateInputs(direct, directGood(0), false).dims![0]).toEqual([2, 0, 3]);
+  });
+
+  it('checks rank, fixed dims, counts, dtypes and finite float16 values, naming the input', () => {
+    const bad = (patch: Record<string, unknown>, finite = false) =>
+      kindOf(() => validateInputs(direct, { ...directGood(), ...patch }, finite));
+    expect(bad({ tokens: { data: new Float32Array(30), dims: [2, 5, 3, 1] } })).toBe('rank');
+    expect(bad({ tokens: { data: new Float32Array(20), dims: [2, 5, 2] } })).toBe('dim');
+    expect(bad({ tokens: { data: new Float32Array(29), dims: [2, 5, 3] } })).toBe('element_count');
+    expect(bad({ labels: { data: ['a', 3], dims: [2] } })).toBe('dtype');
+    expect(bad({ labels: { data: new Uint8Array(2), dims: [2] } })).toBe('dtype');
+    expect(bad({ labels: { data: 'ab', dims: [2] } })).toBe('not_a_tensor');
+    expect(bad({ temperature: { data: new Uint16Array([1]), dims: [], dtype: 'uint16' } })).toBe('dtype');
+    expect(bad({ temperature: { data: new Uint16Array([0x7c00]), dims: [], dtype: 'float16' } }, true)).toBe('non_finite');
+    expect(bad({ tokens: { data: new Float32Array(0), dims: [2, -1, 3] } })).toBe('dim');
+    expect(() => validateInputs(direct, { ...directGood(), labels: { data: ['a'], dims: [1] } }, false)).toThrow(
+      /labels.*dim 0 is fixed at 2 by the model, got 1/,
     );
   });
 });

@@ -1,15 +1,26 @@
 /**
  * Inference worker thread: one onnxruntime session per model version, running batches
- * that the engine assembled in a shared arena. ORT blocks the thread it runs on, which
- * is why this is a worker and not the main thread. ORT also refuses SharedArrayBuffer
- * tensors, so each input is copied into a private ArrayBuffer before `run`.
+ * that the engine assembled in a shared arena (row plans), or one request's tensors sent
+ * with the run (direct plans), and the batching probe. ORT blocks the thread it runs on,
+ * which is why this is a worker and not the main thread. ORT also refuses
+ * SharedArrayBuffer tensors, so each input is copied into a private ArrayBuffer before `run`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { slotViews, type ArenaLayout } from '../arena.js';
 import { copyTensorBytes, dtypeInfo, type TensorData } from '../dtypes.js';
-import type { PlannedTensor, ServingPlan } from '../signature.js';
-import { STATUS_FIELDS, Status, WorkerPhase, type FaultKind, type FromWorker, type ToWorker, type WorkerInit } from './protocol.js';
+import { PROBE_TOLERANCE, probeBatching, type ProbeTensor } from '../batching-probe.js';
+import { signatureFromMetadata, type DirectPlan, type PlannedTensor, type RowPlan, type ServingPlan } from '../signature.js';
+import {
+  STATUS_FIELDS,
+  Status,
+  WorkerPhase,
+  type FaultKind,
+  type FromWorker,
+  type ToWorker,
+  type WireTensor,
+  type WorkerInit,
+} from './protocol.js';
 
 if (!parentPort) throw new Error('inference-worker must run in a worker thread');
 const port = parentPort;
@@ -17,7 +28,7 @@ const init = workerData as WorkerInit;
 const status = new BigInt64Array(init.status, 0, STATUS_FIELDS);
 
 interface Attached {
-  readonly plan: ServingPlan;
+  readonly plan: RowPlan;
   readonly inputViews: TensorData[][]; // [slot][input]
   readonly outputViews: TensorData[][]; // [slot][output]
   readonly staging: TensorData[]; // ArrayBuffer-backed, one per input
@@ -26,13 +37,15 @@ interface Attached {
 interface VersionState {
   session: ort.InferenceSession;
   attached?: Attached;
+  /** Set when the version's plan is direct: its tensors come with each run. */
+  direct?: DirectPlan;
 }
 
 const versions = new Map<number, VersionState>();
 let pendingFault: FaultKind | undefined;
 
-function send(message: FromWorker): void {
-  port.postMessage(message);
+function send(message: FromWorker, transfer?: ArrayBuffer[]): void {
+  port.postMessage(message, transfer);
 }
 
 function beat(): void {
@@ -79,9 +92,14 @@ async function load(version: number, model: Uint8Array, intraOpThreads: number):
   }
 }
 
-function attach(version: number, sab: SharedArrayBuffer, layout: ArenaLayout, plan: ServingPlan): void {
+function attach(version: number, plan: ServingPlan, sab: SharedArrayBuffer | undefined, layout: ArenaLayout | undefined): void {
   const state = versions.get(version);
   if (!state) return;
+  if (plan.mode === 'direct') {
+    state.direct = plan;
+    return;
+  }
+  if (!sab || !layout) throw new Error(`version ${version}: a row plan is attached with its arena`);
   const inputViews: TensorData[][] = [];
   const outputViews: TensorData[][] = [];
   for (let slot = 0; slot < layout.slots; slot++) {
@@ -92,19 +110,63 @@ function attach(version: number, sab: SharedArrayBuffer, layout: ArenaLayout, pl
   state.attached = { plan, inputViews, outputViews, staging };
 }
 
-async function run(batchId: number, version: number, slot: number, rows: number): Promise<void> {
+/** onnxruntime's tensor for one of ours: strings as arrays, every other dtype as its typed array. */
+function toOrt(tensor: { readonly dtype: string; readonly dims: readonly number[]; readonly data: unknown }): ort.Tensor {
+  // ort.Tensor's overloads tie each dtype literal to its array type; ours are checked by validate.ts.
+  return new ort.Tensor(tensor.dtype as 'float32', tensor.data as Float32Array, tensor.dims);
+}
+
+/** Our tensor for one of onnxruntime's, in memory of its own (the buffer is transferred, and ORT may reuse its own). */
+function fromOrt(name: string, tensor: ort.Tensor): WireTensor {
+  const data = ArrayBuffer.isView(tensor.data) ? tensor.data.slice() : [...tensor.data];
+  return { name, dtype: tensor.type as WireTensor['dtype'], dims: [...tensor.dims], data };
+}
+
+async function run(batchId: number, version: number, slot: number, rows: number, inputs: WireTensor[] | undefined): Promise<void> {
   const state = versions.get(version);
-  if (!state?.attached) {
+  if (!state?.attached && !state?.direct) {
     send({ type: 'run-failed', batchId, message: `model version ${version} is not loaded in this worker` });
     return;
   }
   if (pendingFault === 'crash-next-batch') process.exit(70);
-  const { plan, inputViews, outputViews, staging } = state.attached;
   const started = performance.now();
   Atomics.store(status, Status.batchStartedMs, BigInt(Date.now()));
   Atomics.store(status, Status.state, WorkerPhase.busy);
   if (pendingFault === 'hang-next-batch') spinForever(); // as a native run that never returns
   try {
+    const outputs = state.direct ? await runDirect(state.session, state.direct, inputs ?? []) : await runRows(state, slot, rows);
+    const computeMs = performance.now() - started;
+    Atomics.add(status, Status.batches, 1n);
+    Atomics.add(status, Status.rows, BigInt(rows));
+    Atomics.add(status, Status.busyUs, BigInt(Math.round(computeMs * 1000)));
+    const transfer = outputs?.flatMap((t) => (ArrayBuffer.isView(t.data) ? [t.data.buffer as ArrayBuffer] : []));
+    send({ type: 'done', batchId, computeMs, outputs }, transfer);
+    if (pendingFault === 'crash-after-batch') process.exit(70);
+  } catch (error) {
+    send({ type: 'run-failed', batchId, message: error instanceof Error ? error.message : String(error) });
+  } finally {
+    Atomics.store(status, Status.state, WorkerPhase.idle);
+    beat();
+  }
+}
+
+/** A direct plan's run: the request's tensors in, whatever onnxruntime returns out. */
+async function runDirect(session: ort.InferenceSession, plan: DirectPlan, inputs: WireTensor[]): Promise<WireTensor[]> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const tensor of inputs) feeds[tensor.name] = toOrt(tensor);
+  const results = await session.run(feeds);
+  return plan.outputs.map((spec) => {
+    const out = results[spec.name];
+    if (!out) throw new Error(`onnxruntime returned no output "${spec.name}"`);
+    if (out.type !== spec.dtype) throw new Error(`output "${spec.name}" is ${out.type}, the model declares ${spec.dtype}`);
+    return fromOrt(spec.name, out);
+  });
+}
+
+/** A row plan's run: rows copied out of the slot, outputs written back into it. */
+async function runRows(state: VersionState, slot: number, rows: number): Promise<undefined> {
+  const { plan, inputViews, outputViews, staging } = state.attached!;
+  {
     const feeds: Record<string, ort.Tensor> = {};
     for (let i = 0; i < plan.inputs.length; i++) {
       const spec = plan.inputs[i]!;
@@ -124,14 +186,46 @@ async function run(batchId: number, version: number, slot: number, rows: number)
       }
       copyTensorBytes(outputViews[slot]![o]!, out.data);
     }
-    const computeMs = performance.now() - started;
-    Atomics.add(status, Status.batches, 1n);
-    Atomics.add(status, Status.rows, BigInt(rows));
-    Atomics.add(status, Status.busyUs, BigInt(Math.round(computeMs * 1000)));
-    send({ type: 'done', batchId, computeMs });
-    if (pendingFault === 'crash-after-batch') process.exit(70);
+  }
+  return undefined;
+}
+
+/** The batching probe on a loaded version, blocking like a load (the watchdog allows it the startup time). */
+async function probe(version: number): Promise<void> {
+  const state = versions.get(version);
+  if (!state) return;
+  Atomics.store(status, Status.batchStartedMs, BigInt(Date.now()));
+  Atomics.store(status, Status.state, WorkerPhase.loading);
+  try {
+    const signature = signatureFromMetadata(
+      state.session.inputMetadata.map((m) => ({ ...m })),
+      state.session.outputMetadata.map((m) => ({ ...m })),
+    );
+    const evidence = await probeBatching(signature, async (feeds) => {
+      const ortFeeds: Record<string, ort.Tensor> = {};
+      for (const [name, tensor] of Object.entries(feeds)) ortFeeds[name] = toOrt(tensor);
+      const results = await state.session.run(ortFeeds);
+      const out: Record<string, ProbeTensor> = {};
+      for (const [name, tensor] of Object.entries(results)) out[name] = fromOrt(name, tensor);
+      return out;
+    });
+    send({ type: 'probed', version, evidence });
   } catch (error) {
-    send({ type: 'run-failed', batchId, message: error instanceof Error ? error.message : String(error) });
+    // The probe's own runs are caught inside it; this is anything else, and it is evidence too.
+    const message = error instanceof Error ? error.message : String(error);
+    send({
+      type: 'probed',
+      version,
+      evidence: {
+        rows: 0,
+        rowsIndependent: false,
+        exact: false,
+        maxAbsDiff: null,
+        tolerance: PROBE_TOLERANCE,
+        difference: null,
+        error: message,
+      },
+    });
   } finally {
     Atomics.store(status, Status.state, WorkerPhase.idle);
     beat();
@@ -149,7 +243,10 @@ port.on('message', (message: ToWorker) => {
       chain = chain.then(() => load(message.version, message.model, message.intraOpThreads));
       break;
     case 'attach':
-      chain = chain.then(() => attach(message.version, message.sab, message.layout, message.plan));
+      chain = chain.then(() => attach(message.version, message.plan, message.sab, message.layout));
+      break;
+    case 'probe':
+      chain = chain.then(() => probe(message.version));
       break;
     case 'release':
       chain = chain.then(async () => {
@@ -159,7 +256,7 @@ port.on('message', (message: ToWorker) => {
       });
       break;
     case 'run':
-      chain = chain.then(() => run(message.batchId, message.version, message.slot, message.rows));
+      chain = chain.then(() => run(message.batchId, message.version, message.slot, message.rows, message.inputs));
       break;
     case 'fault':
       applyFault(message.kind);

@@ -4,7 +4,16 @@
  * the shared status block carries what must stay readable while a worker is busy.
  */
 import type { ArenaLayout } from '../arena.js';
-import type { RawValueMetadata, ServingPlan } from '../signature.js';
+import type { DType, TensorValues } from '../dtypes.js';
+import type { ProbeEvidence, RawValueMetadata, ServingPlan } from '../signature.js';
+
+/** A tensor carried in a message (a direct plan's inputs and outputs), its buffer transferred. */
+export interface WireTensor {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly dims: readonly number[];
+  readonly data: TensorValues;
+}
 
 /**
  * Faults a test (or an operator's chaos drill) can inject: a crash or a JS hang right
@@ -16,16 +25,21 @@ export type FaultKind = 'crash-now' | 'hang-now' | 'crash-next-batch' | 'hang-ne
 
 export type ToWorker =
   | { type: 'load'; version: number; model: Uint8Array; intraOpThreads: number }
-  | { type: 'attach'; version: number; sab: SharedArrayBuffer; layout: ArenaLayout; plan: ServingPlan }
+  /** A row plan runs in `sab`; a direct plan has no arena (its tensors come with each run). */
+  | { type: 'attach'; version: number; plan: ServingPlan; sab?: SharedArrayBuffer; layout?: ArenaLayout }
+  /** Run the batching probe (batching-probe.ts) on a loaded version. */
+  | { type: 'probe'; version: number }
   | { type: 'release'; version: number }
-  | { type: 'run'; batchId: number; version: number; slot: number; rows: number }
+  | { type: 'run'; batchId: number; version: number; slot: number; rows: number; inputs?: WireTensor[] }
   | { type: 'fault'; kind: FaultKind }
   | { type: 'shutdown' };
 
 export type FromWorker =
   | { type: 'loaded'; version: number; inputs: RawValueMetadata[]; outputs: RawValueMetadata[]; loadMs: number }
   | { type: 'load-failed'; version: number; message: string }
-  | { type: 'done'; batchId: number; computeMs: number }
+  | { type: 'probed'; version: number; evidence: ProbeEvidence }
+  /** `outputs` for a direct plan's run: shapes as onnxruntime returned them. */
+  | { type: 'done'; batchId: number; computeMs: number; outputs?: WireTensor[] }
   | { type: 'run-failed'; batchId: number; message: string };
 
 export interface WorkerInit {
