@@ -25,6 +25,8 @@ export interface RepositoryVersionSnapshot {
   sha256: string | null;
   sizeBytes: number;
   timings: VersionView['timings'];
+  /** The validation probe's evidence on batching (null: its shapes ruled batching out, or not validated). */
+  batching: VersionView['batching'];
 }
 
 export interface RepositoryModelSnapshot {
@@ -240,6 +242,7 @@ export class ModelCoordinator {
               sha256: v.sha256,
               sizeBytes: v.sizeBytes,
               timings: v.timings,
+              batching: v.batching,
             };
           }),
           swaps: loaded.has(model.name) ? this.engine.swapHistory(model.name).slice(-20) : [],

@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { timeMajorCumSum } from '../fixtures/fidelity-models.js';
 import { startServer, type RunningServer } from './server.js';
 
 interface Snapshot {
@@ -157,6 +158,17 @@ test('a version published during the test appears, becomes active, and can be ro
   await page.getByTestId('nav-events').click();
   await page.getByTestId('events-filter').fill('swapped');
   await expect(page.getByTestId('events-list')).toContainText('version 2 -> 1');
+});
+
+test('the Models page says whether each model is batched and why', async ({ page }) => {
+  await open(page);
+  await page.getByTestId('nav-models').click();
+  await expect(page.getByTestId('batching-decision-policy')).toContainText('batched along dim 0');
+  server.publish('timeline', 1, timeMajorCumSum().bytes);
+  await expect(page.getByTestId('version-probe-timeline-1')).toHaveText('rows interact', { timeout: 30_000 });
+  const decision = page.getByTestId('batching-decision-timeline');
+  await expect(decision).toContainText('unbatched');
+  await expect(decision).toContainText('rows interact along dim 0: output "y" row');
 });
 
 test('is keyboard navigable and switches themes', async ({ page }) => {

@@ -1,6 +1,6 @@
 /** Starts the built headless product (out/main/cli.js) and reads the dashboard URL it prints. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, renameSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface RunningServer {
@@ -10,6 +10,7 @@ export interface RunningServer {
   repository: string;
   output: () => string;
   publishCopyOf(model: string, fromVersion: number, toVersion: number): void;
+  publish(model: string, version: number, bytes: Uint8Array): void;
   stop(): Promise<void>;
 }
 
@@ -29,6 +30,13 @@ export async function startServer(args: string[] = []): Promise<RunningServer> {
   const url = /Dashboard: (\S+)/.exec(output)![1]!;
   const repository = /model repository (\S+)/.exec(output)![1]!;
   const parsed = new URL(url);
+  // Staged then renamed, so the watcher never sees a half-written version.
+  const publish = (model: string, version: number, bytes: Uint8Array): void => {
+    const staging = join(repository, model, `.staging-${version}`);
+    mkdirSync(staging, { recursive: true });
+    writeFileSync(join(staging, 'model.onnx'), bytes);
+    renameSync(staging, join(repository, model, String(version)));
+  };
   return {
     url,
     origin: parsed.origin,
@@ -36,11 +44,9 @@ export async function startServer(args: string[] = []): Promise<RunningServer> {
     repository,
     output: () => output,
     publishCopyOf(model, fromVersion, toVersion) {
-      const staging = join(repository, model, `.staging-${toVersion}`);
-      mkdirSync(staging, { recursive: true });
-      copyFileSync(join(repository, model, String(fromVersion), 'model.onnx'), join(staging, 'model.onnx'));
-      renameSync(staging, join(repository, model, String(toVersion)));
+      publish(model, toVersion, readFileSync(join(repository, model, String(fromVersion), 'model.onnx')));
     },
+    publish,
     async stop() {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGINT');

@@ -1,7 +1,9 @@
 /** Repository versions with their states and reasons, the active one, swap history; activate, follow latest, reload. */
 import type { ReactNode } from 'react';
 import { bytes, ms, timeOfDay } from '../../../src-preload/format.js';
+import { BatchingDecisionLine, ServedBatching } from '../components/batching-decision.js';
 import { CommandButton } from '../components/controls.js';
+import type { RepositorySnapshot } from '../../../src-preload/wire.js';
 import { useDashboard } from '../store.js';
 import { transport } from '../transport/context.js';
 
@@ -12,17 +14,30 @@ function loadedVersionsText(keepWarm: number): string {
   return `${spares} older version${spares === 1 ? '' : 's'} kept loaded for an instant rollback`;
 }
 
+type Evidence = RepositorySnapshot['models'][number]['versions'][number]['batching'];
+
+/** The validation probe's verdict on one version (its shapes may rule batching out without one). */
+function probeVerdict(evidence: Evidence): string {
+  if (!evidence) return '';
+  if (evidence.error) return 'probe failed';
+  return evidence.rowsIndependent ? 'rows independent' : 'rows interact';
+}
+
 export function Models(): ReactNode {
   const snapshot = useDashboard((s) => s.snapshot!);
   const repository = snapshot.repository;
   if (!repository)
     return (
-      <p className="empty">
-        This engine serves a single file, without a model repository. Versions, validation, hot swaps and rollback need one: start it with
-        --repository.
-      </p>
+      <section className="panel">
+        <ServedBatching models={snapshot.engine.models} />
+        <p className="empty">
+          This engine serves a single file, without a model repository. Versions, validation, hot swaps and rollback need one: start it with
+          --repository.
+        </p>
+      </section>
     );
   if (repository.models.length === 0) return <p className="empty">The repository at {repository.root} holds no model yet.</p>;
+  const served = new Map(snapshot.engine.models.map((s) => [s.name, s.batching.decision]));
   return (
     <>
       {repository.models.map((m) => (
@@ -48,6 +63,7 @@ export function Models(): ReactNode {
             )}
             {m.configError && <span className="error"> · config.json: {m.configError}</span>}
           </p>
+          {served.has(m.name) && <BatchingDecisionLine model={m.name} decision={served.get(m.name)!} />}
           <div className="controls">
             <CommandButton
               label="Follow latest"
@@ -67,6 +83,7 @@ export function Models(): ReactNode {
                 <th>Validation</th>
                 <th>Serving</th>
                 <th>Reason</th>
+                <th>Batching probe</th>
                 <th>sha256</th>
                 <th>Size</th>
                 <th>Load / warm-up</th>
@@ -82,6 +99,7 @@ export function Models(): ReactNode {
                   </td>
                   <td data-testid={`version-serving-${m.name}-${v.version}`}>{v.serving ?? ''}</td>
                   <td className="reason">{v.reason ?? ''}</td>
+                  <td data-testid={`version-probe-${m.name}-${v.version}`}>{probeVerdict(v.batching)}</td>
                   <td className="mono">{v.sha256?.slice(0, 12) ?? ''}</td>
                   <td>{bytes(v.sizeBytes)}</td>
                   <td>{v.timings ? `${ms(v.timings.loadMs)} / ${ms(v.timings.warmupMs)} ms` : ''}</td>

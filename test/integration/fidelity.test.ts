@@ -1,0 +1,134 @@
+/**
+ * Fidelity: every class of model in fidelity-models is served, under concurrent requests,
+ * with outputs identical bit for bit to a direct onnxruntime run of the same input, and
+ * batched only where the probe showed rows do not interact.
+ */
+import * as ort from 'onnxruntime-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { DType, TensorValues } from '../../src-main/engine/dtypes.js';
+import type { EngineEvent } from '../../src-main/engine/index.js';
+import { fidelityCases, gatherTable, timeMajorCumSum, type FixtureRequest } from '../fixtures/fidelity-models.js';
+import { smallMlp } from '../fixtures/models.js';
+import { startModel } from './helpers.js';
+
+interface Plain {
+  dtype: string;
+  dims: number[];
+  bytes: string;
+}
+
+/** A tensor as comparable text: its dtype, dims and exact bytes (or strings). */
+function plain(dtype: string, dims: readonly number[], data: TensorValues): Plain {
+  const bytes = ArrayBuffer.isView(data)
+    ? Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('hex')
+    : JSON.stringify(data);
+  return { dtype, dims: [...dims], bytes };
+}
+
+async function directRun(session: ort.InferenceSession, request: FixtureRequest): Promise<Record<string, Plain>> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const [name, t] of Object.entries(request)) {
+    const dtype = t.dtype ?? dtypeOf(t.data);
+    // onnxruntime-node's Tensor constructor is typed per dtype; the fixtures pair each dtype with its array.
+    feeds[name] = new ort.Tensor(dtype as 'float32', t.data as Float32Array, t.dims);
+  }
+  const results = await session.run(feeds);
+  const out: Record<string, Plain> = {};
+  for (const [name, t] of Object.entries(results)) {
+    out[name] = plain(t.type === 'float16' ? 'float16' : t.type, t.dims, t.data);
+  }
+  return out;
+}
+
+function dtypeOf(data: TensorValues): DType {
+  if (data instanceof Float32Array) return 'float32';
+  if (data instanceof BigInt64Array) return 'int64';
+  if (data instanceof BigUint64Array) return 'uint64';
+  if (data instanceof Uint32Array) return 'uint32';
+  throw new Error('fixture tensor needs an explicit dtype');
+}
+
+const sessions: ort.InferenceSession[] = [];
+afterAll(async () => {
+  await Promise.all(sessions.map((s) => s.release()));
+});
+
+describe('every model is served as onnxruntime runs it', () => {
+  for (const c of fidelityCases()) {
+    it(`${c.name}: served answers equal direct runs, under concurrency`, async () => {
+      const session = await ort.InferenceSession.create(c.bytes);
+      sessions.push(session);
+      const { engine, model } = await startModel(c.bytes, { batching: { maxBatchSize: 16, maxQueueDelayUs: 3000 } });
+      const decision = engine.snapshot().models[0]!.batching.decision;
+      expect(decision.batched, decision.reason).toBe(c.batched);
+      expect(model.plan.mode === 'dynamic').toBe(c.batched);
+
+      const requests = c.requests(48);
+      const expected = await Promise.all(requests.map((r) => directRun(session, r)));
+      const served = await Promise.all(requests.map((r) => model.infer(r)));
+      served.forEach((result, i) => {
+        const got: Record<string, Plain> = {};
+        for (const [name, t] of Object.entries(result.outputs)) got[name] = plain(t.dtype, t.dims, t.data);
+        expect(got, `request ${i}`).toEqual(expected[i]);
+      });
+      if (c.batched) expect(served.some((s) => s.batchRows > 3)).toBe(true);
+    });
+  }
+});
+
+describe('the batching probe', () => {
+  it('batches a model whose rows are independent, with its evidence in the snapshot', async () => {
+    const { engine } = await startModel(smallMlp(2));
+    const decision = engine.snapshot().models[0]!.batching.decision;
+    expect(decision).toMatchObject({ batched: true, mode: 'auto' });
+    expect(decision.evidence).toMatchObject({ rowsIndependent: true, error: null });
+    expect(decision.evidence!.maxAbsDiff).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('serves a model whose rows interact unbatched, saying which output differed and by how much', async () => {
+    const { engine } = await startModel(timeMajorCumSum().bytes);
+    const decision = engine.snapshot().models[0]!.batching.decision;
+    expect(decision.batched).toBe(false);
+    expect(decision.evidence).toMatchObject({ rowsIndependent: false, error: null });
+    expect(decision.evidence!.maxAbsDiff).toBeGreaterThan(0);
+    expect(decision.evidence!.difference).toMatch(/output "y" row \d+ element 0/);
+    expect(decision.reason).toContain(`rows interact along dim 0: ${decision.evidence!.difference}`);
+  });
+
+  it('serves a model whose probe run fails unbatched, with the error as the reason', async () => {
+    const { engine, model } = await startModel(gatherTable().bytes);
+    const decision = engine.snapshot().models[0]!.batching.decision;
+    expect(decision.batched).toBe(false);
+    expect(decision.evidence!.error).toMatch(/indices|out of bounds|range/i);
+    expect(decision.reason).toContain(decision.evidence!.error!.slice(0, 40));
+    const answer = await model.infer({ i: { data: new BigInt64Array([2n, 0n]), dims: [2] } });
+    expect(Array.from(answer.outputs.y!.data as Float32Array)).toEqual([5, 6, 1, 2]);
+  });
+
+  it('reports the decision as an event, warning when a candidate is refused', async () => {
+    const { Engine } = await import('../../src-main/engine/index.js');
+    const engine = new Engine();
+    const events: EngineEvent[] = [];
+    engine.onEvent((e) => events.push(e));
+    try {
+      await engine.loadModel({ name: 'cumsum', source: timeMajorCumSum().bytes });
+      await engine.loadModel({ name: 'mlp', source: smallMlp(1) });
+    } finally {
+      await engine.stop(1000);
+    }
+    const decided = events.filter((e) => e.kind === 'batching-decided');
+    expect(decided.map((e) => [e.model, e.level])).toEqual([
+      ['cumsum', 'warn'],
+      ['mlp', 'info'],
+    ]);
+  });
+
+  it('obeys the operator: "dim0" batches without a probe, "none" never batches', async () => {
+    const forced = await startModel(timeMajorCumSum().bytes, { batching: { mode: 'dim0' } }, 'forced');
+    expect(forced.model.plan.mode).toBe('dynamic');
+    expect(forced.engine.snapshot().models[0]!.batching.decision).toMatchObject({ batched: true, mode: 'dim0', evidence: null });
+    const off = await startModel(smallMlp(1), { batching: { mode: 'none' } }, 'off');
+    expect(off.model.plan.mode).not.toBe('dynamic');
+    expect(off.engine.snapshot().models[0]!.batching.decision).toMatchObject({ batched: false, mode: 'none' });
+  });
+});
