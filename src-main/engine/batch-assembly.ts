@@ -3,8 +3,9 @@
  * into the next batch, copying their inputs into an arena slot one after another, and
  * slicing each one's rows back out of the slot's outputs.
  */
-import type { TensorData, TensorValues } from './dtypes.js';
+import { dtypeInfo, type DType, type NumericDType, type TensorData, type TensorValues } from './dtypes.js';
 import type { PlannedTensor } from './signature.js';
+import type { WireTensor } from './worker/protocol.js';
 
 export interface Batchable {
   readonly version: number;
@@ -37,6 +38,65 @@ export function gatherBatch<R extends Batchable>(
     rows += next.rows;
   }
   return { requests, rows };
+}
+
+export interface GroupedBatchable extends Batchable {
+  readonly group?: string;
+  readonly dims?: readonly (readonly number[])[];
+}
+
+/** What gathering a group needs of the queue: its live items in order, and taking one from anywhere. */
+export interface QueueScan<R> {
+  live(limit: number): Iterable<R>;
+  extract(item: R): boolean;
+}
+
+/**
+ * The oldest request and, after it, the oldest of its version and group (its shape past
+ * dim 0), up to `targetRows`: first-in first-out within a group, and no group starves,
+ * because every batch starts with the oldest request of all. Looks at most `scanLimit`
+ * requests deep.
+ */
+export function gatherGroup<R extends GroupedBatchable>(
+  queue: QueueScan<R>,
+  targetRows: number,
+  scanLimit: number,
+): { requests: R[]; rows: number } {
+  const requests: R[] = [];
+  let rows = 0;
+  let first: R | undefined;
+  for (const next of queue.live(scanLimit)) {
+    if (first === undefined) first = next;
+    else if (next.version !== first.version || next.group !== first.group || rows + next.rows > targetRows) continue;
+    requests.push(next);
+    rows += next.rows;
+    if (rows >= targetRows) break;
+  }
+  for (const request of requests) queue.extract(request);
+  return { requests, rows };
+}
+
+/**
+ * Each input of a grouped batch: its requests' tensors one after another along dim 0, in
+ * new memory (transferred to the worker; the callers' arrays stay theirs for a retry).
+ */
+export function concatInputs(
+  specs: readonly { readonly name: string; readonly dtype: DType }[],
+  requests: readonly GroupedBatchable[],
+  rows: number,
+): { name: string; dtype: DType; dims: number[]; data: TensorData }[] {
+  return specs.map((spec, i) => {
+    const innerDims = requests[0]!.dims![i]!.slice(1);
+    const rowElements = innerDims.reduce((a, b) => a * b, 1);
+    const data = new (dtypeInfo(spec.dtype as NumericDType).ctor)(rows * rowElements); // grouped plans are numeric
+    let offset = 0;
+    for (const request of requests) {
+      const part = request.data[i]!;
+      copyInto(data, part, offset);
+      offset += part.length;
+    }
+    return { name: spec.name, dtype: spec.dtype, dims: [rows, ...innerDims], data };
+  });
 }
 
 /** Copy `source` into `target` at `offset` elements. The plan makes both the same dtype. */
@@ -92,4 +152,21 @@ export function scatterOutputs<R extends Batchable>(
     }
     deliver(request, tensors);
   }
+}
+
+/**
+ * A grouped batch's outputs, each split along dim 0 only: every output must lead with the
+ * batch's rows (the probe checked that it does); a message says which does not.
+ */
+export function groupedOutputs(outputs: readonly WireTensor[], rows: number): { specs: PlannedTensor[]; data: TensorData[] } | string {
+  const specs: PlannedTensor[] = [];
+  const data: TensorData[] = [];
+  for (const t of outputs) {
+    if (Array.isArray(t.data)) return `output "${t.name}" holds strings, which a batched plan cannot split`;
+    if (t.dims[0] !== rows) return `output "${t.name}" has dim 0 of ${String(t.dims[0])} for a batch of ${rows} rows`;
+    const rowShape = t.dims.slice(1);
+    specs.push({ name: t.name, dtype: t.dtype as NumericDType, rowShape, rowElements: rowShape.reduce((a, b) => a * b, 1) });
+    data.push(t.data);
+  }
+  return { specs, data };
 }

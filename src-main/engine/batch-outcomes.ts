@@ -4,22 +4,22 @@
  * runner wires these to its queue and counters; kept apart so they read (and are tested)
  * without a pool.
  */
-import { scatterOutputs } from './batch-assembly.js';
+import { groupedOutputs, scatterOutputs } from './batch-assembly.js';
 import type { RunnerBatch } from './batcher.js';
 import type { TensorData } from './dtypes.js';
 import type { ModelStats } from './model-stats.js';
 import type { InferRequest } from './request.js';
 import type { RunningRequests } from './running-requests.js';
-import type { RowPlan } from './signature.js';
+import type { PlannedTensor } from './signature.js';
 import type { WireTensor } from './worker/protocol.js';
 
 /** The first run and one retry after a worker loss. */
 export const MAX_ATTEMPTS = 2;
 
-/** Answer every unsettled request of a finished batch from `outputs` (its slot's output views). */
+/** Answer every unsettled request of a finished batch with its rows of `outputs` (a slot's output views, or a grouped run's tensors). */
 export function answerBatch(
   batch: RunnerBatch,
-  plan: RowPlan,
+  specs: readonly PlannedTensor[],
   outputs: TensorData[],
   computeMs: number,
   nowMs: number,
@@ -27,7 +27,7 @@ export function answerBatch(
 ): void {
   const { running, stats } = counters;
   let answered = 0;
-  scatterOutputs(outputs, plan.outputs, batch.requests, (request, tensors) => {
+  scatterOutputs(outputs, specs, batch.requests, (request, tensors) => {
     running.stop(request);
     const totalMs = nowMs - request.acceptedAt;
     stats.answered(totalMs, nowMs);
@@ -68,6 +68,20 @@ export function answerDirect(
     });
   }
   stats.batchDone(batch.rows, batch.requests.length, answered, computeMs, nowMs);
+}
+
+/** Answer a grouped batch's requests with their rows of each output; a message if an output cannot be split. */
+export function answerGrouped(
+  batch: RunnerBatch,
+  outputs: readonly WireTensor[],
+  computeMs: number,
+  nowMs: number,
+  counters: { running: RunningRequests; stats: ModelStats },
+): string | undefined {
+  const split = groupedOutputs(outputs, batch.rows);
+  if (typeof split === 'string') return split;
+  answerBatch(batch, split.specs, split.data, computeMs, nowMs, counters);
+  return undefined;
 }
 
 /**

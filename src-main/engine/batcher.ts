@@ -6,7 +6,7 @@
 import type { ArenaPool } from './arena.js';
 import type { SlotSource } from './transfer-lane.js';
 import type { WireTensor } from './worker/protocol.js';
-import { copyInputs, gatherBatch } from './batch-assembly.js';
+import { concatInputs, copyInputs, gatherBatch, gatherGroup } from './batch-assembly.js';
 import { decideBatch, RecentPeak } from './batch-policy.js';
 import type { BoundedQueue } from './bounded-queue.js';
 import type { EngineClock } from './clock.js';
@@ -19,6 +19,12 @@ import type { RunningRequests } from './running-requests.js';
 import type { DirectPlan, RowPlan, ServingPlan } from './signature.js';
 import { SlotViewCache } from './slot-view-cache.js';
 import type { InflightBatch, WorkerHandle, WorkerPool } from './worker-pool.js';
+
+/**
+ * How deep a grouped batch looks past the head for requests of its shape: enough for
+ * several full batches, and a bound on the work per batch when the queue is long.
+ */
+const GROUP_SCAN_LIMIT = 1024;
 
 export interface RunnerBatch extends InflightBatch {
   readonly requests: InferRequest[];
@@ -93,7 +99,7 @@ export class Batcher {
 
   /** Rows for the next batch, or undefined to wait for more (a flush is scheduled if one helps). */
   private nextBatchRows(plan: ServingPlan, workerIdle: boolean, head: InferRequest): number | undefined {
-    if (plan.mode !== 'dynamic') return plan.maxRows;
+    if (plan.mode !== 'dynamic' && plan.mode !== 'grouped') return plan.maxRows;
     const { queue, running, pool, clock } = this.context;
     const batching = this.context.batching();
     const queuedRows = queue.rows;
@@ -120,9 +126,11 @@ export class Batcher {
   private dispatch(handle: WorkerHandle<RunnerBatch>, version: number, plan: ServingPlan, targetRows: number): void {
     const { queue, running, stats, clock } = this.context;
     this.context.pool.run(handle, version, (source: SlotSource, slot: number) => {
-      const { requests, rows } = gatherBatch(queue, version, targetRows);
+      const { requests, rows } =
+        plan.mode === 'grouped' ? gatherGroup(queue, targetRows, GROUP_SCAN_LIMIT) : gatherBatch(queue, version, targetRows);
       let inputs: WireTensor[] | undefined;
       if (plan.mode === 'direct') inputs = wireInputs(plan, requests[0]!);
+      else if (plan.mode === 'grouped') inputs = concatInputs(plan.inputs, requests, rows);
       else {
         const arena = source as ArenaPool; // a row plan's slots are an arena's (worker-handle.ts attach)
         copyInputs(this.views.of(arena, plan).inputs[slot]!, requests);

@@ -10,6 +10,8 @@ import { dtypeInfo, isNumericDType, type DType, type NumericDType, type TensorVa
 import type { ModelSignature, ProbeEvidence, TensorSpec } from './signature.js';
 
 export const PROBE_ROWS = 4;
+/** The size the probe gives a symbolic dim past dim 0 (a sequence length); one size for all, so dims that must match do. */
+export const PROBE_INNER_SIZE = 3;
 /** Floating-point outputs may differ this much between batch sizes (kernels block differently); integers must be equal. */
 export const PROBE_TOLERANCE = { absolute: 1e-5, relative: 1e-4 } as const;
 
@@ -70,7 +72,7 @@ export function probeInputs(inputs: readonly TensorSpec[], rows: number, seed = 
   const feeds: Record<string, ProbeTensor> = {};
   for (const spec of inputs) {
     if (!isNumericDType(spec.dtype)) throw new Error(`probe: input "${spec.name}" holds strings`); // batchObstacle excludes them
-    const dims = [rows, ...(spec.shape.slice(1) as number[])];
+    const dims = [rows, ...spec.shape.slice(1).map((d) => (typeof d === 'number' ? d : PROBE_INNER_SIZE))];
     feeds[spec.name] = {
       dtype: spec.dtype,
       dims,

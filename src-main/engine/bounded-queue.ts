@@ -137,6 +137,26 @@ export class BoundedQueue<T extends Queueable> {
     this.counters.enqueued++;
   }
 
+  /** Live items from the oldest, at most `limit` (a grouped batch looks past the head for requests of its shape). */
+  *live(limit: number): Generator<T> {
+    let seen = 0;
+    for (let i = this.head; i < this.items.length && seen < limit; i++) {
+      const item = this.items[i];
+      if (!item?.inQueue) continue;
+      seen++;
+      yield item;
+    }
+  }
+
+  /** Dequeue an item from anywhere in the queue (a grouped batch takes its group's), counted as dequeued. */
+  extract(item: T): boolean {
+    if (!item.inQueue) return false;
+    this.take(item);
+    this.counters.dequeued++;
+    this.admitWaiters();
+    return true;
+  }
+
   /** Take an item out wherever it is. Returns false if it was not queued. */
   remove(item: T): boolean {
     if (!item.inQueue) return false;

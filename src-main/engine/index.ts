@@ -13,6 +13,7 @@ export type { InferOptions, InferResult, OutputTensor } from './request.js';
 export type { Tensor, TensorMap } from './validate.js';
 export type { DType, TensorData } from './dtypes.js';
 export type { ModelSignature, TensorSpec, ServingPlan } from './signature.js';
+export { movesByTransfer } from './signature.js';
 export type { ModelServingConfig, ModelServingConfigInput, BatchingConfig, QueueConfig, RateLimitConfig, WorkerConfig } from './config.js';
 export type {
   EngineSnapshot,

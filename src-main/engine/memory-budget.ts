@@ -4,7 +4,7 @@
  */
 import { servingReservation } from './arena.js';
 import { MemoryBudgetError } from './errors.js';
-import type { ServingPlan } from './signature.js';
+import { movesByTransfer, type ServingPlan } from './signature.js';
 
 /** What serving a plan needs to run: its workers and the batches in flight on each. */
 export interface ServingFootprint {
@@ -15,8 +15,8 @@ export interface ServingFootprint {
 
 /** Refuse a plan whose arenas and staging would exceed the budget (MemoryBudgetError, with the figures). */
 export function checkMemoryBudget(plan: ServingPlan, footprint: ServingFootprint): void {
-  // A direct plan reserves nothing: each request's tensors travel with it, in the caller's memory.
-  if (plan.mode === 'direct') return;
+  // A plan that moves tensors by transfer reserves nothing: each request's tensors travel with it, in the caller's memory.
+  if (movesByTransfer(plan)) return;
   const r = servingReservation(plan, footprint.workers, footprint.maxInflightBatches);
   if (r.totalBytes <= footprint.memoryBudgetBytes) return;
   const detail =

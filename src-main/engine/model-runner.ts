@@ -23,11 +23,11 @@ import { EnqueueRateLimiter } from './rate-limit.js';
 import { InferRequest, type InferOptions, type InferResult } from './request.js';
 import { RequestWatch } from './request-watch.js';
 import { RunningRequests } from './running-requests.js';
-import { batchingView, queueFacts } from './runner-views.js';
+import { announceLoaded, batchingView, queueFacts } from './runner-views.js';
 import type { ModelSnapshot, QueueSnapshot, SwapRecord, VersionSnapshot } from './snapshot.js';
 import { ModelStats } from './model-stats.js';
 import { ModelVersions, sha256Of, type SwapOptions } from './model-versions.js';
-import { answerBatch, answerDirect, takeBackLost } from './batch-outcomes.js';
+import { answerBatch, answerDirect, answerGrouped, takeBackLost } from './batch-outcomes.js';
 import { IdleSignal } from './idle-signal.js';
 import { settlesWithin } from '../util/timeout.js';
 import type { ModelSignature, ProbeEvidence, ServingPlan } from './signature.js';
@@ -160,17 +160,7 @@ export class ModelRunner {
     }
     this.models.table.activate(await this.pool.start(this.source.version, this.source.bytes, sha256, this.source.evidence ?? undefined), 1);
     this.stateValue = 'running';
-    const plan = this.plan;
-    this.events.emit(
-      'info',
-      'model-loaded',
-      `model "${this.name}" version ${this.version} serving (${plan.mode}, up to ${plan.maxRows} rows per run, ${this.config.workers.count} workers)`,
-      { model: this.name },
-    );
-    // Not batching a model the operator meant to batch, or whose shapes allowed it, is worth a look.
-    const { decision } = plan;
-    const level = !decision.batched && (decision.evidence !== null || decision.mode === 'dim0') ? 'warn' : 'info';
-    this.events.emit(level, 'batching-decided', `model "${this.name}" version ${this.version}: ${decision.reason}`, { model: this.name });
+    announceLoaded(this.events, this.name, this.version, this.plan, this.config.workers.count);
   }
 
   infer(inputs: unknown, options: InferOptions = {}): Promise<InferResult> {
@@ -192,7 +182,7 @@ export class ModelRunner {
     const acceptedAt = this.clock.monotonicMs();
     return new Promise<InferResult>((resolve, reject) => {
       const version = this.active.version;
-      const request = new InferRequest(validated.data, validated.rows, version, acceptedAt, options, resolve, reject, validated.dims);
+      const request = new InferRequest(validated, version, acceptedAt, options, resolve, reject);
       request.onSettled = this.settledHook;
       this.models.table.ref(version);
       let offered;
@@ -248,10 +238,10 @@ export class ModelRunner {
   }
 
   reconfigureBatching(batching: BatchingConfig): void {
-    if (batching.maxBatchSize > this.plan.maxRows && this.plan.mode === 'dynamic') {
-      // Arenas are sized for the batch size the model started with; a larger one needs a reload.
+    if (batching.maxBatchSize > this.plan.maxRows && (this.plan.mode === 'dynamic' || this.plan.mode === 'grouped')) {
+      // Arenas and validation are planned for the batch size the model started with; a larger one needs a reload.
       throw new RangeError(
-        `maxBatchSize ${batching.maxBatchSize} exceeds the arena's ${this.plan.maxRows} rows; reload the model to grow it`,
+        `maxBatchSize ${batching.maxBatchSize} exceeds the plan's ${this.plan.maxRows} rows; reload the model to grow it`,
       );
     }
     this.config = { ...this.config, batching };
@@ -380,7 +370,10 @@ export class ModelRunner {
     this.batcher.noteAnswering(now);
     const plan = this.pool.served(batch.version).plan;
     if (plan.mode === 'direct') answerDirect(batch, outputs ?? [], computeMs, now, this.counters);
-    else answerBatch(batch, plan, this.batcher.outputViews(batch, plan), computeMs, now, this.counters);
+    else if (plan.mode === 'grouped') {
+      const failure = answerGrouped(batch, outputs ?? [], computeMs, now, this.counters);
+      if (failure !== undefined) this.onBatchFailed(batch, failure);
+    } else answerBatch(batch, plan.outputs, this.batcher.outputViews(batch, plan), computeMs, now, this.counters);
     this.idleSignal.check();
   }
 

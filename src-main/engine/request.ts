@@ -7,6 +7,7 @@ import type { DType, TensorValues } from './dtypes.js';
 import { InvalidInputError } from './errors.js';
 import type { Queueable } from './bounded-queue.js';
 import type { Deadline } from './deadlines.js';
+import type { ValidatedRequest } from './validate.js';
 
 export interface InferOptions {
   /** Deadline for the whole request, queue and compute, from the call. */
@@ -72,18 +73,29 @@ export class InferRequest implements Queueable {
   /** Called once, after the request settles either way (one shared function, not a closure per request). */
   onSettled: ((request: InferRequest) => void) | undefined;
 
+  /** Input arrays in plan order. */
+  readonly data: TensorValues[];
+  /** Size of dim 0 (1 for one request per run). */
+  readonly rows: number;
+  /** Each input's dims, for a plan that moves tensors by transfer (a row plan's follow from `rows`). */
+  readonly dims: (readonly number[])[] | undefined;
+  /** A grouped plan's shape past dim 0: the request is batched only with its group. */
+  readonly group: string | undefined;
+
   constructor(
-    readonly data: TensorValues[],
-    readonly rows: number,
+    validated: ValidatedRequest,
     /** The model version whose signature it was validated against, and that will run it. */
     readonly version: number,
     readonly acceptedAt: number,
     readonly options: InferOptions,
     readonly resolve: (result: InferResult) => void,
     readonly rejectPromise: (error: Error) => void,
-    /** Each input's dims, for a direct plan (a row plan's follow from `rows`). */
-    readonly dims?: (readonly number[])[],
-  ) {}
+  ) {
+    this.data = validated.data;
+    this.rows = validated.rows;
+    this.dims = validated.dims;
+    this.group = validated.group;
+  }
 
   /** Settle with an error; false if it was already settled. */
   reject(error: Error): boolean {

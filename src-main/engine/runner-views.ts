@@ -2,6 +2,7 @@
  * The runner's settings and queue as its snapshot shows them: pure views of what the
  * runner holds, for ModelStats to complete with its counters.
  */
+import type { EventLog } from './events.js';
 import type { BoundedQueue, Queueable } from './bounded-queue.js';
 import type { BatchingConfig, RateLimitConfig } from './config.js';
 import type { ModelStats } from './model-stats.js';
@@ -12,7 +13,7 @@ import type { ServingPlan } from './signature.js';
 export function batchingView(plan: ServingPlan, batching: BatchingConfig): ModelSnapshot['batching'] {
   return {
     mode: plan.mode,
-    maxBatchRows: plan.mode === 'dynamic' ? Math.min(plan.maxRows, batching.maxBatchSize) : plan.maxRows,
+    maxBatchRows: plan.mode === 'dynamic' || plan.mode === 'grouped' ? Math.min(plan.maxRows, batching.maxBatchSize) : plan.maxRows,
     maxQueueDelayUs: batching.maxQueueDelayUs,
     preferredBatchSizes: [...batching.preferredBatchSizes],
     decision: plan.decision,
@@ -55,4 +56,18 @@ export function queueFacts(queue: BoundedQueue<Queueable>, state: QueueState): P
     dequeued: queue.counters.dequeued,
     rejectedFull: queue.counters.rejectedFull,
   };
+}
+
+/** The events of a version that started serving: how it is served, and whether and why it is batched. */
+export function announceLoaded(events: EventLog, model: string, version: number, plan: ServingPlan, workers: number): void {
+  events.emit(
+    'info',
+    'model-loaded',
+    `model "${model}" version ${version} serving (${plan.mode}, up to ${plan.maxRows} rows per run, ${workers} workers)`,
+    { model },
+  );
+  // Not batching a model the operator meant to batch, or whose shapes allowed it, is worth a look.
+  const { decision } = plan;
+  const level = !decision.batched && (decision.evidence !== null || decision.mode === 'dim0') ? 'warn' : 'info';
+  events.emit(level, 'batching-decided', `model "${model}" version ${version}: ${decision.reason}`, { model });
 }

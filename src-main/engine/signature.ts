@@ -98,7 +98,29 @@ export interface DirectPlan {
   readonly decision: BatchingDecision;
 }
 
-export type ServingPlan = RowPlan | DirectPlan;
+/**
+ * Batched along dim 0 with another dim symbolic (a sequence length): a request is batched
+ * only with requests of the same shape past dim 0 (its group), as Triton does without
+ * ragged batching. Rows differ in size from group to group, so tensors move by transfer,
+ * concatenated along dim 0 and split back along dim 0 only.
+ */
+export interface GroupedPlan {
+  readonly mode: 'grouped';
+  readonly maxRows: number;
+  readonly fixedBatch: undefined;
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+  readonly decision: BatchingDecision;
+}
+
+/** The plans whose tensors travel with each run instead of through an arena. */
+export type TransferPlan = DirectPlan | GroupedPlan;
+
+export function movesByTransfer(plan: ServingPlan): plan is TransferPlan {
+  return plan.mode === 'direct' || plan.mode === 'grouped';
+}
+
+export type ServingPlan = RowPlan | DirectPlan | GroupedPlan;
 
 function toSpec(meta: RawValueMetadata, kind: 'input' | 'output'): TensorSpec {
   if (!meta.isTensor || meta.type === undefined || meta.shape === undefined) {
@@ -123,7 +145,7 @@ function rowOf(spec: TensorSpec): PlannedTensor {
   return { name: spec.name, dtype: spec.dtype as NumericDType, rowShape, rowElements: rowShape.reduce((a, b) => a * b, 1) };
 }
 
-/** Why a model's shapes cannot be batched along dim 0 in an arena, or undefined if they can. */
+/** Why a model's shapes cannot be batched along dim 0, or undefined if they can. */
 export function batchObstacle(signature: ModelSignature): string | undefined {
   for (const [kind, specs] of [
     ['input', signature.inputs],
@@ -133,9 +155,16 @@ export function batchObstacle(signature: ModelSignature): string | undefined {
       if (!isNumericDType(spec.dtype)) return `${kind} "${spec.name}" holds strings`;
       if (spec.shape.length === 0) return `${kind} "${spec.name}" is a scalar`;
       if (!isSymbolic(spec.shape[0]!)) return `${kind} "${spec.name}" has a fixed dim 0 (${spec.shape[0]})`;
-      const inner = spec.shape.findIndex((d, i) => i > 0 && isSymbolic(d));
-      if (inner > 0) return `${kind} "${spec.name}" has a symbolic dim ${inner} ("${spec.shape[inner]}") besides dim 0`;
     }
+  }
+  return undefined;
+}
+
+/** The first tensor with a symbolic dim past dim 0: its batches are grouped by shape. */
+function innerSymbolic(signature: ModelSignature): string | undefined {
+  for (const spec of [...signature.inputs, ...signature.outputs]) {
+    const inner = spec.shape.findIndex((d, i) => i > 0 && isSymbolic(d));
+    if (inner > 0) return `"${spec.name}" has a symbolic dim ${inner} ("${spec.shape[inner]}")`;
   }
   return undefined;
 }
@@ -210,7 +239,20 @@ export function planServing(
   return directPlan(signature, decided(mode, false, `one request per run, shapes as declared: ${why}`));
 }
 
-function rowPlan(signature: ModelSignature, maxBatchSize: number, decision: BatchingDecision): RowPlan {
+/** Batched: in an arena when every dim past dim 0 is fixed, else grouped by shape and moved by transfer. */
+function rowPlan(signature: ModelSignature, maxBatchSize: number, decision: BatchingDecision): RowPlan | GroupedPlan {
+  const grouped = innerSymbolic(signature);
+  if (grouped !== undefined) {
+    const reason = `${decision.reason}; ${grouped}, so a request is batched only with requests of its shape`;
+    return {
+      mode: 'grouped',
+      maxRows: maxBatchSize,
+      fixedBatch: undefined,
+      inputs: signature.inputs,
+      outputs: signature.outputs,
+      decision: { ...decision, reason },
+    };
+  }
   return {
     mode: 'dynamic',
     maxRows: maxBatchSize,

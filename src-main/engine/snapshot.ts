@@ -97,7 +97,7 @@ export interface ModelSnapshot {
   /** The latest swaps, oldest first. */
   swaps: SwapRecord[];
   batching: {
-    /** dynamic: batched along dim 0; unbatched: one request per run, fixed rows; direct: one request per run, shapes as declared. */
+    /** dynamic: batched along dim 0 in arenas; grouped: batched along dim 0 with requests of the same shape, by transfer; unbatched: one request per run, fixed rows; direct: one request per run, shapes as declared. */
     mode: ServingPlan['mode'];
     maxBatchRows: number;
     maxQueueDelayUs: number;

@@ -5,7 +5,7 @@
  */
 import { dtypeInfo, dtypesOfArray, isFiniteHalf, isNumericDType, type DType, type TensorData, type TensorValues } from './dtypes.js';
 import { InvalidInputError } from './errors.js';
-import type { DirectPlan, RowPlan, ServingPlan, TensorSpec } from './signature.js';
+import { movesByTransfer, type RowPlan, type ServingPlan, type TensorSpec, type TransferPlan } from './signature.js';
 
 export interface Tensor {
   readonly data: TensorValues;
@@ -21,8 +21,10 @@ export interface ValidatedRequest {
   readonly data: TensorValues[];
   /** Size of dim 0, shared by every input (1 for a direct plan: one request, one run). */
   readonly rows: number;
-  /** Each input's dims, for a direct plan (a row plan knows them from the rows). */
+  /** Each input's dims, for a plan that moves tensors by transfer (a row plan knows them from the rows). */
   readonly dims: (readonly number[])[] | undefined;
+  /** A grouped plan's shape past dim 0, as a key: requests are batched only with their own group. */
+  readonly group: string | undefined;
 }
 
 function isFiniteArray(dtype: DType, data: TensorValues): boolean {
@@ -42,7 +44,7 @@ const checksFinite = (dtype: DType) => dtype === 'float16' || (isNumericDType(dt
 
 export function validateInputs(plan: ServingPlan, inputs: unknown, checkFinite: boolean): ValidatedRequest {
   const given = checkNames(plan, inputs);
-  return plan.mode === 'direct' ? validateDirect(plan, given, checkFinite) : validateRows(plan, given, checkFinite);
+  return movesByTransfer(plan) ? validateShapes(plan, given, checkFinite) : validateRows(plan, given, checkFinite);
 }
 
 function checkNames(plan: ServingPlan, inputs: unknown): Record<string, unknown> {
@@ -80,8 +82,18 @@ function tensorFor(given: Record<string, unknown>, spec: { readonly name: string
   return tensor as Tensor;
 }
 
-/** One request, one run: rank and every declared dim checked, symbolic dims free. */
-function validateDirect(plan: DirectPlan, given: Record<string, unknown>, checkFinite: boolean): ValidatedRequest {
+/** Dim 0 of a batched plan's input: at least 1, at most `maxRows`, and that of every other input (`rows`, -1 for the first). */
+function checkBatch(name: string, batch: number, maxRows: number, rows: number): void {
+  if (batch === 0) throw new InvalidInputError('empty_batch', name, 'dim 0 (batch) must be at least 1');
+  if (batch > maxRows) throw new InvalidInputError('batch_too_large', name, `batch of ${batch} rows exceeds the maximum of ${maxRows}`);
+  if (rows !== -1 && batch !== rows) throw new InvalidInputError('batch_mismatch', name, `dim 0 is ${batch} but other inputs have ${rows}`);
+}
+
+/**
+ * Shapes as declared: rank and every fixed dim checked, symbolic dims free. One request per
+ * run (direct), or batched with the requests of its shape past dim 0 (grouped).
+ */
+function validateShapes(plan: TransferPlan, given: Record<string, unknown>, checkFinite: boolean): ValidatedRequest {
   const data: TensorValues[] = new Array<TensorValues>(plan.inputs.length);
   const allDims: (readonly number[])[] = new Array<readonly number[]>(plan.inputs.length);
   for (let i = 0; i < plan.inputs.length; i++) {
@@ -113,10 +125,12 @@ function validateDirect(plan: DirectPlan, given: Record<string, unknown>, checkF
     if (checkFinite && checksFinite(spec.dtype) && !isFiniteArray(spec.dtype, tensor.data)) {
       throw new InvalidInputError('non_finite', spec.name, 'contains NaN or Infinity');
     }
+    if (plan.mode === 'grouped') checkBatch(spec.name, dims[0] as number, plan.maxRows, i === 0 ? -1 : allDims[0]![0]!);
     data[i] = tensor.data;
     allDims[i] = dims as readonly number[];
   }
-  return { data, rows: 1, dims: allDims };
+  if (plan.mode === 'direct') return { data, rows: 1, dims: allDims, group: undefined };
+  return { data, rows: allDims[0]![0]!, dims: allDims, group: allDims.map((d) => d.slice(1).join(',')).join(';') };
 }
 
 /** A dim larger than this is a mistake (or an attack on the arithmetic), whatever the memory. */
@@ -148,15 +162,8 @@ function validateRows(plan: RowPlan, given: Record<string, unknown>, checkFinite
       if (batch !== plan.fixedBatch) {
         throw new InvalidInputError('dim', spec.name, `dim 0 is fixed at ${plan.fixedBatch} by the model, got ${batch}`);
       }
-    } else if (batch === 0) {
-      throw new InvalidInputError('empty_batch', spec.name, 'dim 0 (batch) must be at least 1');
-    } else if (batch > plan.maxRows) {
-      throw new InvalidInputError('batch_too_large', spec.name, `batch of ${batch} rows exceeds the maximum of ${plan.maxRows}`);
-    }
-    if (rows === -1) rows = batch;
-    else if (batch !== rows) {
-      throw new InvalidInputError('batch_mismatch', spec.name, `dim 0 is ${batch} but other inputs have ${rows}`);
-    }
+    } else checkBatch(spec.name, batch, plan.maxRows, rows);
+    rows = batch; // every input's equals the first's (the fixed batch, or checked above)
     if (tensor.data.length !== elements) {
       throw new InvalidInputError(
         'element_count',
@@ -169,5 +176,5 @@ function validateRows(plan: RowPlan, given: Record<string, unknown>, checkFinite
     }
     data[i] = tensor.data as TensorData; // a row plan's dtypes are numeric (signature.ts)
   }
-  return { data, rows, dims: undefined };
+  return { data, rows, dims: undefined, group: undefined };
 }

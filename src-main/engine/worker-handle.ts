@@ -10,7 +10,8 @@ import { ModelLoadError, WorkerCrashedError, type EngineError } from './errors.j
 import { SecondRing } from './stats/window.js';
 import type { WorkerReading } from './watchdog.js';
 import { STATUS_FIELDS, Status, WorkerPhase, type FromWorker, type ToWorker, type WireTensor } from './worker/protocol.js';
-import type { ProbeEvidence, RawValueMetadata, ServingPlan } from './signature.js';
+import { movesByTransfer, type ProbeEvidence, type RawValueMetadata, type ServingPlan } from './signature.js';
+import { PendingReplies } from './pending-replies.js';
 import { TransferLane, type SlotSource } from './transfer-lane.js';
 import type { WorkerState } from './snapshot.js';
 import type { WorkerThread } from './worker-transport.js';
@@ -31,11 +32,6 @@ export interface LoadedReply {
   readonly inputs: RawValueMetadata[];
   readonly outputs: RawValueMetadata[];
   readonly loadMs: number;
-}
-
-interface PendingLoad {
-  resolve: (reply: LoadedReply) => void;
-  reject: (error: EngineError) => void;
 }
 
 /** Cumulative busy time at the first health check of a second, for windowed busy %. */
@@ -59,11 +55,11 @@ export class WorkerHandle<B extends InflightBatch> {
   /** Versions whose session exists and is attached in the current incarnation. */
   private readonly loadedVersions = new Set<number>();
   /** Loads posted and not yet answered; while any is pending the thread is busy creating a session. */
-  private readonly pendingLoads = new Map<number, PendingLoad>();
+  private readonly loads = new PendingReplies<LoadedReply>();
   /** Arenas (or transfer lanes) by plan key: versions with the same signature share one. They survive restarts. */
   private readonly arenas = new Map<string, SlotSource>();
   /** Probes posted and not yet answered (the thread is busy running them, as for a load). */
-  private readonly pendingProbes = new Map<number, { resolve: (evidence: ProbeEvidence) => void; reject: (error: EngineError) => void }>();
+  private readonly probes = new PendingReplies<ProbeEvidence>();
   /** Out of rotation while a session is created in it (hot swap). */
   private reservedValue = false;
   private idleWaiters: (() => void)[] = [];
@@ -135,7 +131,7 @@ export class WorkerHandle<B extends InflightBatch> {
   }
 
   get loading(): boolean {
-    return this.pendingLoads.size > 0 || this.pendingProbes.size > 0;
+    return this.loads.size > 0 || this.probes.size > 0;
   }
 
   get reserved(): boolean {
@@ -194,22 +190,11 @@ export class WorkerHandle<B extends InflightBatch> {
 
   /** Run the batching probe on a loaded version in the thread (see batching-probe.ts). */
   probe(version: number): Promise<ProbeEvidence> {
-    return new Promise<ProbeEvidence>((resolve, reject) => {
-      if (!this.threadValue) {
-        reject(new WorkerCrashedError(this.id, 'no thread'));
-        return;
-      }
-      this.pendingProbes.set(version, { resolve, reject });
-      this.threadValue.post({ type: 'probe', version });
-    });
+    return this.probes.ask(version, () => this.postOrCrash({ type: 'probe', version }));
   }
 
   settleProbe(message: Extract<FromWorker, { type: 'probed' }>): boolean {
-    const pending = this.pendingProbes.get(message.version);
-    if (!pending) return false;
-    this.pendingProbes.delete(message.version);
-    pending.resolve(message.evidence);
-    return true;
+    return this.probes.settle(message.version, { reply: message.evidence });
   }
 
   noteError(message: string): void {
@@ -240,24 +225,20 @@ export class WorkerHandle<B extends InflightBatch> {
 
   /** Create a session for `version` in the thread; settles when the thread answers (see `settleLoad`). */
   load(version: number, bytes: Uint8Array, intraOpThreads: number): Promise<LoadedReply> {
-    return new Promise<LoadedReply>((resolve, reject) => {
-      if (!this.threadValue) {
-        reject(new WorkerCrashedError(this.id, 'no thread'));
-        return;
-      }
-      this.pendingLoads.set(version, { resolve, reject });
-      this.threadValue.post({ type: 'load', version, model: bytes, intraOpThreads });
-    });
+    return this.loads.ask(version, () => this.postOrCrash({ type: 'load', version, model: bytes, intraOpThreads }));
   }
 
   /** The thread's answer to a load; false if none was pending. */
   settleLoad(message: Extract<FromWorker, { type: 'loaded' | 'load-failed' }>): boolean {
-    const pending = this.pendingLoads.get(message.version);
-    if (!pending) return false;
-    this.pendingLoads.delete(message.version);
-    if (message.type === 'loaded') pending.resolve(message);
-    else pending.reject(new ModelLoadError(`model "${this.model}" version ${message.version}: ${message.message}`));
-    return true;
+    if (message.type === 'loaded') return this.loads.settle(message.version, { reply: message });
+    const error = new ModelLoadError(`model "${this.model}" version ${message.version}: ${message.message}`);
+    return this.loads.settle(message.version, { error });
+  }
+
+  /** Post to the thread, or a WorkerCrashedError when there is none to answer. */
+  private postOrCrash(message: ToWorker): void {
+    if (!this.threadValue) throw new WorkerCrashedError(this.id, 'no thread');
+    this.threadValue.post(message);
   }
 
   /** Give the thread the arena a loaded version runs in (made on first use of its plan; a direct plan has a transfer lane). */
@@ -265,10 +246,9 @@ export class WorkerHandle<B extends InflightBatch> {
     let source = this.arenas.get(planKey);
     if (!source) {
       const name = this.arenas.size === 0 ? this.id : `${this.id}/v${version}`;
-      source =
-        plan.mode === 'direct'
-          ? new TransferLane(slotsPerArena)
-          : new ArenaPool(name, planArena(plan.inputs, plan.outputs, plan.maxRows, slotsPerArena));
+      source = movesByTransfer(plan)
+        ? new TransferLane(slotsPerArena)
+        : new ArenaPool(name, planArena(plan.inputs, plan.outputs, plan.maxRows, slotsPerArena));
       this.arenas.set(planKey, source);
     }
     if (source instanceof ArenaPool) this.post({ type: 'attach', version, sab: source.sab, layout: source.layout, plan });
@@ -411,9 +391,7 @@ export class WorkerHandle<B extends InflightBatch> {
   }
 
   private failPendingLoads(error: EngineError): void {
-    for (const pending of this.pendingLoads.values()) pending.reject(error);
-    this.pendingLoads.clear();
-    for (const pending of this.pendingProbes.values()) pending.reject(error);
-    this.pendingProbes.clear();
+    this.loads.failAll(error);
+    this.probes.failAll(error);
   }
 }

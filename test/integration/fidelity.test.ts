@@ -5,6 +5,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
+import { PROBE_TOLERANCE } from '../../src-main/engine/batching-probe.js';
 import type { DType, TensorValues } from '../../src-main/engine/dtypes.js';
 import type { EngineEvent } from '../../src-main/engine/index.js';
 import { fidelityCases, gatherTable, timeMajorCumSum, type FixtureRequest } from '../fixtures/fidelity-models.js';
@@ -23,6 +24,19 @@ function plain(dtype: string, dims: readonly number[], data: TensorValues): Plai
     ? Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('hex')
     : JSON.stringify(data);
   return { dtype, dims: [...dims], bytes };
+}
+
+/** Same names, dtypes and dims; float32 values within the probe's tolerance, anything else byte for byte. */
+function closeEnough(got: Record<string, Plain>, want: Record<string, Plain>): boolean {
+  const floats = (p: Plain) => new Float32Array(new Uint8Array(Buffer.from(p.bytes, 'hex')).buffer);
+  if (Object.keys(got).sort().join() !== Object.keys(want).sort().join()) return false;
+  return Object.keys(want).every((name) => {
+    const [a, b] = [got[name]!, want[name]!];
+    if (a.dtype !== b.dtype || a.dims.join() !== b.dims.join()) return false;
+    if (a.dtype !== 'float32') return a.bytes === b.bytes;
+    const [x, y] = [floats(a), floats(b)];
+    return x.every((v, k) => Math.abs(v - y[k]!) <= PROBE_TOLERANCE.absolute + PROBE_TOLERANCE.relative * Math.abs(y[k]!));
+  });
 }
 
 async function directRun(session: ort.InferenceSession, request: FixtureRequest): Promise<Record<string, Plain>> {
@@ -61,15 +75,20 @@ describe('every model is served as onnxruntime runs it', () => {
       const { engine, model } = await startModel(c.bytes, { batching: { maxBatchSize: 16, maxQueueDelayUs: 3000 } });
       const decision = engine.snapshot().models[0]!.batching.decision;
       expect(decision.batched, decision.reason).toBe(c.batched);
-      expect(model.plan.mode === 'dynamic').toBe(c.batched);
+      expect(['dynamic', 'grouped'].includes(model.plan.mode)).toBe(c.batched);
 
       const requests = c.requests(48);
       const expected = await Promise.all(requests.map((r) => directRun(session, r)));
       const served = await Promise.all(requests.map((r) => model.infer(r)));
+      // Bit for bit when each request runs alone. Batched, float32 kernels may block differently at
+      // another batch size (a sum over a sequence of 7 differs in its last bit from a batch of 1):
+      // those are held to the probe's stated tolerance, every other dtype to its bytes.
+      const exact = !c.batched;
       served.forEach((result, i) => {
         const got: Record<string, Plain> = {};
         for (const [name, t] of Object.entries(result.outputs)) got[name] = plain(t.dtype, t.dims, t.data);
-        expect(got, `request ${i}`).toEqual(expected[i]);
+        if (exact) expect(got, `request ${i}`).toEqual(expected[i]);
+        else expect(closeEnough(got, expected[i]!), `request ${i}`).toBe(true);
       });
       if (c.batched) expect(served.some((s) => s.batchRows > 3)).toBe(true);
     });

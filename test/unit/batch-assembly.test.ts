@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { copyInputs, gatherBatch, scatterOutputs, type Batchable } from '../../src-main/engine/batch-assembly.js';
+import {
+  concatInputs,
+  copyInputs,
+  gatherBatch,
+  gatherGroup,
+  groupedOutputs,
+  scatterOutputs,
+  type Batchable,
+} from '../../src-main/engine/batch-assembly.js';
 import type { PlannedTensor } from '../../src-main/engine/signature.js';
 
 interface Req extends Batchable {
@@ -58,5 +66,54 @@ describe('batch assembly', () => {
     const delivered: unknown[] = [];
     scatterOutputs([new Float32Array(4)], [spec], [req('a', 2)], (_r, tensors) => delivered.push(tensors.y));
     expect(delivered).toEqual([{ data: new Float32Array(4), dims: [2, 2], dtype: 'float32' }]);
+  });
+});
+
+describe('batches grouped by shape', () => {
+  interface Grouped extends Req {
+    readonly group: string;
+    readonly dims: number[][];
+  }
+  /** A request of `rows` rows whose one input is [rows, steps], valued from `first`. */
+  const seq = (id: string, rows: number, steps: number, version = 1, first = 0): Grouped => ({
+    id,
+    rows,
+    version,
+    settled: false,
+    group: String(steps),
+    dims: [[rows, steps]],
+    data: [Float32Array.from({ length: rows * steps }, (_, i) => first + i)],
+  });
+  const scanOf = (items: Grouped[]) => ({
+    live: (limit: number) => items.slice(0, limit),
+    extract: (item: Grouped) => items.splice(items.indexOf(item), 1).length === 1,
+    items,
+  });
+
+  it('starts with the oldest request and takes the oldest of its group after it, leaving the others in order', () => {
+    const q = scanOf([seq('a3', 1, 3), seq('b5', 1, 5), seq('c3', 2, 3), seq('d3v2', 1, 3, 2), seq('e5', 1, 5), seq('f3', 1, 3)]);
+    expect(gatherGroup(q, 8, 100)).toMatchObject({ rows: 4, requests: [{ id: 'a3' }, { id: 'c3' }, { id: 'f3' }] });
+    // The next batch starts with the oldest left, of another group: no group waits behind a busier one.
+    expect(q.items.map((r) => r.id)).toEqual(['b5', 'd3v2', 'e5']);
+    expect(gatherGroup(q, 8, 100).requests.map((r) => r.id)).toEqual(['b5', 'e5']);
+    expect(gatherGroup(q, 8, 100).requests.map((r) => r.id)).toEqual(['d3v2']);
+  });
+
+  it('stops at the target rows, skips a request that would overflow it, and looks no deeper than the scan limit', () => {
+    const q = scanOf([seq('a', 2, 3), seq('big', 4, 3), seq('b', 1, 3), seq('c', 1, 3)]);
+    expect(gatherGroup(q, 4, 100).requests.map((r) => r.id)).toEqual(['a', 'b', 'c']);
+    const shallow = scanOf([seq('a', 1, 3), seq('x', 1, 5), seq('b', 1, 3)]);
+    expect(gatherGroup(shallow, 8, 2).requests.map((r) => r.id)).toEqual(['a']);
+  });
+
+  it('concatenates a group along dim 0 and splits outputs back along dim 0 only', () => {
+    const requests = [seq('a', 1, 2, 1, 10), seq('b', 2, 2, 1, 20)];
+    const [x] = concatInputs([{ name: 'x', dtype: 'float32' }], requests, 3);
+    expect(x!.dims).toEqual([3, 2]);
+    expect(Array.from(x!.data as Float32Array)).toEqual([10, 11, 20, 21, 22, 23]);
+    const y = { name: 'y', dtype: 'float32' as const, dims: [3, 2, 1], data: new Float32Array([1, 2, 3, 4, 5, 6]) };
+    const split = groupedOutputs([y], 3);
+    expect(split).toMatchObject({ specs: [{ name: 'y', rowShape: [2, 1], rowElements: 2 }] });
+    expect(groupedOutputs([{ ...y, dims: [1, 6] }], 3)).toBe('output "y" has dim 0 of 1 for a batch of 3 rows');
   });
 });

@@ -54,6 +54,25 @@ describe('BoundedQueue', () => {
     expect(q.counters).toMatchObject({ enqueued: 3, dequeued: 2, removed: 1 });
   });
 
+  it('lists live items in order up to a limit, and dequeues one from anywhere', () => {
+    const q = new BoundedQueue('q', config({ capacity: 3, fullPolicy: 'wait', fullWaitTimeoutMs: 10_000 }));
+    const [a, b, c] = [item(2), item(1), item(3)];
+    put(q, a);
+    put(q, b);
+    put(q, c);
+    q.remove(a);
+    expect([...q.live(10)]).toEqual([b, c]);
+    expect([...q.live(1)]).toEqual([b]);
+    const waiting = item();
+    const admitted = q.offer(waiting);
+    expect(q.extract(c)).toBe(true);
+    expect(q.extract(c)).toBe(false);
+    expect(q.rows).toBe(2); // b and the admitted waiter
+    expect([...q.live(10)]).toEqual([b, waiting]);
+    expect(q.counters).toMatchObject({ dequeued: 1, removed: 1 });
+    return admitted;
+  });
+
   it('under policy "wait" admits a waiting caller as soon as room frees up', async () => {
     const q = new BoundedQueue('q', config({ capacity: 1, fullPolicy: 'wait', fullWaitTimeoutMs: 10_000 }));
     put(q, item());

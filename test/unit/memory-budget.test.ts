@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { servingReservation } from '../../src-main/engine/arena.js';
 import { DEFAULT_MEMORY_BUDGET_BYTES, MAX_BATCH_ROWS, parseServingConfig } from '../../src-main/engine/config.js';
 import { MemoryBudgetError } from '../../src-main/engine/errors.js';
-import { planServing, type ModelSignature, type RowPlan } from '../../src-main/engine/signature.js';
+import { movesByTransfer, planServing, type ModelSignature, type RowPlan } from '../../src-main/engine/signature.js';
 
 const identity = (width: number, batch: number | string = 'N'): ModelSignature => ({
   inputs: [{ name: 'x', dtype: 'float32', shape: [batch, width] }],
@@ -13,7 +13,7 @@ const identity = (width: number, batch: number | string = 'N'): ModelSignature =
 /** The plan with rows (these identities are batched along dim 0, as the operator may say). */
 function rows(signature: ModelSignature, maxBatchSize: number): RowPlan {
   const plan = planServing(signature, maxBatchSize, { mode: 'dim0' });
-  if (plan.mode === 'direct') throw new Error('expected a plan with rows');
+  if (movesByTransfer(plan)) throw new Error('expected a plan with rows');
   return plan;
 }
 

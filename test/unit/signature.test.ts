@@ -52,6 +52,17 @@ describe('planServing', () => {
     expect(failed.decision.reason).toMatch(/the probe could not run it \(index out of range\)/);
   });
 
+  it('batches a model with a symbolic dim past dim 0 by shape group, on the same evidence', () => {
+    const sequence = sig(['N', 'S', 4], ['N', 4]);
+    expect(needsProbe(sequence, 'auto')).toBe(true);
+    const grouped = planServing(sequence, 16, { mode: 'auto', evidence: evidence(true) });
+    expect(grouped).toMatchObject({ mode: 'grouped', maxRows: 16, decision: { batched: true } });
+    expect(grouped.decision.reason).toMatch(/"x" has a symbolic dim 1 \("S"\), so a request is batched only with requests of its shape/);
+    expect(planServing(sequence, 16, DIM0).mode).toBe('grouped');
+    expect(planServing(sequence, 16, { mode: 'auto', evidence: evidence(false) }).mode).toBe('direct');
+    expect(planServing(sequence, 16, { mode: 'none' }).mode).toBe('direct');
+  });
+
   it('serves a shared fixed dim 0 one request per run through an arena, and none as declared', () => {
     expect(planServing(sig([1, 8], [1, 4]), 64, { mode: 'auto' })).toMatchObject({ mode: 'unbatched', maxRows: 1, fixedBatch: 1 });
     expect(needsProbe(sig([1, 8], [1, 4]), 'auto')).toBe(false);
@@ -62,7 +73,6 @@ describe('planServing', () => {
 
   it('serves what no arena can hold as declared, naming what rules batching out', () => {
     const cases: [ModelSignature, RegExp][] = [
-      [sig(['N', 'F']), /input "x" has a symbolic dim 1 \("F"\) besides dim 0/],
       [sig([]), /input "x" is a scalar/],
       [sig(['N', 4], [2, 'K']), /output "y" has a fixed dim 0 \(2\)/],
       [
@@ -78,7 +88,7 @@ describe('planServing', () => {
       expect(plan.mode).toBe('direct');
       expect(plan.decision.reason).toMatch(reason);
     }
-    expect(planServing(sig(['N', 'F']), 8, DIM0).decision.reason).toMatch(/cannot be batched although batching.mode is "dim0"/);
+    expect(planServing(sig([]), 8, DIM0).decision.reason).toMatch(/cannot be batched although batching.mode is "dim0"/);
     expect(() => signatureFromMetadata([{ name: 'x', isTensor: false }], [])).toThrow(/not a tensor/);
     expect(() => signatureFromMetadata([{ name: 'x', isTensor: true, type: 'complex64', shape: [1] }], [])).toThrow(UnsupportedModelError);
     expect(() => planServing({ inputs: [], outputs: [] }, 8, DIM0)).toThrow(/no inputs/);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError, type InvalidInputKind } from '../../src-main/engine/errors.js';
-import type { DirectPlan, RowPlan } from '../../src-main/engine/signature.js';
+import type { DirectPlan, GroupedPlan, RowPlan } from '../../src-main/engine/signature.js';
 import { validateInputs } from '../../src-main/engine/validate.js';
 
 const plan: RowPlan = {
@@ -121,5 +121,45 @@ describe('validateInputs, one request per run', () => {
     expect(() => validateInputs(direct, { ...directGood(), labels: { data: ['a'], dims: [1] } }, false)).toThrow(
       /labels.*dim 0 is fixed at 2 by the model, got 1/,
     );
+  });
+});
+
+describe('validateInputs, batched by shape group', () => {
+  const grouped: GroupedPlan = {
+    mode: 'grouped',
+    maxRows: 4,
+    fixedBatch: undefined,
+    inputs: [
+      { name: 'tokens', dtype: 'float32', shape: ['N', 'S', 3] },
+      { name: 'mask', dtype: 'bool', shape: ['N', 'S'] },
+    ],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 3] }],
+    decision: { batched: true, mode: 'dim0', reason: 'test', evidence: null },
+  };
+  const request = (rows: number, steps: number, maskRows = rows) => ({
+    tokens: { data: new Float32Array(rows * steps * 3), dims: [rows, steps, 3] },
+    mask: { data: new Uint8Array(maskRows * steps), dims: [maskRows, steps], dtype: 'bool' as const },
+  });
+
+  it('keys each request by its shape past dim 0, and counts its rows', () => {
+    const a = validateInputs(grouped, request(2, 5), false);
+    expect(a).toMatchObject({
+      rows: 2,
+      dims: [
+        [2, 5, 3],
+        [2, 5],
+      ],
+    });
+    expect(validateInputs(grouped, request(1, 5), false).group).toBe(a.group);
+    expect(validateInputs(grouped, request(2, 6), false).group).not.toBe(a.group);
+  });
+
+  it('holds dim 0 to the batch rules: not empty, not over the maximum, the same for every input', () => {
+    expect(kindOf(() => validateInputs(grouped, request(0, 5), false))).toBe('empty_batch');
+    expect(kindOf(() => validateInputs(grouped, request(5, 5), false))).toBe('batch_too_large');
+    expect(kindOf(() => validateInputs(grouped, request(2, 5, 3), false))).toBe('batch_mismatch');
+    expect(
+      kindOf(() => validateInputs(grouped, { ...request(2, 5), tokens: { data: new Float32Array(20), dims: [2, 5, 2] } }, false)),
+    ).toBe('dim');
   });
 });

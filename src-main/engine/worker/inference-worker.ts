@@ -10,7 +10,14 @@ import * as ort from 'onnxruntime-node';
 import { slotViews, type ArenaLayout } from '../arena.js';
 import { copyTensorBytes, dtypeInfo, type TensorData } from '../dtypes.js';
 import { PROBE_TOLERANCE, probeBatching, type ProbeTensor } from '../batching-probe.js';
-import { signatureFromMetadata, type DirectPlan, type PlannedTensor, type RowPlan, type ServingPlan } from '../signature.js';
+import {
+  movesByTransfer,
+  signatureFromMetadata,
+  type PlannedTensor,
+  type RowPlan,
+  type ServingPlan,
+  type TransferPlan,
+} from '../signature.js';
 import {
   STATUS_FIELDS,
   Status,
@@ -37,8 +44,8 @@ interface Attached {
 interface VersionState {
   session: ort.InferenceSession;
   attached?: Attached;
-  /** Set when the version's plan is direct: its tensors come with each run. */
-  direct?: DirectPlan;
+  /** Set when the version's plan moves tensors by transfer (direct or grouped): they come with each run. */
+  direct?: TransferPlan;
 }
 
 const versions = new Map<number, VersionState>();
@@ -95,7 +102,7 @@ async function load(version: number, model: Uint8Array, intraOpThreads: number):
 function attach(version: number, plan: ServingPlan, sab: SharedArrayBuffer | undefined, layout: ArenaLayout | undefined): void {
   const state = versions.get(version);
   if (!state) return;
-  if (plan.mode === 'direct') {
+  if (movesByTransfer(plan)) {
     state.direct = plan;
     return;
   }
@@ -150,8 +157,8 @@ async function run(batchId: number, version: number, slot: number, rows: number,
   }
 }
 
-/** A direct plan's run: the request's tensors in, whatever onnxruntime returns out. */
-async function runDirect(session: ort.InferenceSession, plan: DirectPlan, inputs: WireTensor[]): Promise<WireTensor[]> {
+/** A run by transfer: the tensors sent in, whatever onnxruntime returns out. */
+async function runDirect(session: ort.InferenceSession, plan: TransferPlan, inputs: WireTensor[]): Promise<WireTensor[]> {
   const feeds: Record<string, ort.Tensor> = {};
   for (const tensor of inputs) feeds[tensor.name] = toOrt(tensor);
   const results = await session.run(feeds);
