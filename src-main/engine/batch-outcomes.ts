@@ -8,13 +8,35 @@ import { groupedOutputs, scatterOutputs } from './batch-assembly.js';
 import type { RunnerBatch } from './batcher.js';
 import type { TensorData } from './dtypes.js';
 import type { ModelStats } from './model-stats.js';
-import type { InferRequest } from './request.js';
+import type { InferRequest, InferResult } from './request.js';
 import type { RunningRequests } from './running-requests.js';
 import type { PlannedTensor } from './signature.js';
 import type { WireTensor } from './worker/protocol.js';
 
 /** The first run and one retry after a worker loss. */
 export const MAX_ATTEMPTS = 2;
+
+type Counters = { running: RunningRequests; stats: ModelStats };
+
+/** Fulfil one request of a finished batch with its tensors, and count it. */
+function answer(
+  request: InferRequest,
+  outputs: InferResult['outputs'],
+  batch: RunnerBatch,
+  computeMs: number,
+  nowMs: number,
+  counters: Counters,
+): void {
+  counters.running.stop(request);
+  const totalMs = nowMs - request.acceptedAt;
+  counters.stats.answered(totalMs, nowMs);
+  request.fulfil({
+    outputs,
+    modelVersion: batch.version,
+    batchRows: batch.rows,
+    timings: { queueMs: request.dispatchedAt - request.acceptedAt, computeMs, totalMs },
+  });
+}
 
 /** Answer every unsettled request of a finished batch with its rows of `outputs` (a slot's output views, or a grouped run's tensors). */
 export function answerBatch(
@@ -23,23 +45,14 @@ export function answerBatch(
   outputs: TensorData[],
   computeMs: number,
   nowMs: number,
-  counters: { running: RunningRequests; stats: ModelStats },
+  counters: Counters,
 ): void {
-  const { running, stats } = counters;
   let answered = 0;
   scatterOutputs(outputs, specs, batch.requests, (request, tensors) => {
-    running.stop(request);
-    const totalMs = nowMs - request.acceptedAt;
-    stats.answered(totalMs, nowMs);
     answered++;
-    request.fulfil({
-      outputs: tensors,
-      modelVersion: batch.version,
-      batchRows: batch.rows,
-      timings: { queueMs: request.dispatchedAt - request.acceptedAt, computeMs, totalMs },
-    });
+    answer(request, tensors, batch, computeMs, nowMs, counters);
   });
-  stats.batchDone(batch.rows, batch.requests.length, answered, computeMs, nowMs);
+  counters.stats.batchDone(batch.rows, batch.requests.length, answered, computeMs, nowMs);
 }
 
 /** Answer a direct plan's one request with the tensors onnxruntime returned, shapes and all. */
@@ -48,26 +61,17 @@ export function answerDirect(
   outputs: readonly WireTensor[],
   computeMs: number,
   nowMs: number,
-  counters: { running: RunningRequests; stats: ModelStats },
+  counters: Counters,
 ): void {
-  const { running, stats } = counters;
   let answered = 0;
   for (const request of batch.requests) {
     if (request.settled) continue;
-    running.stop(request);
-    const totalMs = nowMs - request.acceptedAt;
-    stats.answered(totalMs, nowMs);
     answered++;
-    const tensors: Record<string, { data: WireTensor['data']; dims: number[]; dtype: WireTensor['dtype'] }> = {};
+    const tensors: InferResult['outputs'] = {};
     for (const t of outputs) tensors[t.name] = { data: t.data, dims: [...t.dims], dtype: t.dtype };
-    request.fulfil({
-      outputs: tensors,
-      modelVersion: batch.version,
-      batchRows: batch.rows,
-      timings: { queueMs: request.dispatchedAt - request.acceptedAt, computeMs, totalMs },
-    });
+    answer(request, tensors, batch, computeMs, nowMs, counters);
   }
-  stats.batchDone(batch.rows, batch.requests.length, answered, computeMs, nowMs);
+  counters.stats.batchDone(batch.rows, batch.requests.length, answered, computeMs, nowMs);
 }
 
 /** Answer a grouped batch's requests with their rows of each output; a message if an output cannot be split. */
@@ -76,7 +80,7 @@ export function answerGrouped(
   outputs: readonly WireTensor[],
   computeMs: number,
   nowMs: number,
-  counters: { running: RunningRequests; stats: ModelStats },
+  counters: Counters,
 ): string | undefined {
   const split = groupedOutputs(outputs, batch.rows);
   if (typeof split === 'string') return split;
@@ -92,7 +96,7 @@ export function takeBackLost(
   batches: readonly RunnerBatch[],
   mayRetry: boolean,
   lostError: () => Error,
-  counters: { running: RunningRequests; stats: ModelStats },
+  counters: Counters,
 ): InferRequest[] {
   const retry: InferRequest[] = [];
   for (const batch of batches) {

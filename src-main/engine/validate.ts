@@ -82,6 +82,25 @@ function tensorFor(given: Record<string, unknown>, spec: { readonly name: string
   return tensor as Tensor;
 }
 
+/** The data holds what its dims say, and (when asked) only finite floats. */
+function checkContents(
+  spec: { readonly name: string; readonly dtype: DType },
+  tensor: Tensor,
+  elements: number,
+  checkFinite: boolean,
+): void {
+  if (tensor.data.length !== elements) {
+    throw new InvalidInputError(
+      'element_count',
+      spec.name,
+      `dims [${tensor.dims.join(', ')}] need ${elements} elements, data has ${tensor.data.length}`,
+    );
+  }
+  if (checkFinite && checksFinite(spec.dtype) && !isFiniteArray(spec.dtype, tensor.data)) {
+    throw new InvalidInputError('non_finite', spec.name, 'contains NaN or Infinity');
+  }
+}
+
 /** Dim 0 of a batched plan's input: at least 1, at most `maxRows`, and that of every other input (`rows`, -1 for the first). */
 function checkBatch(name: string, batch: number, maxRows: number, rows: number): void {
   if (batch === 0) throw new InvalidInputError('empty_batch', name, 'dim 0 (batch) must be at least 1');
@@ -115,16 +134,7 @@ function validateShapes(plan: TransferPlan, given: Record<string, unknown>, chec
       }
       elements *= size;
     }
-    if (tensor.data.length !== elements) {
-      throw new InvalidInputError(
-        'element_count',
-        spec.name,
-        `dims [${dims.join(', ')}] need ${elements} elements, data has ${tensor.data.length}`,
-      );
-    }
-    if (checkFinite && checksFinite(spec.dtype) && !isFiniteArray(spec.dtype, tensor.data)) {
-      throw new InvalidInputError('non_finite', spec.name, 'contains NaN or Infinity');
-    }
+    checkContents(spec, tensor, elements, checkFinite);
     if (plan.mode === 'grouped') checkBatch(spec.name, dims[0] as number, plan.maxRows, i === 0 ? -1 : allDims[0]![0]!);
     data[i] = tensor.data;
     allDims[i] = dims as readonly number[];
@@ -164,16 +174,7 @@ function validateRows(plan: RowPlan, given: Record<string, unknown>, checkFinite
       }
     } else checkBatch(spec.name, batch, plan.maxRows, rows);
     rows = batch; // every input's equals the first's (the fixed batch, or checked above)
-    if (tensor.data.length !== elements) {
-      throw new InvalidInputError(
-        'element_count',
-        spec.name,
-        `dims [${dims.join(', ')}] need ${elements} elements, data has ${tensor.data.length}`,
-      );
-    }
-    if (checkFinite && checksFinite(spec.dtype) && !isFiniteArray(spec.dtype, tensor.data)) {
-      throw new InvalidInputError('non_finite', spec.name, 'contains NaN or Infinity');
-    }
+    checkContents(spec, tensor, elements, checkFinite);
     data[i] = tensor.data as TensorData; // a row plan's dtypes are numeric (signature.ts)
   }
   return { data, rows, dims: undefined, group: undefined };
