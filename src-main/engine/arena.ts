@@ -24,6 +24,8 @@ export interface ArenaLayout {
 
 export interface ArenaStats {
   name: string;
+  /** A SharedArrayBuffer arena, or a lane whose tensors move by transfer (no capacity reserved; bytes in flight). */
+  kind: 'arena' | 'transfer';
   slots: number;
   slotsInUse: number;
   capacityBytes: number;
@@ -140,6 +142,7 @@ export class ArenaPool {
   stats(): ArenaStats {
     return {
       name: this.name,
+      kind: 'arena',
       slots: this.layout.slots,
       slotsInUse: this.layout.slots - this.free.length,
       capacityBytes: this.sab.byteLength,

@@ -4,7 +4,7 @@
  * run them; otherwise wait for enough rows or for the flush the policy schedules.
  */
 import type { ArenaPool } from './arena.js';
-import type { SlotSource } from './transfer-lane.js';
+import type { SlotSource, TransferLane } from './transfer-lane.js';
 import type { WireTensor } from './worker/protocol.js';
 import { concatInputs, copyInputs, gatherBatch, gatherGroup } from './batch-assembly.js';
 import { decideBatch, RecentPeak } from './batch-policy.js';
@@ -16,7 +16,7 @@ import { FlushTimer } from './flush-timer.js';
 import type { ModelStats } from './model-stats.js';
 import type { InferRequest } from './request.js';
 import type { RunningRequests } from './running-requests.js';
-import type { DirectPlan, RowPlan, ServingPlan } from './signature.js';
+import { movesByTransfer, type DirectPlan, type RowPlan, type ServingPlan } from './signature.js';
 import { SlotViewCache } from './slot-view-cache.js';
 import type { InflightBatch, WorkerHandle, WorkerPool } from './worker-pool.js';
 
@@ -129,9 +129,10 @@ export class Batcher {
       const { requests, rows } =
         plan.mode === 'grouped' ? gatherGroup(queue, targetRows, GROUP_SCAN_LIMIT) : gatherBatch(queue, version, targetRows);
       let inputs: WireTensor[] | undefined;
-      if (plan.mode === 'direct') inputs = wireInputs(plan, requests[0]!);
-      else if (plan.mode === 'grouped') inputs = concatInputs(plan.inputs, requests, rows);
-      else {
+      if (movesByTransfer(plan)) {
+        inputs = plan.mode === 'direct' ? wireInputs(plan, requests[0]!) : concatInputs(plan.inputs, requests, rows);
+        (source as TransferLane).setUsed(slot, wireBytes(inputs)); // a transfer plan's slots are a lane's (worker-handle.ts attach)
+      } else {
         const arena = source as ArenaPool; // a row plan's slots are an arena's (worker-handle.ts attach)
         copyInputs(this.views.of(arena, plan).inputs[slot]!, requests);
         arena.setUsed(slot, rows);
@@ -154,4 +155,11 @@ function wireInputs(plan: DirectPlan, request: InferRequest): WireTensor[] {
     const data = request.data[i]!;
     return { name: spec.name, dtype: spec.dtype, dims: request.dims![i]!, data: Array.isArray(data) ? [...data] : data.slice() };
   });
+}
+
+/** What a run's tensors carry to the thread: their bytes, or for strings their UTF-16 length (an estimate). */
+function wireBytes(tensors: readonly WireTensor[]): number {
+  let total = 0;
+  for (const t of tensors) total += Array.isArray(t.data) ? t.data.reduce((n, v) => n + v.length * 2, 0) : t.data.byteLength;
+  return total;
 }

@@ -187,6 +187,7 @@ export class Engine {
     const arenas = runners.flatMap((r) => r.arenaStats());
     const totals = { capacityBytes: 0, usedBytes: 0, highWaterBytes: 0 };
     for (const a of arenas) {
+      if (a.kind !== 'arena') continue; // the totals are shared memory; transfers are listed beside them
       totals.capacityBytes += a.capacityBytes;
       totals.usedBytes += a.usedBytes;
       totals.highWaterBytes += a.highWaterBytes;

@@ -40,5 +40,5 @@ export function workerStats<B extends InflightBatch>(
 }
 
 export function arenaStats<B extends InflightBatch>(handles: readonly WorkerHandle<B>[]): ArenaStats[] {
-  return handles.filter((h) => h.state !== 'stopped').flatMap((h) => h.arenaList().map((a) => a.stats()));
+  return handles.filter((h) => h.state !== 'stopped').flatMap((h) => h.slotSources().map((a) => a.stats()));
 }

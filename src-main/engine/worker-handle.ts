@@ -147,8 +147,9 @@ export class WorkerHandle<B extends InflightBatch> {
   }
 
   /** The shared-memory arenas (transfer lanes hold none). */
-  arenaList(): ArenaPool[] {
-    return [...this.arenas.values()].filter((a): a is ArenaPool => a instanceof ArenaPool);
+  /** Its arenas and transfer lanes. */
+  slotSources(): SlotSource[] {
+    return [...this.arenas.values()];
   }
 
   /** Able to take a batch of a version whose arena has `planKey` (see the balancer). */
@@ -247,7 +248,7 @@ export class WorkerHandle<B extends InflightBatch> {
     if (!source) {
       const name = this.arenas.size === 0 ? this.id : `${this.id}/v${version}`;
       source = movesByTransfer(plan)
-        ? new TransferLane(slotsPerArena)
+        ? new TransferLane(name, slotsPerArena)
         : new ArenaPool(name, planArena(plan.inputs, plan.outputs, plan.maxRows, slotsPerArena));
       this.arenas.set(planKey, source);
     }

@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROBE_TOLERANCE } from '../../src-main/engine/batching-probe.js';
 import type { DType, TensorValues } from '../../src-main/engine/dtypes.js';
-import type { EngineEvent } from '../../src-main/engine/index.js';
+import { movesByTransfer, type EngineEvent } from '../../src-main/engine/index.js';
 import { fidelityCases, gatherTable, timeMajorCumSum, type FixtureRequest } from '../fixtures/fidelity-models.js';
 import { smallMlp } from '../fixtures/models.js';
 import { startModel } from './helpers.js';
@@ -91,6 +91,13 @@ describe('every model is served as onnxruntime runs it', () => {
         else expect(closeEnough(got, expected[i]!), `request ${i}`).toBe(true);
       });
       if (c.batched) expect(served.some((s) => s.batchRows > 3)).toBe(true);
+      // What moves by transfer is accounted beside the arenas: every run, and its bytes at their peak.
+      const lanes = engine.snapshot().arenas.filter((a) => a.kind === 'transfer');
+      if (movesByTransfer(model.plan)) {
+        expect(lanes.reduce((n, a) => n + a.acquired, 0)).toBe(engine.snapshot().models[0]!.batches);
+        expect(lanes.every((a) => a.usedBytes === 0 && a.slotsInUse === 0)).toBe(true);
+        expect(lanes.some((a) => a.highWaterBytes > 0)).toBe(true);
+      } else expect(lanes).toEqual([]);
     });
   }
 });

@@ -27,6 +27,10 @@ export function Memory(): ReactNode {
       />
       <section className="panel">
         <h2>Arenas</h2>
+        <p className="muted">
+          A model whose rows are fixed is served through SharedArrayBuffer arenas; other shapes move by transfer, and their lanes show the
+          bytes of the runs in flight.
+        </p>
         {engine.arenas.length === 0 ? (
           <p className="empty">No arena: no model is loaded.</p>
         ) : (
@@ -34,6 +38,7 @@ export function Memory(): ReactNode {
             <thead>
               <tr>
                 <th>Arena</th>
+                <th>Kind</th>
                 <th>Slots in use</th>
                 <th>Capacity</th>
                 <th>In use</th>
@@ -45,10 +50,11 @@ export function Memory(): ReactNode {
               {engine.arenas.map((a) => (
                 <tr key={a.name}>
                   <td>{a.name}</td>
+                  <td data-testid={`arena-kind-${a.name}`}>{a.kind === 'arena' ? 'shared memory' : 'by transfer'}</td>
                   <td>
                     {a.slotsInUse} / {a.slots}
                   </td>
-                  <td data-testid={`arena-capacity-${a.name}`}>{bytes(a.capacityBytes)}</td>
+                  <td data-testid={`arena-capacity-${a.name}`}>{a.kind === 'arena' ? bytes(a.capacityBytes) : 'none reserved'}</td>
                   <td>{bytes(a.usedBytes)}</td>
                   <td>{bytes(a.highWaterBytes)}</td>
                   <td>{count(a.acquired)}</td>
