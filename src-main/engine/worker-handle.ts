@@ -22,9 +22,9 @@ export interface InflightBatch {
   readonly slot: number;
   readonly rows: number;
   readonly dispatchedAt: number;
-  /** Where its slot came from: an arena (row plans) or a transfer lane (direct plans). */
+  /** Where its slot came from: an arena (row plans) or a transfer lane (direct and grouped plans). */
   readonly arena: SlotSource;
-  /** A direct plan's input tensors, transferred with the run. */
+  /** A direct or grouped plan's input tensors, transferred with the run. */
   readonly inputs?: WireTensor[];
 }
 
@@ -242,7 +242,7 @@ export class WorkerHandle<B extends InflightBatch> {
     this.threadValue.post(message);
   }
 
-  /** Give the thread the arena a loaded version runs in (made on first use of its plan; a direct plan has a transfer lane). */
+  /** Give the thread the arena a loaded version runs in (made on first use of its plan; a transfer plan has a lane). */
   attach(version: number, plan: ServingPlan, planKey: string, slotsPerArena: number): void {
     let source = this.arenas.get(planKey);
     if (!source) {
