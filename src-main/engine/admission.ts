@@ -4,10 +4,11 @@
  * plan, and the rate limits allow it. A refusal is a typed error, counted by kind;
  * nothing else changes.
  */
-import { AbortedError, InvalidInputError, QueueDrainingError, RateLimitedError, ShuttingDownError } from './errors.js';
+import { AbortedError, asError, InvalidInputError, QueueDrainingError, RateLimitedError, ShuttingDownError } from './errors.js';
 import type { ModelStats } from './model-stats.js';
 import type { EnqueueRateLimiter } from './rate-limit.js';
-import { checkInferOptions, type InferOptions } from './request.js';
+import { checkInferOptions, type InferOptions, type InferRequest } from './request.js';
+import type { BoundedQueue } from './bounded-queue.js';
 import type { ServingPlan } from './signature.js';
 import { validateInputs, type ValidatedRequest } from './validate.js';
 
@@ -44,4 +45,24 @@ export function admit(inputs: unknown, options: InferOptions, facts: AdmissionFa
     else if (error instanceof RateLimitedError) counts.rejectedRateLimited++;
     throw error;
   }
+}
+
+/**
+ * Offer an admitted request to the queue: `accepted` once it is in (at once, or after
+ * waiting for room under the "block" policy); rejected when the queue refuses it.
+ */
+export function enqueue(queue: BoundedQueue<InferRequest>, request: InferRequest, accepted: (request: InferRequest) => void): void {
+  let offered;
+  try {
+    offered = queue.offer(request);
+  } catch (error) {
+    request.reject(asError(error)); // QueueFullError
+    return;
+  }
+  if (offered === undefined) accepted(request);
+  else
+    offered.then(
+      () => accepted(request),
+      (error: Error) => request.reject(error),
+    );
 }

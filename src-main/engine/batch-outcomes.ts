@@ -10,7 +10,7 @@ import type { TensorData } from './dtypes.js';
 import type { ModelStats } from './model-stats.js';
 import type { InferRequest, InferResult } from './request.js';
 import type { RunningRequests } from './running-requests.js';
-import type { PlannedTensor } from './signature.js';
+import type { PlannedTensor, RowPlan, ServingPlan } from './signature.js';
 import type { WireTensor } from './worker/protocol.js';
 
 /** The first run and one retry after a worker loss. */
@@ -38,7 +38,10 @@ function answer(
   });
 }
 
-/** Answer every unsettled request of a finished batch with its rows of `outputs` (a slot's output views, or a grouped run's tensors). */
+/**
+ * Answer every unsettled request of a finished batch with its rows of `outputs` (a slot's
+ * output views, or a grouped run's tensors); returns how many were answered.
+ */
 export function answerBatch(
   batch: RunnerBatch,
   specs: readonly PlannedTensor[],
@@ -46,23 +49,24 @@ export function answerBatch(
   computeMs: number,
   nowMs: number,
   counters: Counters,
-): void {
+): number {
   let answered = 0;
   scatterOutputs(outputs, specs, batch.requests, (request, tensors) => {
     answered++;
     answer(request, tensors, batch, computeMs, nowMs, counters);
   });
   counters.stats.batchDone(batch.rows, batch.requests.length, answered, computeMs, nowMs);
+  return answered;
 }
 
-/** Answer a direct plan's one request with the tensors onnxruntime returned, shapes and all. */
+/** Answer a direct plan's one request with the tensors onnxruntime returned, shapes and all; returns how many were answered. */
 export function answerDirect(
   batch: RunnerBatch,
   outputs: readonly WireTensor[],
   computeMs: number,
   nowMs: number,
   counters: Counters,
-): void {
+): number {
   let answered = 0;
   for (const request of batch.requests) {
     if (request.settled) continue;
@@ -72,20 +76,39 @@ export function answerDirect(
     answer(request, tensors, batch, computeMs, nowMs, counters);
   }
   counters.stats.batchDone(batch.rows, batch.requests.length, answered, computeMs, nowMs);
+  return answered;
 }
 
-/** Answer a grouped batch's requests with their rows of each output; a message if an output cannot be split. */
+/** Answer a grouped batch's requests with their rows of each output (how many were answered); a message if an output cannot be split. */
 export function answerGrouped(
   batch: RunnerBatch,
   outputs: readonly WireTensor[],
   computeMs: number,
   nowMs: number,
   counters: Counters,
-): string | undefined {
+): number | string {
   const split = groupedOutputs(outputs, batch.rows);
   if (typeof split === 'string') return split;
-  answerBatch(batch, split.specs, split.data, computeMs, nowMs, counters);
-  return undefined;
+  return answerBatch(batch, split.specs, split.data, computeMs, nowMs, counters);
+}
+
+/**
+ * Answer a finished batch as its plan says: a direct run's tensors as returned, a grouped
+ * run's split along dim 0, a row plan's from its slot's output views (`views`). Returns
+ * how many were answered, or why the outputs could not be split.
+ */
+export function answerFinished(
+  batch: RunnerBatch,
+  plan: ServingPlan,
+  outputs: readonly WireTensor[] | undefined,
+  views: (plan: RowPlan) => TensorData[],
+  computeMs: number,
+  nowMs: number,
+  counters: Counters,
+): number | string {
+  if (plan.mode === 'direct') return answerDirect(batch, outputs ?? [], computeMs, nowMs, counters);
+  if (plan.mode === 'grouped') return answerGrouped(batch, outputs ?? [], computeMs, nowMs, counters);
+  return answerBatch(batch, plan.outputs, views(plan), computeMs, nowMs, counters);
 }
 
 /**

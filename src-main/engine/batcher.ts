@@ -28,6 +28,8 @@ const GROUP_SCAN_LIMIT = 1024;
 
 export interface RunnerBatch extends InflightBatch {
   readonly requests: InferRequest[];
+  /** Time spent gathering its inputs into the slot (the statistics' compute_input). */
+  readonly inputMs: number;
 }
 
 export interface BatcherContext {
@@ -126,6 +128,7 @@ export class Batcher {
   private dispatch(handle: WorkerHandle<RunnerBatch>, version: number, plan: ServingPlan, targetRows: number): void {
     const { queue, running, stats, clock } = this.context;
     this.context.pool.run(handle, version, (source: SlotSource, slot: number) => {
+      const gatherStart = clock.monotonicMs();
       const { requests, rows } =
         plan.mode === 'grouped' ? gatherGroup(queue, targetRows, GROUP_SCAN_LIMIT) : gatherBatch(queue, version, targetRows);
       let inputs: WireTensor[] | undefined;
@@ -139,8 +142,9 @@ export class Batcher {
       }
       const now = clock.monotonicMs();
       running.start(requests, now);
-      for (const request of requests) stats.dispatched(now - request.acceptedAt, now);
-      return { id: this.nextBatchId++, version, slot, rows, dispatchedAt: now, requests, arena: source, inputs };
+      for (const request of requests) stats.dispatched(version, now - request.acceptedAt, now);
+      const inputMs = now - gatherStart;
+      return { id: this.nextBatchId++, version, slot, rows, dispatchedAt: now, requests, arena: source, inputs, inputMs };
     });
   }
 }

@@ -8,7 +8,13 @@
  */
 import { MODEL_NAME_PATTERN, RANGES } from '../../src-preload/limits.js';
 import { readFile } from 'node:fs/promises';
-import { parseServingConfig, type BatchingConfig, type ModelServingConfigInput, type QueueConfig } from './config.js';
+import {
+  parseServingConfig,
+  type BatchingConfig,
+  type ModelServingConfig,
+  type ModelServingConfigInput,
+  type QueueConfig,
+} from './config.js';
 import { asError, ConfigError, ModelLoadError, ShuttingDownError, UnknownModelError } from './errors.js';
 import { EventLog, type EngineEvent, type EventListener } from './events.js';
 import { ModelRunner, type SwapOptions, type SwapRecord, type VersionSnapshot } from './model-runner.js';
@@ -16,6 +22,7 @@ import type { InferOptions, InferResult } from './request.js';
 import type { ModelSignature, ProbeEvidence, ServingPlan } from './signature.js';
 import type { EngineSnapshot } from './snapshot.js';
 import { LoopDelayMonitor } from './stats/loop-delay.js';
+import type { VersionStatistics } from './version-statistics.js';
 import type { FaultKind } from './worker/protocol.js';
 
 export interface EngineOptions {
@@ -131,13 +138,13 @@ export class Engine {
 
   reconfigureQueue(model: string, queue: Partial<QueueConfig>): void {
     const runner = this.runner(model);
-    const merged = parseServingConfig({ queue: { ...runner.queuePolicy, ...queue } }).queue;
+    const merged = parseServingConfig({ queue: { ...runner.settings.queue, ...queue } }).queue;
     runner.reconfigureQueue(merged);
   }
 
   reconfigureBatching(model: string, batching: Partial<BatchingConfig>): void {
     const runner = this.runner(model);
-    const merged = parseServingConfig({ batching: { ...runner.batching, ...batching } }).batching;
+    const merged = parseServingConfig({ batching: { ...runner.settings.batching, ...batching } }).batching;
     runner.reconfigureBatching(merged);
   }
 
@@ -166,6 +173,17 @@ export class Engine {
   /** The versions of a model loaded now, and whether each is active, warm or draining. */
   modelVersions(model: string): VersionSnapshot[] {
     return this.runner(model).versions();
+  }
+
+  /** A model's cumulative statistics per version since the engine started (Triton's statistics extension). */
+  statistics(model: string): VersionStatistics[] {
+    return this.runner(model).statistics();
+  }
+
+  /** The serving settings in force for a model (its config file's, as changed at run time since). */
+  settings(model: string): Pick<ModelServingConfig, 'batching' | 'queue' | 'workers'> {
+    const { batching, queue, workers } = this.runner(model).settings;
+    return { batching, queue, workers };
   }
 
   /** The latest swaps of a model, oldest first. */

@@ -27,5 +27,6 @@ export type {
 } from './snapshot.js';
 export type { SwapOptions } from './model-runner.js';
 export type { ArenaStats } from './arena.js';
+export type { BatchSizeStatistics, DurationStat, VersionStatistics } from './version-statistics.js';
 export type { EngineEvent, EventKind, EventLevel } from './events.js';
 export type { FaultKind } from './worker/protocol.js';

@@ -17,21 +17,22 @@ import {
   ShuttingDownError,
   WorkerCrashedError,
 } from './errors.js';
-import { admit } from './admission.js';
+import { admit, enqueue } from './admission.js';
 import type { EventLog } from './events.js';
 import { EnqueueRateLimiter } from './rate-limit.js';
-import { InferRequest, type InferOptions, type InferResult } from './request.js';
+import { checkInferOptions, InferRequest, type InferOptions, type InferResult } from './request.js';
 import { RequestWatch } from './request-watch.js';
 import { RunningRequests } from './running-requests.js';
-import { announceLoaded, batchingView, queueFacts } from './runner-views.js';
+import { announceLoaded, batchingView, checkBatchingFits, queueFacts } from './runner-views.js';
 import type { ModelSnapshot, QueueSnapshot, SwapRecord, VersionSnapshot } from './snapshot.js';
 import { ModelStats } from './model-stats.js';
 import { ModelVersions, sha256Of, type SwapOptions } from './model-versions.js';
-import { answerBatch, answerDirect, answerGrouped, takeBackLost } from './batch-outcomes.js';
+import { answerFinished, takeBackLost } from './batch-outcomes.js';
 import { IdleSignal } from './idle-signal.js';
 import { settlesWithin } from '../util/timeout.js';
 import type { ModelSignature, ProbeEvidence, ServingPlan } from './signature.js';
 import { WorkerPool, type ServedVersion } from './worker-pool.js';
+import type { VersionStatistics } from './version-statistics.js';
 import type { WorkerTransport } from './worker-transport.js';
 import type { FaultKind, WireTensor } from './worker/protocol.js';
 
@@ -67,7 +68,10 @@ export class ModelRunner {
   private readonly watch: RequestWatch;
   private readonly running = new RunningRequests();
   private readonly models: ModelVersions<RunnerBatch>;
-  private readonly settledHook = (request: InferRequest) => this.models.settled(request.version, this.stateValue === 'running');
+  private readonly settledHook = (request: InferRequest, answered: boolean) => {
+    this.stats.lifetime.settled(request, answered, this.clock);
+    this.models.settled(request.version, this.stateValue === 'running');
+  };
   private readonly stats: ModelStats;
   /** What batch-outcomes.ts updates. */
   private readonly counters: { running: RunningRequests; stats: ModelStats };
@@ -165,13 +169,16 @@ export class ModelRunner {
 
   infer(inputs: unknown, options: InferOptions = {}): Promise<InferResult> {
     let validated;
+    let served: ServedVersion;
     try {
+      checkInferOptions(options); // before its version is read
+      served = this.models.servable(options.version);
       validated = admit(inputs, options, {
         model: this.name,
         queueName: this.queue.name,
         runnerState: this.stateValue,
         draining: this.draining,
-        plan: this.active.plan,
+        plan: served.plan,
         checkFinite: this.config.checkFinite,
         limiter: this.limiter,
         counts: this.stats.counts,
@@ -181,23 +188,11 @@ export class ModelRunner {
     }
     const acceptedAt = this.clock.monotonicMs();
     return new Promise<InferResult>((resolve, reject) => {
-      const version = this.active.version;
+      const version = served.version;
       const request = new InferRequest(validated, version, acceptedAt, options, resolve, reject);
       request.onSettled = this.settledHook;
       this.models.table.ref(version);
-      let offered;
-      try {
-        offered = this.queue.offer(request);
-      } catch (error) {
-        request.reject(asError(error)); // QueueFullError
-        return;
-      }
-      if (offered === undefined) this.accepted(request);
-      else
-        offered.then(
-          () => this.accepted(request),
-          (error: Error) => request.reject(error),
-        );
+      enqueue(this.queue, request, this.acceptedHook);
     });
   }
 
@@ -238,12 +233,7 @@ export class ModelRunner {
   }
 
   reconfigureBatching(batching: BatchingConfig): void {
-    if (batching.maxBatchSize > this.plan.maxRows && (this.plan.mode === 'dynamic' || this.plan.mode === 'grouped')) {
-      // Arenas and validation are planned for the batch size the model started with; a larger one needs a reload.
-      throw new RangeError(
-        `maxBatchSize ${batching.maxBatchSize} exceeds the plan's ${this.plan.maxRows} rows; reload the model to grow it`,
-      );
-    }
+    checkBatchingFits(this.plan, batching);
     this.config = { ...this.config, batching };
     this.events.emit(
       'info',
@@ -300,6 +290,11 @@ export class ModelRunner {
     return this.models.history();
   }
 
+  /** Cumulative counts and durations per version since the start. */
+  statistics(): VersionStatistics[] {
+    return this.stats.lifetime.snapshot();
+  }
+
   snapshotModel(): ModelSnapshot {
     const plan = this.plan;
     const active = this.active;
@@ -321,14 +316,9 @@ export class ModelRunner {
     });
   }
 
-  /** The batching settings in force (what reconfiguring starts from). */
-  get batching(): BatchingConfig {
-    return this.config.batching;
-  }
-
-  /** The queue settings in force (what reconfiguring starts from). */
-  get queuePolicy(): QueueConfig {
-    return this.queue.policy;
+  /** The serving settings in force (what reconfiguring starts from). */
+  get settings(): ModelServingConfig {
+    return this.config; // reconfigureQueue keeps config.queue and the queue's policy one
   }
 
   snapshotQueue(): QueueSnapshot {
@@ -351,6 +341,8 @@ export class ModelRunner {
     return this.pool.arenaStats();
   }
 
+  private readonly acceptedHook = (request: InferRequest) => this.accepted(request);
+
   private accepted(request: InferRequest): void {
     this.stats.accepted(request.acceptedAt);
     this.watch.watch(request);
@@ -369,11 +361,12 @@ export class ModelRunner {
     const now = this.clock.monotonicMs();
     this.batcher.noteAnswering(now);
     const plan = this.pool.served(batch.version).plan;
-    if (plan.mode === 'direct') answerDirect(batch, outputs ?? [], computeMs, now, this.counters);
-    else if (plan.mode === 'grouped') {
-      const failure = answerGrouped(batch, outputs ?? [], computeMs, now, this.counters);
-      if (failure !== undefined) this.onBatchFailed(batch, failure);
-    } else answerBatch(batch, plan.outputs, this.batcher.outputViews(batch, plan), computeMs, now, this.counters);
+    const answered = answerFinished(batch, plan, outputs, (p) => this.batcher.outputViews(batch, p), computeMs, now, this.counters);
+    if (typeof answered === 'string') this.onBatchFailed(batch, answered);
+    else {
+      const phases = { inputMs: batch.inputMs, inferMs: computeMs, outputMs: this.clock.monotonicMs() - now };
+      this.stats.lifetime.batchDone(batch.version, batch.rows, answered, phases);
+    }
     this.idleSignal.check();
   }
 

@@ -7,6 +7,7 @@ import type { ServingPlan } from './signature.js';
 import type { ModelSnapshot, QueueSnapshot } from './snapshot.js';
 import { LatencyHistogram } from './stats/histogram.js';
 import { WindowedCounter } from './stats/window.js';
+import { LifetimeStatistics } from './version-statistics.js';
 
 /** Power-of-two buckets of batch sizes, up to the largest batch the engine runs. */
 const BATCH_SIZE_BUCKETS = Math.ceil(Math.log2(4096)) + 2;
@@ -27,6 +28,8 @@ export class ModelStats {
     batches: 0,
     batchRows: 0,
   };
+  /** Cumulative counts and durations per version, for the statistics extension and Prometheus. */
+  readonly lifetime = new LifetimeStatistics();
   private readonly batchSizeCounts = new Array<number>(BATCH_SIZE_BUCKETS).fill(0);
   private readonly requestRate: WindowedCounter;
   private readonly rowRate: WindowedCounter;
@@ -51,9 +54,10 @@ export class ModelStats {
     this.enqueueRate.add(1, at);
   }
 
-  /** A request left the queue for a batch after `queuedMs`. */
-  dispatched(queuedMs: number, now: number): void {
+  /** A request for `version` left the queue for a batch after `queuedMs`. */
+  dispatched(version: number, queuedMs: number, now: number): void {
     this.queueLatency.record(queuedMs, 1, now);
+    this.lifetime.dispatched(version, queuedMs);
   }
 
   answered(totalMs: number, now: number): void {

@@ -7,7 +7,7 @@
  */
 import type { ProbeEvidence } from './signature.js';
 import { createHash } from 'node:crypto';
-import { ChecksumMismatchError, ConfigError, ShuttingDownError, asError } from './errors.js';
+import { ChecksumMismatchError, ConfigError, ShuttingDownError, VersionUnavailableError, asError } from './errors.js';
 import type { EventLog } from './events.js';
 import type { SwapKind, SwapRecord, VersionSnapshot } from './snapshot.js';
 import { VersionTable } from './version-table.js';
@@ -48,6 +48,24 @@ export class ModelVersions<B extends InflightBatch> {
 
   get active(): ServedVersion {
     return this.table.active;
+  }
+
+  /**
+   * The version a request asked for by number: the active one or one kept warm. A draining
+   * version only finishes what it owes, and one not loaded cannot run anything.
+   */
+  servable(version: number | undefined): ServedVersion {
+    const active = this.table.active;
+    if (version === undefined || version === active.version) return active;
+    if (!this.table.isKept(version)) {
+      const loaded = this.pool.versions().some((v) => v.version === version);
+      throw new VersionUnavailableError(
+        this.name,
+        version,
+        loaded ? 'is draining: it is no longer served' : `is not loaded (version ${active.version} is active)`,
+      );
+    }
+    return this.pool.served(version);
   }
 
   /** Swaps run one at a time, in the order asked. */

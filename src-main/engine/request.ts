@@ -17,6 +17,8 @@ export interface InferOptions {
   readonly clientId?: string;
   /** Overrides the model's `checkFinite` for this request. */
   readonly checkFinite?: boolean;
+  /** Run on this version (the active one or one kept warm); the active version when absent. */
+  readonly version?: number;
 }
 
 /** A request's deadline at most: a day (a longer one is a mistake, and a timer that far out is one too). */
@@ -27,7 +29,7 @@ export const MAX_CLIENT_ID_LENGTH = 256;
 /** Check what a caller passed beside its tensors; an InvalidInputError (kind "option") names the bad one. */
 export function checkInferOptions(options: InferOptions): void {
   if (typeof options !== 'object' || options === null) throw new InvalidInputError('option', undefined, 'options must be an object');
-  const { timeoutMs, clientId, checkFinite, signal } = options as Record<string, unknown>;
+  const { timeoutMs, clientId, checkFinite, signal, version } = options as Record<string, unknown>;
   if (
     timeoutMs !== undefined &&
     (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMEOUT_MS)
@@ -41,6 +43,8 @@ export function checkInferOptions(options: InferOptions): void {
     throw new InvalidInputError('option', undefined, `clientId must be a string of at most ${MAX_CLIENT_ID_LENGTH} characters`);
   if (checkFinite !== undefined && typeof checkFinite !== 'boolean')
     throw new InvalidInputError('option', undefined, 'checkFinite must be true or false');
+  if (version !== undefined && (typeof version !== 'number' || !Number.isInteger(version) || version < 1))
+    throw new InvalidInputError('option', undefined, 'version must be a positive integer');
   if (signal !== undefined && !(signal instanceof AbortSignal))
     throw new InvalidInputError('option', undefined, 'signal must be an AbortSignal');
 }
@@ -71,7 +75,7 @@ export class InferRequest implements Queueable {
   deadline: Deadline | undefined;
   cancelDeadline: ((deadline: Deadline) => void) | undefined;
   /** Called once, after the request settles either way (one shared function, not a closure per request). */
-  onSettled: ((request: InferRequest) => void) | undefined;
+  onSettled: ((request: InferRequest, answered: boolean) => void) | undefined;
 
   /** Input arrays in plan order. */
   readonly data: TensorValues[];
@@ -103,7 +107,7 @@ export class InferRequest implements Queueable {
     this.settled = true;
     this.detach();
     this.rejectPromise(error);
-    this.onSettled?.(this);
+    this.onSettled?.(this, false);
     return true;
   }
 
@@ -112,7 +116,7 @@ export class InferRequest implements Queueable {
     this.settled = true;
     this.detach();
     this.resolve(result);
-    this.onSettled?.(this);
+    this.onSettled?.(this, true);
     return true;
   }
 

@@ -71,3 +71,9 @@ export function announceLoaded(events: EventLog, model: string, version: number,
   const level = !decision.batched && (decision.evidence !== null || decision.mode === 'dim0') ? 'warn' : 'info';
   events.emit(level, 'batching-decided', `model "${model}" version ${version}: ${decision.reason}`, { model });
 }
+
+/** A new maxBatchSize must fit the plan: arenas and validation are sized for the rows the model started with. */
+export function checkBatchingFits(plan: ServingPlan, batching: BatchingConfig): void {
+  if (batching.maxBatchSize > plan.maxRows && (plan.mode === 'dynamic' || plan.mode === 'grouped'))
+    throw new RangeError(`maxBatchSize ${batching.maxBatchSize} exceeds the plan's ${plan.maxRows} rows; reload the model to grow it`);
+}

@@ -6,7 +6,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseServingConfig, type ModelServingConfigInput } from '../../src-main/engine/config.js';
-import { InferenceFailedError, ModelLoadError, WorkerCrashedError } from '../../src-main/engine/errors.js';
+import {
+  InferenceFailedError,
+  InvalidInputError,
+  ModelLoadError,
+  VersionUnavailableError,
+  WorkerCrashedError,
+} from '../../src-main/engine/errors.js';
 import { EventLog, type EngineEvent } from '../../src-main/engine/events.js';
 import { ModelRunner } from '../../src-main/engine/model-runner.js';
 import type { InferResult } from '../../src-main/engine/request.js';
@@ -197,5 +203,50 @@ describe('ModelRunner with scripted workers', () => {
     await turns();
     farm.runningBatches()[0]!.thread.finish();
     expect((await answer).modelVersion).toBe(1);
+  });
+
+  it('runs a request on the warm version it names, and refuses a version that is not loaded with VersionUnavailableError', async () => {
+    const { runner, farm } = await startRunner({ workers: { count: 1 } });
+    await runner.swap({ version: 2, bytes: new Uint8Array([2]) }, 2); // version 1 stays warm
+    const onWarm = runner.infer(rowsOf([3, 3, 3, 3]), { version: 1 });
+    const onActive = runner.infer(rowsOf([3, 3, 3, 3]));
+    await turns();
+    expect(
+      farm
+        .runningBatches()
+        .map((b) => b.run.version)
+        .sort(),
+    ).toEqual([1, 2]);
+    for (const batch of farm.runningBatches()) batch.thread.finish();
+    expect((await onWarm).modelVersion).toBe(1);
+    expect((await onActive).modelVersion).toBe(2);
+    const refused = runner.infer(rowsOf([3, 3, 3, 3]), { version: 7 });
+    await expect(refused).rejects.toBeInstanceOf(VersionUnavailableError);
+    await expect(refused).rejects.toThrow('version 7 is not loaded (version 2 is active)');
+    await expect(runner.infer(rowsOf([3, 3, 3, 3]), { version: 0 })).rejects.toBeInstanceOf(InvalidInputError);
+  });
+
+  it('keeps cumulative statistics per version: successes, failures, queue and compute time, and runs by batch size', async () => {
+    const { runner, farm, clock } = await startRunner({ workers: { count: 1, maxInflightBatches: 1 } });
+    const first = runner.infer(rowsOf([1, 1, 1, 1]));
+    await turns();
+    const queued = [runner.infer(rowsOf([2, 2, 2, 2])), runner.infer(rowsOf([3, 3, 3, 3], [4, 4, 4, 4]))];
+    await turns();
+    clock.advance(5); // the two wait 5 ms in the queue while the first runs
+    farm.runningBatches()[0]!.thread.finish();
+    await first;
+    await turns();
+    farm.runningBatches()[0]!.thread.fail(undefined, 'out of memory');
+    await Promise.allSettled(queued);
+
+    const [v1] = runner.statistics();
+    expect(v1).toMatchObject({ version: 1, inferenceCount: 1, executionCount: 1 });
+    expect(v1!.success).toEqual({ count: 1, ns: 5_000_000 });
+    expect(v1!.fail.count).toBe(2);
+    expect(v1!.queue.count).toBe(3);
+    expect(v1!.queue.ns).toBe(2 * 5_000_000); // the first did not wait
+    expect(v1!.computeInfer.count).toBe(1);
+    expect(v1!.batches.map((b) => [b.batchSize, b.computeInfer.count])).toEqual([[1, 1]]);
+    expect(v1!.lastInferenceMs).toBe(clock.epoch);
   });
 });

@@ -1,0 +1,155 @@
+/**
+ * Cumulative statistics per model version since the engine started, in the terms of
+ * Triton's statistics extension (counts and total durations, never windows), so that a
+ * scraper or a client can take differences between two readings. The windowed figures
+ * the dashboard shows are in ModelStats; these never reset and never lose a request.
+ *
+ * Durations are kept in nanoseconds as plain numbers: 2^53 ns is over 104 days of summed
+ * time per counter, and a sum that large stays exact to the microsecond.
+ */
+import type { EngineClock } from './clock.js';
+
+export interface DurationStat {
+  count: number;
+  ns: number;
+}
+
+export interface BatchSizeStatistics {
+  readonly batchSize: number;
+  readonly computeInput: DurationStat;
+  readonly computeInfer: DurationStat;
+  readonly computeOutput: DurationStat;
+}
+
+export interface VersionStatistics {
+  readonly version: number;
+  /** Wall-clock ms of the last request answered or failed; 0 when none was. */
+  readonly lastInferenceMs: number;
+  /** Rows answered (a request of 64 rows counts 64). */
+  readonly inferenceCount: number;
+  /** Model runs that answered at least one request. */
+  readonly executionCount: number;
+  readonly success: DurationStat;
+  /** Accepted requests that ended in an error (failed, timed out, aborted, lost), with the time until then. */
+  readonly fail: DurationStat;
+  readonly queue: DurationStat;
+  /** Gathering a batch's inputs into its slot (a copy into the arena, or the tensors for a transfer). */
+  readonly computeInput: DurationStat;
+  /** The run itself, as the worker timed it. */
+  readonly computeInfer: DurationStat;
+  /** Splitting the outputs into each request's answer. */
+  readonly computeOutput: DurationStat;
+  /** Per batch size run, ascending. */
+  readonly batches: readonly BatchSizeStatistics[];
+}
+
+const NS_PER_MS = 1e6;
+
+function stat(): DurationStat {
+  return { count: 0, ns: 0 };
+}
+
+function add(target: DurationStat, count: number, ms: number): void {
+  target.count += count;
+  target.ns += Math.round(ms * NS_PER_MS);
+}
+
+interface MutableBatchStats {
+  readonly computeInput: DurationStat;
+  readonly computeInfer: DurationStat;
+  readonly computeOutput: DurationStat;
+}
+
+class VersionCounters {
+  lastInferenceMs = 0;
+  inferenceCount = 0;
+  executionCount = 0;
+  readonly success = stat();
+  readonly fail = stat();
+  readonly queue = stat();
+  readonly computeInput = stat();
+  readonly computeInfer = stat();
+  readonly computeOutput = stat();
+  readonly bySize = new Map<number, MutableBatchStats>();
+
+  constructor(readonly version: number) {}
+
+  snapshot(): VersionStatistics {
+    const copy = (s: DurationStat): DurationStat => ({ count: s.count, ns: s.ns });
+    return {
+      version: this.version,
+      lastInferenceMs: this.lastInferenceMs,
+      inferenceCount: this.inferenceCount,
+      executionCount: this.executionCount,
+      success: copy(this.success),
+      fail: copy(this.fail),
+      queue: copy(this.queue),
+      computeInput: copy(this.computeInput),
+      computeInfer: copy(this.computeInfer),
+      computeOutput: copy(this.computeOutput),
+      batches: [...this.bySize.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([batchSize, s]) => ({
+          batchSize,
+          computeInput: copy(s.computeInput),
+          computeInfer: copy(s.computeInfer),
+          computeOutput: copy(s.computeOutput),
+        })),
+    };
+  }
+}
+
+/** One model's cumulative statistics, by version. Written on the engine's thread only. */
+export class LifetimeStatistics {
+  private readonly versions = new Map<number, VersionCounters>();
+
+  private of(version: number): VersionCounters {
+    let counters = this.versions.get(version);
+    if (!counters) {
+      counters = new VersionCounters(version);
+      this.versions.set(version, counters);
+    }
+    return counters;
+  }
+
+  /** A request left the queue for a batch after `queuedMs`. */
+  dispatched(version: number, queuedMs: number): void {
+    add(this.of(version).queue, 1, queuedMs);
+  }
+
+  /** A request settled, answered (`ok`) or not. */
+  settled(
+    request: { readonly version: number; readonly rows: number; readonly acceptedAt: number },
+    ok: boolean,
+    clock: EngineClock,
+  ): void {
+    const counters = this.of(request.version);
+    add(ok ? counters.success : counters.fail, 1, clock.monotonicMs() - request.acceptedAt);
+    if (ok) counters.inferenceCount += request.rows;
+    counters.lastInferenceMs = clock.epochMs();
+  }
+
+  /** A run of `rows` rows answered `answered` requests after its input, run and output phases took these times. */
+  batchDone(version: number, rows: number, answered: number, phases: { inputMs: number; inferMs: number; outputMs: number }): void {
+    if (answered === 0) return; // every request had ended early: nothing was executed for anyone
+    const counters = this.of(version);
+    counters.executionCount++;
+    // Per request, as Triton counts them: each answered request spent the whole phase.
+    add(counters.computeInput, answered, phases.inputMs * answered);
+    add(counters.computeInfer, answered, phases.inferMs * answered);
+    add(counters.computeOutput, answered, phases.outputMs * answered);
+    let size = counters.bySize.get(rows);
+    if (!size) {
+      size = { computeInput: stat(), computeInfer: stat(), computeOutput: stat() };
+      counters.bySize.set(rows, size);
+    }
+    add(size.computeInput, 1, phases.inputMs);
+    add(size.computeInfer, 1, phases.inferMs);
+    add(size.computeOutput, 1, phases.outputMs);
+  }
+
+  /** Every version with a count, ascending. */
+  snapshot(): VersionStatistics[] {
+    return [...this.versions.values()].sort((a, b) => a.version - b.version).map((v) => v.snapshot());
+  }
+}
