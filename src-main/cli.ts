@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { SwitchboardHost } from './host/switchboard-host.js';
+import { DEFAULT_HTTP_LIMITS } from './inference/inference-http-server.js';
 import { CommandExecutor } from './host/command-executor.js';
 import { DashboardServer, ListenError, type DashboardServerOptions } from './server/dashboard-server.js';
 import { defaultStaticDir } from './server/static-files.js';
@@ -16,6 +17,9 @@ import { forkLauncher } from './updater/launcher.js';
 import { EngineError, type Engine } from './engine/index.js';
 import { ENGINE_DEFAULTS, isLoopback, nonNegativeInt, portNumber, positiveInt, servingConfig, type ServeOptions } from './serve-options.js';
 import { summaryLine } from './server/summary-line.js';
+import { ProtocolServers } from './host/protocol-servers.js';
+import { resolveToken, TokenSourceError, type ResolvedToken } from './server/token-source.js';
+import { TokenAuth } from './server/token-auth.js';
 import { count } from '../src-preload/format.js';
 
 /**
@@ -25,7 +29,7 @@ import { count } from '../src-preload/format.js';
  */
 async function startDashboard(
   options: ServeOptions,
-  sources: Pick<DashboardServerOptions, 'snapshot' | 'commands' | 'exportExperience' | 'subscribeEvents'>,
+  sources: Pick<DashboardServerOptions, 'snapshot' | 'commands' | 'exportExperience' | 'subscribeEvents' | 'token'>,
   stopStarted: () => Promise<void>,
 ): Promise<DashboardServer | undefined> {
   if (!options.dashboard) return undefined;
@@ -77,18 +81,27 @@ async function serveHost(options: ServeOptions): Promise<Running> {
         launcher: forkLauncher(),
         defaults,
       });
+  const token = await resolveToken({ tokenFile: options.tokenFile });
   await host.start();
   const loop = host.cartpole;
+  const protocols = await startProtocols(host, options, token, () => host.stop());
   const server = await startDashboard(
     options,
     {
-      snapshot: () => host.snapshot(),
+      snapshot: () => ({ ...host.snapshot(), endpoints: protocols?.snapshot() ?? null }),
       commands: new CommandExecutor(host),
       exportExperience: loop ? (which) => loop.experience.exportNpz(which) : undefined,
       subscribeEvents: (listener) => host.engine.onEvent(listener),
+      token: token.token,
     },
-    () => host.stop(),
+    async () => {
+      await protocols?.stop();
+      await host.stop();
+    },
   );
+  if (protocols?.http) console.log(`Inference HTTP: ${protocols.http.url}`);
+  if (protocols?.metrics) console.log(`Metrics: ${protocols.metrics.url}${options.metricsPublic ? ' (public: no token needed)' : ''}`);
+  console.log(tokenLine(token, options));
   console.log(startLine(host, options));
   if (loop) {
     const checkpoint = loop.experience.checkpointStatus();
@@ -117,9 +130,47 @@ async function serveHost(options: ServeOptions): Promise<Running> {
     },
     stop: async () => {
       await server?.stop();
+      await protocols?.stop(); // requests under way are answered: the engine drains after
       await host.stop();
     },
   };
+}
+
+/** The inference API and the metrics, unless turned off; nothing is served without its port (see startDashboard). */
+async function startProtocols(
+  host: SwitchboardHost,
+  options: ServeOptions,
+  token: ResolvedToken,
+  stopStarted: () => Promise<void>,
+): Promise<ProtocolServers | undefined> {
+  if (!options.inferenceApi && !options.metrics) return undefined;
+  try {
+    return await ProtocolServers.start(host, {
+      auth: new TokenAuth(token.token),
+      bindAddress: options.bind,
+      httpPort: options.inferenceApi ? options.httpPort : undefined,
+      metricsPort: options.metrics ? options.metricsPort : undefined,
+      metricsPublic: options.metricsPublic,
+      limits: { maxBodyBytes: options.maxBodyBytes, maxTensors: options.maxTensors, maxElements: options.maxElements },
+      log: (message) => console.error(message),
+    });
+  } catch (error) {
+    await stopStarted();
+    throw error;
+  }
+}
+
+function tokenLine(token: ResolvedToken, options: ServeOptions): string {
+  switch (token.source) {
+    case 'file':
+      return `Token: from ${options.tokenFile}`;
+    case 'new-file':
+      return `Token: new, kept in ${options.tokenFile} (readable by you only)`;
+    case 'environment':
+      return 'Token: from SWITCHBOARD_TOKEN';
+    case 'random':
+      return `Token: ${token.token} (for this run only; --token-file or SWITCHBOARD_TOKEN keep one)`;
+  }
 }
 
 /** What was started, in one line. */
@@ -223,6 +274,33 @@ program
   .addOption(new Option('--telemetry-hz <n>', 'default telemetry rate pushed to dashboards').argParser(positiveInt).default(4))
   .option('--no-dashboard', 'do not start the dashboard server')
   .addOption(
+    new Option('--http-port <n>', 'inference API port, the Open Inference Protocol over HTTP (0: any free port)')
+      .argParser(portNumber)
+      .default(8000),
+  )
+  .option('--no-inference-api', 'do not serve the inference API')
+  .addOption(new Option('--metrics-port <n>', 'Prometheus metrics port (0: any free port)').argParser(portNumber).default(8002))
+  .option('--no-metrics', 'do not serve the metrics')
+  .option('--metrics-public', 'serve the metrics without the token (for a Prometheus that cannot send one)')
+  .option(
+    '--token-file <path>',
+    'keep the token in this file (made, readable by you only, when missing); else SWITCHBOARD_TOKEN, else random per run',
+  )
+  .addOption(
+    new Option(
+      '--max-body-bytes <n>',
+      `inference request bodies at most, after decompression (default ${DEFAULT_HTTP_LIMITS.maxBodyBytes})`,
+    ).argParser(positiveInt),
+  )
+  .addOption(
+    new Option('--max-tensors <n>', `tensors in one inference request at most (default ${DEFAULT_HTTP_LIMITS.maxTensors})`).argParser(
+      positiveInt,
+    ),
+  )
+  .addOption(
+    new Option('--max-elements <n>', `elements of one tensor at most (default ${DEFAULT_HTTP_LIMITS.maxElements})`).argParser(positiveInt),
+  )
+  .addOption(
     new Option('--demo <name>', 'built-in demo: the CartPole actor-learner loop, synthetic load on a policy MLP, or none')
       .choices(['cartpole', 'synthetic', 'none'])
       .default('cartpole'),
@@ -237,12 +315,26 @@ program
     await serve(options);
   });
 
+/** Which server a port was for, from the options given. */
+function listenerName(port: number): { name: string; option: string } {
+  const options = program.commands[0]!.opts<ServeOptions>();
+  if (options.inferenceApi && port === options.httpPort) return { name: 'inference API', option: '--http-port' };
+  if (options.metrics && port === options.metricsPort) return { name: 'metrics', option: '--metrics-port' };
+  return { name: 'dashboard', option: '--port' };
+}
+
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof EngineError) {
     console.error(`switchboard: ${error.code}: ${error.message}`);
   } else if (error instanceof ListenError) {
-    const hint = error.systemCode === 'EADDRINUSE' ? ' (another Switchboard?); pass --port with a free port, or --port 0 for any' : '';
-    console.error(`switchboard: dashboard: ${error.message}${hint}`);
+    const which = listenerName(error.port);
+    const hint =
+      error.systemCode === 'EADDRINUSE'
+        ? ` (another Switchboard?); pass ${which.option} with a free port, or ${which.option} 0 for any`
+        : '';
+    console.error(`switchboard: ${which.name}: ${error.message}${hint}`);
+  } else if (error instanceof TokenSourceError) {
+    console.error(`switchboard: ${error.message}`);
   } else {
     console.error(error);
   }

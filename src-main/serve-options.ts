@@ -47,6 +47,15 @@ export interface ServeOptions {
   bind: string;
   telemetryHz: number;
   dashboard: boolean;
+  httpPort: number;
+  inferenceApi: boolean;
+  metricsPort: number;
+  metrics: boolean;
+  metricsPublic?: boolean;
+  tokenFile?: string;
+  maxBodyBytes?: number;
+  maxTensors?: number;
+  maxElements?: number;
   demo: 'synthetic' | 'cartpole' | 'none';
   experienceDir?: string;
   checkpointInterval: number;

@@ -15,9 +15,22 @@ import type { EngineEvent } from '../src-main/engine/events.js';
 import type { CheckpointInfo } from '../src-main/experience/checkpoint.js';
 import type { ExperienceSnapshot, SamplerSettings } from '../src-main/experience/service.js';
 import type { RepositorySnapshot } from '../src-main/repository/coordinator.js';
+import type { ProtocolTrafficSnapshot } from '../src-main/inference/protocol-traffic.js';
 import type { CommandName } from './contract.js';
 
-export type { EngineEvent, EngineSnapshot, ExperienceSnapshot, RepositorySnapshot, SamplerSettings };
+export type { EngineEvent, EngineSnapshot, ExperienceSnapshot, ProtocolTrafficSnapshot, RepositorySnapshot, SamplerSettings };
+
+/** Where the inference API and the metrics listen, the token they take, and each protocol's traffic (the Endpoints page). */
+export interface EndpointsSnapshot {
+  /** Base URL of the inference API over HTTP/REST; null when it is off. */
+  inferenceHttp: string | null;
+  /** The metrics' URL; null when they are off. */
+  metrics: string | null;
+  metricsPublic: boolean;
+  /** The token both take as `Authorization: Bearer` (the dashboard's own; a dashboard has it already). */
+  token: string;
+  traffic: ProtocolTrafficSnapshot[];
+}
 
 /** The headless server's counts of its WebSocket clients (see server/dashboard-socket.ts). */
 export interface SocketCounters {
@@ -59,6 +72,8 @@ export interface DashboardSnapshot {
   loop: CartPoleLoopSnapshot | null;
   /** The headless server's view of its clients (absent in the desktop app, which has none). */
   server?: { sockets: SocketCounters; refusedRequests: number };
+  /** The inference API and metrics; null when neither is served. */
+  endpoints?: EndpointsSnapshot | null;
 }
 
 /** What each command answers with when it succeeds (null: nothing to say but "done"). */

@@ -119,6 +119,19 @@ export class Engine {
     return runner.infer(inputs, options);
   }
 
+  /**
+   * Stop serving a model: new requests are refused at once (UnknownModelError), accepted
+   * ones get up to `drainTimeoutMs` to finish (the rest are rejected with ShuttingDownError),
+   * then its workers stop and its name is free again.
+   */
+  async unloadModel(name: string, drainTimeoutMs = 5000): Promise<void> {
+    const runner = this.runner(name);
+    checkedInt('drainTimeoutMs', drainTimeoutMs, 0, 3_600_000);
+    this.models.delete(name);
+    await runner.stop(drainTimeoutMs);
+    this.events.emit('info', 'model-unloaded', `model "${name}" unloaded`, { model: name });
+  }
+
   /** Models that are serving (a model still starting is not listed). */
   modelNames(): string[] {
     return [...this.models.values()].filter((r) => r.state !== 'starting').map((r) => r.name);

@@ -11,7 +11,7 @@ export { Engine, type EngineOptions, type LoadModelOptions, type ModelHandle } f
 export * from './errors.js';
 export type { InferOptions, InferResult, OutputTensor } from './request.js';
 export type { Tensor, TensorMap } from './validate.js';
-export type { DType, TensorData } from './dtypes.js';
+export type { DType, TensorData, TensorValues } from './dtypes.js';
 export type { ModelSignature, TensorSpec, ServingPlan } from './signature.js';
 export { movesByTransfer } from './signature.js';
 export type { ModelServingConfig, ModelServingConfigInput, BatchingConfig, QueueConfig, RateLimitConfig, WorkerConfig } from './config.js';
@@ -27,6 +27,6 @@ export type {
 } from './snapshot.js';
 export type { SwapOptions } from './model-runner.js';
 export type { ArenaStats } from './arena.js';
-export type { BatchSizeStatistics, DurationStat, VersionStatistics } from './version-statistics.js';
+export type { BatchSizeStatistics, DurationStat, FailureReason, VersionStatistics } from './version-statistics.js';
 export type { EngineEvent, EventKind, EventLevel } from './events.js';
 export type { FaultKind } from './worker/protocol.js';

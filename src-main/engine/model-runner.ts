@@ -68,8 +68,8 @@ export class ModelRunner {
   private readonly watch: RequestWatch;
   private readonly running = new RunningRequests();
   private readonly models: ModelVersions<RunnerBatch>;
-  private readonly settledHook = (request: InferRequest, answered: boolean) => {
-    this.stats.lifetime.settled(request, answered, this.clock);
+  private readonly settledHook = (request: InferRequest, error: Error | undefined) => {
+    this.stats.lifetime.settled(request, error, this.clock);
     this.models.settled(request.version, this.stateValue === 'running');
   };
   private readonly stats: ModelStats;

@@ -75,7 +75,7 @@ export class InferRequest implements Queueable {
   deadline: Deadline | undefined;
   cancelDeadline: ((deadline: Deadline) => void) | undefined;
   /** Called once, after the request settles either way (one shared function, not a closure per request). */
-  onSettled: ((request: InferRequest, answered: boolean) => void) | undefined;
+  onSettled: ((request: InferRequest, error: Error | undefined) => void) | undefined;
 
   /** Input arrays in plan order. */
   readonly data: TensorValues[];
@@ -107,7 +107,7 @@ export class InferRequest implements Queueable {
     this.settled = true;
     this.detach();
     this.rejectPromise(error);
-    this.onSettled?.(this, false);
+    this.onSettled?.(this, error);
     return true;
   }
 
@@ -116,7 +116,7 @@ export class InferRequest implements Queueable {
     this.settled = true;
     this.detach();
     this.resolve(result);
-    this.onSettled?.(this, true);
+    this.onSettled?.(this, undefined);
     return true;
   }
 

@@ -8,6 +8,30 @@
  * time per counter, and a sum that large stays exact to the microsecond.
  */
 import type { EngineClock } from './clock.js';
+import {
+  AbortedError,
+  InferenceFailedError,
+  QueueDrainingError,
+  QueueFullError,
+  RateLimitedError,
+  ShuttingDownError,
+  WorkerCrashedError,
+} from './errors.js';
+
+/**
+ * Why an accepted request failed, in Triton's failure reasons: REJECTED (a full queue, a
+ * rate limit, a drain or a stop refused it), CANCELED (its caller aborted), BACKEND (the
+ * run failed or its worker was lost), OTHER (its deadline or the queue's timeout passed).
+ */
+export type FailureReason = 'REJECTED' | 'CANCELED' | 'BACKEND' | 'OTHER';
+
+function failureReason(error: Error | undefined): FailureReason {
+  if (error instanceof QueueFullError || error instanceof RateLimitedError) return 'REJECTED';
+  if (error instanceof QueueDrainingError || error instanceof ShuttingDownError) return 'REJECTED';
+  if (error instanceof AbortedError) return 'CANCELED';
+  if (error instanceof InferenceFailedError || error instanceof WorkerCrashedError) return 'BACKEND';
+  return 'OTHER';
+}
 
 export interface DurationStat {
   count: number;
@@ -32,6 +56,8 @@ export interface VersionStatistics {
   readonly success: DurationStat;
   /** Accepted requests that ended in an error (failed, timed out, aborted, lost), with the time until then. */
   readonly fail: DurationStat;
+  /** The failures by reason. */
+  readonly failures: Readonly<Record<FailureReason, number>>;
   readonly queue: DurationStat;
   /** Gathering a batch's inputs into its slot (a copy into the arena, or the tensors for a transfer). */
   readonly computeInput: DurationStat;
@@ -66,6 +92,7 @@ class VersionCounters {
   executionCount = 0;
   readonly success = stat();
   readonly fail = stat();
+  readonly failures: Record<FailureReason, number> = { REJECTED: 0, CANCELED: 0, BACKEND: 0, OTHER: 0 };
   readonly queue = stat();
   readonly computeInput = stat();
   readonly computeInfer = stat();
@@ -83,6 +110,7 @@ class VersionCounters {
       executionCount: this.executionCount,
       success: copy(this.success),
       fail: copy(this.fail),
+      failures: { ...this.failures },
       queue: copy(this.queue),
       computeInput: copy(this.computeInput),
       computeInfer: copy(this.computeInfer),
@@ -117,15 +145,16 @@ export class LifetimeStatistics {
     add(this.of(version).queue, 1, queuedMs);
   }
 
-  /** A request settled, answered (`ok`) or not. */
+  /** A request settled: answered when there is no `error`. */
   settled(
     request: { readonly version: number; readonly rows: number; readonly acceptedAt: number },
-    ok: boolean,
+    error: Error | undefined,
     clock: EngineClock,
   ): void {
     const counters = this.of(request.version);
-    add(ok ? counters.success : counters.fail, 1, clock.monotonicMs() - request.acceptedAt);
-    if (ok) counters.inferenceCount += request.rows;
+    add(error ? counters.fail : counters.success, 1, clock.monotonicMs() - request.acceptedAt);
+    if (error) counters.failures[failureReason(error)]++;
+    else counters.inferenceCount += request.rows;
     counters.lastInferenceMs = clock.epochMs();
   }
 

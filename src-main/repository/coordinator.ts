@@ -53,6 +53,8 @@ export class ModelCoordinator {
   private view: ModelView[] = [];
   private readonly operatorPins = new Map<string, number>();
   private readonly forced = new Set<string>();
+  /** Models the operator unloaded: not served again until loaded. */
+  private readonly unloaded = new Set<string>();
   /** Versions the engine refused, by "model/version", with the sha256 refused (a new file is tried again). */
   private readonly refused = new Map<string, { sha256: string | null; reason: string }>();
   /** The verdict last reported per "model/version" (state, sha256, reason). */
@@ -195,6 +197,38 @@ export class ModelCoordinator {
     return this.reconcileNow();
   }
 
+  /**
+   * Serve a model again after `unload` (or look again at one that would not load): resolves
+   * once it serves, else fails with why (no valid version, refused, config invalid).
+   */
+  async load(model: string): Promise<void> {
+    const view = this.modelView(model);
+    this.unloaded.delete(model);
+    await this.reconcileNow();
+    if (this.engine.modelNames().includes(model)) return;
+    const configError = this.configErrors.get(model);
+    const refusals = view.versions.map((v) => this.refused.get(`${model}/${v.version}`)?.reason).filter(Boolean);
+    const why = configError
+      ? `its config.json is invalid: ${configError}`
+      : refusals.length > 0
+        ? `every valid version was refused: ${refusals.join('; ')}`
+        : 'it has no valid version';
+    throw new VersionUnavailableError(model, view.versions.at(-1)?.version ?? 0, `cannot be served: ${why}`);
+  }
+
+  /** Stop serving a model until `load`: accepted requests are answered first (Engine.unloadModel). */
+  async unload(model: string): Promise<void> {
+    this.modelView(model);
+    this.unloaded.add(model);
+    await this.settled(); // a reconciliation under way may be loading it
+    if (this.engine.modelNames().includes(model)) await this.engine.unloadModel(model);
+  }
+
+  /** Whether the operator unloaded the model. */
+  isUnloaded(model: string): boolean {
+    return this.unloaded.has(model);
+  }
+
   /** Re-scan the repository and validate every version again. */
   reload(model: string): void {
     this.modelView(model);
@@ -301,6 +335,7 @@ export class ModelCoordinator {
     // serving the defaults' choice instead could swap to a version the operator ruled out.
     this.reportConfigError(model.name, model.configError ?? parsed.error);
     if (model.configError || !parsed.config) return; // the loaded version keeps serving
+    if (this.unloaded.has(model.name)) return;
     const config = parsed.config;
     const target = this.target(model, config);
     if (!target?.sha256) return;

@@ -28,6 +28,12 @@ export class TokenAuth {
     return a.length === b.length && timingSafeEqual(a, b);
   }
 
+  /** `Authorization: Bearer` only: the inference and metrics APIs have no page and take no cookie. */
+  bearer(req: IncomingMessage): boolean {
+    const header = req.headers.authorization;
+    return header !== undefined && header.startsWith('Bearer ') && this.matches(header.slice(7).trim());
+  }
+
   /** Bearer header or the page's cookie; with `query`, also `?token=`. */
   authorized(req: IncomingMessage, url: URL, query = false): boolean {
     const header = req.headers.authorization;

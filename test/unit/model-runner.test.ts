@@ -243,6 +243,7 @@ describe('ModelRunner with scripted workers', () => {
     expect(v1).toMatchObject({ version: 1, inferenceCount: 1, executionCount: 1 });
     expect(v1!.success).toEqual({ count: 1, ns: 5_000_000 });
     expect(v1!.fail.count).toBe(2);
+    expect(v1!.failures).toEqual({ REJECTED: 0, CANCELED: 0, BACKEND: 2, OTHER: 0 });
     expect(v1!.queue.count).toBe(3);
     expect(v1!.queue.ns).toBe(2 * 5_000_000); // the first did not wait
     expect(v1!.computeInfer.count).toBe(1);

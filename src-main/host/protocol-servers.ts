@@ -1,0 +1,99 @@
+/**
+ * The servers that open the engine to other processes, started the same way by both
+ * shells: the inference API over HTTP/REST (the Open Inference Protocol, port 8000 by
+ * default) and the Prometheus metrics (port 8002), both behind the token. What they
+ * serve and how busy they are is what the Endpoints page shows.
+ */
+import { InferenceHttpServer, type HttpLimits } from '../inference/inference-http-server.js';
+import { InferenceService } from '../inference/inference-service.js';
+import type { ProtocolTraffic } from '../inference/protocol-traffic.js';
+import { SwitchboardMetrics } from '../metrics/metrics-registry.js';
+import { MetricsServer } from '../metrics/metrics-server.js';
+import type { TokenAuth } from '../server/token-auth.js';
+import { SWITCHBOARD_VERSION } from '../version.js';
+import type { EndpointsSnapshot } from '../../src-preload/wire.js';
+import type { SwitchboardHost } from './switchboard-host.js';
+
+export interface ProtocolServersOptions {
+  readonly auth: TokenAuth;
+  /** Loopback unless the operator says otherwise (the shells warn beyond it). */
+  readonly bindAddress: string;
+  /** The inference API's port (0: any free one); undefined: no inference API. */
+  readonly httpPort: number | undefined;
+  readonly limits?: Partial<HttpLimits>;
+  /** The metrics' port (0: any free one); undefined: no metrics endpoint. */
+  readonly metricsPort: number | undefined;
+  readonly metricsPublic?: boolean;
+  readonly log: (message: string) => void;
+}
+
+export class ProtocolServers {
+  private constructor(
+    readonly service: InferenceService,
+    readonly http: InferenceHttpServer | undefined,
+    readonly metrics: MetricsServer | undefined,
+    private readonly registry: SwitchboardMetrics,
+    private readonly options: ProtocolServersOptions,
+  ) {}
+
+  /** Start what the options ask for; if one cannot listen, stop what started and throw its ListenError. */
+  static async start(host: SwitchboardHost, options: ProtocolServersOptions): Promise<ProtocolServers> {
+    const service = new InferenceService(host.engine, host.coordinator, SWITCHBOARD_VERSION);
+    const http =
+      options.httpPort === undefined
+        ? undefined
+        : new InferenceHttpServer({
+            service,
+            auth: options.auth,
+            port: options.httpPort,
+            bindAddress: options.bindAddress,
+            limits: options.limits,
+            log: options.log,
+          });
+    const traffic: ProtocolTraffic[] = http ? [http.traffic] : [];
+    const registry = new SwitchboardMetrics({
+      engine: host.engine,
+      traffic,
+      repository: host.coordinator ? () => host.coordinator!.snapshot() : undefined,
+      experience: () => host.cartpole?.experience.snapshot(host.cartpole.activeVersion()) ?? null,
+      actors: () => host.cartpole?.snapshot().actors ?? null,
+    });
+    const metrics =
+      options.metricsPort === undefined
+        ? undefined
+        : new MetricsServer({
+            metrics: registry,
+            auth: options.auth,
+            public: options.metricsPublic,
+            port: options.metricsPort,
+            bindAddress: options.bindAddress,
+            log: options.log,
+          });
+    const servers = new ProtocolServers(service, http, metrics, registry, options);
+    try {
+      await http?.start();
+      await metrics?.start();
+    } catch (error) {
+      await servers.stop();
+      throw error;
+    }
+    return servers;
+  }
+
+  /** The Endpoints page's view: where each server listens, the token, and each protocol's traffic. */
+  snapshot(): EndpointsSnapshot {
+    return {
+      inferenceHttp: this.http ? this.http.url : null,
+      metrics: this.metrics ? this.metrics.url : null,
+      metricsPublic: this.options.metricsPublic ?? false,
+      token: this.options.auth.token,
+      traffic: this.http ? [this.http.traffic.snapshot()] : [],
+    };
+  }
+
+  /** Stop taking requests; those running are answered (the engine drains after this). */
+  async stop(): Promise<void> {
+    await Promise.all([this.http?.stop(), this.metrics?.stop()]);
+    this.registry.stop();
+  }
+}
