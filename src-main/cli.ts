@@ -85,10 +85,11 @@ async function serveHost(options: ServeOptions): Promise<Running> {
   await host.start();
   const loop = host.cartpole;
   const protocols = await startProtocols(host, options, token, () => host.stop());
+  if (protocols) host.showEndpoints(() => protocols.snapshot());
   const server = await startDashboard(
     options,
     {
-      snapshot: () => ({ ...host.snapshot(), endpoints: protocols?.snapshot() ?? null }),
+      snapshot: () => host.snapshot(),
       commands: new CommandExecutor(host),
       exportExperience: loop ? (which) => loop.experience.exportNpz(which) : undefined,
       subscribeEvents: (listener) => host.engine.onEvent(listener),

@@ -16,6 +16,7 @@ import { loadWindowBounds, saveWindowBounds } from './electron/window-state.js';
 import { denyAllPermissions, installWindowGuards, windowWebPreferences } from './electron/window-security.js';
 import { asError } from './engine/errors.js';
 import { SwitchboardHost } from './host/switchboard-host.js';
+import { startDesktopProtocolServers } from './host/protocol-servers.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const rendererDir = join(here, '../renderer');
@@ -88,6 +89,10 @@ async function main(): Promise<void> {
     launcher: utilityLauncher(),
   });
   await host.start();
+  const protocols = await startDesktopProtocolServers(host, join(app.getPath('userData'), 'api-token'), (message) =>
+    console.error(message),
+  );
+  host.showEndpoints(() => protocols.snapshot());
   buildMenu(host);
   let window = createWindow(host);
   app.on('second-instance', () => {
@@ -103,7 +108,10 @@ async function main(): Promise<void> {
     event.preventDefault();
     quitting = true;
     // Drain the engine and stop the updater before the process goes.
-    void host.stop().finally(() => app.quit());
+    void protocols
+      .stop()
+      .then(() => host.stop())
+      .finally(() => app.quit());
   });
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();

@@ -9,7 +9,9 @@ import { InferenceService } from '../inference/inference-service.js';
 import type { ProtocolTraffic } from '../inference/protocol-traffic.js';
 import { SwitchboardMetrics } from '../metrics/metrics-registry.js';
 import { MetricsServer } from '../metrics/metrics-server.js';
-import type { TokenAuth } from '../server/token-auth.js';
+import { ListenError } from '../server/dashboard-server.js';
+import { TokenAuth } from '../server/token-auth.js';
+import { resolveToken } from '../server/token-source.js';
 import { SWITCHBOARD_VERSION } from '../version.js';
 import type { EndpointsSnapshot } from '../../src-preload/wire.js';
 import type { SwitchboardHost } from './switchboard-host.js';
@@ -95,5 +97,27 @@ export class ProtocolServers {
   async stop(): Promise<void> {
     await Promise.all([this.http?.stop(), this.metrics?.stop()]);
     this.registry.stop();
+  }
+}
+
+/**
+ * The desktop app's servers: on loopback, with the token kept in `tokenFile` (the app's
+ * data folder) so that clients keep working across restarts. The usual ports (8000, 8002)
+ * when free; when another server has them, any free port (the Endpoints page shows which).
+ */
+export async function startDesktopProtocolServers(
+  host: SwitchboardHost,
+  tokenFile: string,
+  log: (message: string) => void,
+): Promise<ProtocolServers> {
+  const auth = new TokenAuth((await resolveToken({ tokenFile })).token);
+  const start = (httpPort: number, metricsPort: number) =>
+    ProtocolServers.start(host, { auth, bindAddress: '127.0.0.1', httpPort, metricsPort, log });
+  try {
+    return await start(8000, 8002);
+  } catch (error) {
+    if (!(error instanceof ListenError) || error.systemCode !== 'EADDRINUSE') throw error;
+    log(`${error.message}: serving the inference API and metrics on free ports instead`);
+    return start(0, 0);
   }
 }

@@ -14,7 +14,7 @@ import { asError } from '../engine/errors.js';
 import { ExperienceError, type ExperienceService } from '../experience/service.js';
 import { ModelCoordinator } from '../repository/coordinator.js';
 import { RepositoryPathError } from '../repository/layout.js';
-import type { DashboardSnapshot, ProcessMetric } from '../../src-preload/wire.js';
+import type { DashboardSnapshot, EndpointsSnapshot, ProcessMetric } from '../../src-preload/wire.js';
 import { OwnProcessMetrics } from './process-metrics.js';
 import { publishModel, repositoryHasVersions } from '../repository/publish.js';
 import type { UpdaterLauncher } from '../updater/launcher.js';
@@ -69,6 +69,7 @@ export class SwitchboardHost {
   private loop: CartPoleLoop | undefined;
   private readonly ownProcess = new OwnProcessMetrics();
   private unsubscribe: (() => void) | undefined;
+  private endpoints: (() => EndpointsSnapshot) | undefined;
 
   constructor(private readonly options: HostOptions) {
     this.parts = options.modelFile ? undefined : this.openRepository(options);
@@ -178,6 +179,11 @@ export class SwitchboardHost {
     ];
   }
 
+  /** The servers the shell started for other processes (the inference API, metrics): their view goes into the snapshot. */
+  showEndpoints(endpoints: () => EndpointsSnapshot): void {
+    this.endpoints = endpoints;
+  }
+
   snapshot(processes: ProcessMetric[] = this.processMetrics()): DashboardSnapshot {
     const loop = this.loop;
     return {
@@ -186,6 +192,7 @@ export class SwitchboardHost {
       processes,
       experience: loop ? loop.experience.snapshot(loop.activeVersion()) : null,
       loop: loop ? loop.snapshot() : null,
+      endpoints: this.endpoints?.() ?? null,
     };
   }
 

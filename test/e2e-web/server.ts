@@ -16,9 +16,13 @@ export interface RunningServer {
 
 /** `args` are the CLI's options; without any, the product's default (the CartPole loop). */
 export async function startServer(args: string[] = []): Promise<RunningServer> {
-  const child: ChildProcess = spawn(process.execPath, ['out/main/cli.js', '--port', '0', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['out/main/cli.js', '--port', '0', '--http-port', '0', '--metrics-port', '0', ...args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));

@@ -32,10 +32,14 @@ export interface ProductSnapshot {
 }
 
 export async function startProduct(args: string[] = ['--demo', 'synthetic', '--load', '0']): Promise<Product> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli.ts', '--port', '0', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src-main/cli.ts', '--port', '0', '--http-port', '0', '--metrics-port', '0', ...args],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
