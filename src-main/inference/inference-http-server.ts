@@ -169,6 +169,7 @@ export class InferenceHttpServer {
   }
 
   private async infer(model: string, version: number | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.options.service.checkServed(model, version); // an unknown model is "not found", whatever the body holds
     const body = await readRequestBody(req, this.limits.maxBodyBytes);
     const headerLength = headerLengthOf(req);
     const request = decodeHttpInferRequest(body, headerLength, {

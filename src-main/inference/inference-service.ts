@@ -74,8 +74,8 @@ export class InferenceService {
     }
   }
 
-  /** The model, and the version asked for when there is one: both must be served. */
-  private checkServed(model: string, version: number | undefined): number[] {
+  /** The model, and the version asked for when there is one: both must be served (a ProtocolError "not_found" if not). */
+  checkServed(model: string, version: number | undefined): number[] {
     const versions = this.servedVersions(model);
     if (version !== undefined && !versions.includes(version))
       throw new ProtocolError('not_found', `model "${model}" version ${version} is not loaded (loaded: ${versions.join(', ')})`);

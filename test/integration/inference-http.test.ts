@@ -23,7 +23,12 @@ beforeAll(async () => {
   engine = new Engine();
   await engine.loadModel({ name: 'mlp', source: smallMlp(), config: { workers: { count: 1 } } });
   await engine.loadModel({ name: 'mixed', source: mixedDtypeModel(), config: { workers: { count: 1 } } });
-  server = new InferenceHttpServer({ service: new InferenceService(engine, undefined, 'test'), auth, port: 0, limits: { maxBodyBytes: 1 << 20 } });
+  server = new InferenceHttpServer({
+    service: new InferenceService(engine, undefined, 'test'),
+    auth,
+    port: 0,
+    limits: { maxBodyBytes: 1 << 20 },
+  });
   await server.start();
   metrics = new SwitchboardMetrics({ engine, traffic: [server.traffic] });
 }, 60_000);
@@ -35,7 +40,11 @@ afterAll(async () => {
 });
 
 function post(path: string, body: Buffer | string, headers: Record<string, string> = {}) {
-  return fetch(`${server.url}${path}`, { method: 'POST', body, headers: { ...bearer, ...headers } });
+  return fetch(`${server.url}${path}`, {
+    method: 'POST',
+    body: typeof body === 'string' ? body : new Uint8Array(body),
+    headers: { ...bearer, ...headers },
+  });
 }
 
 describe('inference API over HTTP', () => {
@@ -44,7 +53,7 @@ describe('inference API over HTTP', () => {
     expect((await fetch(`${server.url}/v2/health/ready`)).status).toBe(200);
     const refused = await fetch(`${server.url}/v2`);
     expect(refused.status).toBe(401);
-    expect(await refused.json()).toEqual({ error: expect.stringContaining('token') });
+    expect(((await refused.json()) as { error: string }).error).toContain('token');
     const metadata = (await (await fetch(`${server.url}/v2`, { headers: bearer })).json()) as { extensions: string[] };
     expect(metadata.extensions).toEqual(['binary_tensor_data', 'statistics', 'model_configuration']);
   });
@@ -53,7 +62,10 @@ describe('inference API over HTTP', () => {
     const obs = Array.from({ length: 32 }, (_, i) => i / 10);
     const direct = await engine.infer('mlp', { obs: { data: Float32Array.from(obs), dims: [2, 16] } });
     const nested = [obs.slice(0, 16), obs.slice(16)];
-    const res = await post('/v2/models/mlp/infer', JSON.stringify({ id: 'r1', inputs: [{ name: 'obs', shape: [2, 16], datatype: 'FP32', data: nested }] }));
+    const res = await post(
+      '/v2/models/mlp/infer',
+      JSON.stringify({ id: 'r1', inputs: [{ name: 'obs', shape: [2, 16], datatype: 'FP32', data: nested }] }),
+    );
     expect(res.status).toBe(200);
     const body = (await res.json()) as { id: string; model_version: string; outputs: { name: string; shape: number[]; data: number[] }[] };
     expect(body.id).toBe('r1');
@@ -100,7 +112,9 @@ describe('inference API over HTTP', () => {
     expect(res.headers.get('content-encoding')).toBe('gzip');
     const raw = Buffer.from(await res.arrayBuffer()); // fetch has decompressed it
     const jsonLength = Number(res.headers.get('inference-header-content-length'));
-    const json = JSON.parse(raw.subarray(0, jsonLength).toString()) as { outputs: { name: string; parameters?: { binary_data_size: number }; data?: unknown }[] };
+    const json = JSON.parse(raw.subarray(0, jsonLength).toString()) as {
+      outputs: { name: string; parameters?: { binary_data_size: number }; data?: unknown }[];
+    };
     expect(json.outputs.map((o) => o.name)).toEqual(['i64_out', 'flag_out']);
     expect(json.outputs[0]!.parameters).toEqual({ binary_data_size: 16 });
     expect(json.outputs[1]!.data).toEqual([false, true, false]);
@@ -117,7 +131,11 @@ describe('inference API over HTTP', () => {
       [{ inputs: [{ name: 'obs', shape: [1, 16], datatype: 'FP32', data: new Array(16).fill('a') }] }, 400, /tensor "obs": element 0/],
       [{ inputs: [{ name: 'obs', shape: [-1, 16], datatype: 'FP32', data: [] }] }, 400, /tensor "obs": shape/],
       [{ inputs: [{ name: 'nope', shape: [1], datatype: 'FP32', data: [1] }] }, 400, /"nope"/],
-      [{ inputs: [{ name: 'obs', shape: [1, 16], datatype: 'FP32', data: new Array(16).fill(0) }], outputs: [{ name: 'zz' }] }, 400, /output "zz"/],
+      [
+        { inputs: [{ name: 'obs', shape: [1, 16], datatype: 'FP32', data: new Array(16).fill(0) }], outputs: [{ name: 'zz' }] },
+        400,
+        /output "zz"/,
+      ],
       [{ inputs: 'x' }, 400, /inputs/],
     ];
     for (const [body, status, message] of cases) {
