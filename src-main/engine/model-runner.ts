@@ -20,7 +20,7 @@ import {
 import { admit, enqueue } from './admission.js';
 import type { EventLog } from './events.js';
 import { EnqueueRateLimiter } from './rate-limit.js';
-import { checkInferOptions, InferRequest, type InferOptions, type InferResult } from './request.js';
+import { InferRequest, type InferOptions, type InferResult } from './request.js';
 import { RequestWatch } from './request-watch.js';
 import { RunningRequests } from './running-requests.js';
 import { announceLoaded, batchingView, checkBatchingFits, queueFacts } from './runner-views.js';
@@ -171,8 +171,9 @@ export class ModelRunner {
     let validated;
     let served: ServedVersion;
     try {
-      checkInferOptions(options); // before its version is read
-      served = this.models.servable(options.version);
+      // A malformed version is admit's to refuse (and count); only a well-formed one picks the plan.
+      const asked = (options as { version?: unknown } | null)?.version;
+      served = this.models.servable(typeof asked === 'number' && Number.isInteger(asked) && asked >= 1 ? asked : undefined);
       validated = admit(inputs, options, {
         model: this.name,
         queueName: this.queue.name,
