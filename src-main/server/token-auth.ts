@@ -5,15 +5,16 @@
  * the browser's history and out of the page's reach. A WebSocket also takes `?token=`
  * (a browser cannot set its headers; the page itself uses the cookie).
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { newToken } from './token-source.js';
 
 export class TokenAuth {
   readonly token: string;
   private cookie = 'switchboard-token';
 
   constructor(token?: string) {
-    this.token = token ?? randomBytes(24).toString('base64url');
+    this.token = token ?? newToken();
   }
 
   /** Cookies are not kept apart by port: two servers on one machine each need their own name. */

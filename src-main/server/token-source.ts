@@ -25,8 +25,12 @@ export interface ResolvedToken {
   readonly source: 'file' | 'new-file' | 'environment' | 'random';
 }
 
+/**
+ * Hex, not base64url: a base64url token may begin with '-', which a command line (argparse,
+ * curl) then takes for an option when the user pastes it after `--token`.
+ */
 export function newToken(): string {
-  return randomBytes(24).toString('base64url');
+  return randomBytes(24).toString('hex');
 }
 
 function checked(token: string, where: string): string {

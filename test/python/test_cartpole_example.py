@@ -22,7 +22,7 @@ def test_cartpole_actor_runs_a_few_hundred_steps_against_the_real_server():
                 found["url" if line.startswith("Inference") else "token"] = m.group(1)
         assert len(found) == 2
         run = subprocess.run(
-            [sys.executable, "examples/python/cartpole_actor.py", "--url", found["url"], "--token", found["token"], "--steps", "300"],
+            [sys.executable, "examples/python/cartpole_actor.py", "--url", found["url"], f"--token={found['token']}", "--steps", "300"],
             cwd=ROOT, capture_output=True, text=True, timeout=120,
         )
         assert run.returncode == 0, run.stderr
