@@ -62,7 +62,9 @@ async function startDashboard(
  */
 async function serveHost(options: ServeOptions): Promise<Running> {
   const cartpole = options.demo === 'cartpole' && !options.model;
-  const load = options.load > 0 && !cartpole ? { concurrency: options.load, ratePerSecond: options.loadRate } : undefined;
+  // A user's own model gets no synthetic traffic unless asked for: its statistics and metrics stay its clients'.
+  const actors = options.load ?? (options.model ? 0 : DEFAULT_LOAD);
+  const load = actors > 0 && !cartpole ? { concurrency: actors, ratePerSecond: options.loadRate } : undefined;
   const defaults = (await servingConfig(options)).input;
   const host = options.model
     ? new SwitchboardHost({ modelFile: { name: options.name, path: options.model }, demo: { kind: 'none', load }, defaults })
@@ -122,7 +124,7 @@ async function serveHost(options: ServeOptions): Promise<Running> {
       }`,
     );
   } else if (load)
-    console.log(`Synthetic load: ${options.load} actors${options.loadRate > 0 ? `, ${options.loadRate} req/s` : ', unthrottled'}`);
+    console.log(`Synthetic load: ${load.concurrency} actors${options.loadRate > 0 ? `, ${options.loadRate} req/s` : ', unthrottled'}`);
   return {
     events: host.engine.events,
     line: () => {
@@ -233,6 +235,8 @@ async function serve(options: ServeOptions): Promise<void> {
   });
 }
 
+const DEFAULT_LOAD = 64;
+
 const program = new Command()
   .name('switchboard')
   .description('Monitor and control a live ONNX inference engine (headless).')
@@ -265,7 +269,11 @@ program
       positiveInt,
     ),
   )
-  .addOption(new Option('--load <n>', 'synthetic requesters with --demo synthetic or none (0: none)').argParser(nonNegativeInt).default(64))
+  .addOption(
+    new Option('--load <n>', `synthetic requesters with --demo synthetic or none (default ${DEFAULT_LOAD}; with --model 0)`).argParser(
+      nonNegativeInt,
+    ),
+  )
   .addOption(
     new Option('--load-rate <n>', 'synthetic requests per second in total (0: unthrottled)').argParser(nonNegativeInt).default(5000),
   )

@@ -40,7 +40,8 @@ export interface ServeOptions {
   maxBatch?: number;
   maxDelayUs?: number;
   queueCapacity?: number;
-  load: number;
+  /** Undefined when not given: 64 synthetic actors, none on a --model. */
+  load?: number;
   loadRate: number;
   duration: number;
   port: number;

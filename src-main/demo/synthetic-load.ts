@@ -78,7 +78,9 @@ export class SyntheticLoad {
           this.stats.refused++;
           await this.sleep(error instanceof RateLimitedError ? error.retryAfterMs : 5);
         } else if (error instanceof EngineError) {
+          // A model the load's float32 rows do not fit fails every request: not in a tight loop.
           this.stats.failed++;
+          await this.sleep(5);
         } else {
           throw error;
         }
