@@ -291,9 +291,9 @@ export class ModelRunner {
     return this.models.history();
   }
 
-  /** Cumulative counts and durations per version since the start. */
+  /** Cumulative counts and durations per version since the start, loaded versions included before their first request. */
   statistics(): VersionStatistics[] {
-    return this.stats.lifetime.snapshot();
+    return this.stats.lifetime.snapshot(this.versions().map((v) => v.version));
   }
 
   snapshotModel(): ModelSnapshot {

@@ -177,8 +177,10 @@ export class LifetimeStatistics {
     add(size.computeOutput, 1, phases.outputMs);
   }
 
-  /** Every version with a count, ascending. */
-  snapshot(): VersionStatistics[] {
-    return [...this.versions.values()].sort((a, b) => a.version - b.version).map((v) => v.snapshot());
+  /** Every version with a count, and each of `loaded` with zeros where it has none yet (as Triton lists them), ascending. */
+  snapshot(loaded: readonly number[] = []): VersionStatistics[] {
+    const counters = [...this.versions.values()];
+    for (const version of loaded) if (!this.versions.has(version)) counters.push(new VersionCounters(version));
+    return counters.sort((a, b) => a.version - b.version).map((v) => v.snapshot());
   }
 }

@@ -81,6 +81,12 @@ export function decodeJsonData(tensor: string, datatype: ProtocolDatatype, count
     if (typeof v !== 'number') throw invalid(tensor, `element ${i} of a ${datatype} tensor must be a number`);
     if (range && (!Number.isInteger(v) || v < range[0] || v > range[1]))
       throw invalid(tensor, `element ${i} (${v}) is not a ${datatype} value`);
+    // JSON.parse has already rounded an integer beyond 2^53 to a double: refused, never served rounded.
+    if (big && !Number.isSafeInteger(v))
+      throw invalid(
+        tensor,
+        `element ${i} is beyond ±2^53, which JSON numbers cannot hold exactly; send ${datatype} so large as binary data`,
+      );
     if (big) values[i] = BigInt(v);
     else values[i] = dtype === 'float16' ? toHalfBits(v) : v;
   }

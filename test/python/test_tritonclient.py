@@ -3,7 +3,6 @@ Switchboard's inference API driven by clients no one here wrote: Triton's triton
 (HTTP) and Prometheus's promtool, against the real headless product (out/main/cli.js, the
 synthetic demo's policy MLP 64-256-256-8 in a temporary repository).
 """
-import os
 import re
 import shutil
 import subprocess
@@ -14,8 +13,6 @@ import pytest
 import tritonclient.http as http
 from tritonclient.utils import InferenceServerException
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-
 # Triton's own metric names, which Prometheus's naming lint flags (no _total, _count and _us suffixes): kept for compatibility.
 TRITON_NAMES = {
     "nv_inference_request_success", "nv_inference_request_failure", "nv_inference_count", "nv_inference_exec_count",
@@ -25,29 +22,13 @@ TRITON_NAMES = {
 
 
 @pytest.fixture(scope="module")
-def server():
-    child = subprocess.Popen(
-        ["node", "out/main/cli.js", "--demo", "synthetic", "--load", "0", "--port", "0", "--http-port", "0", "--metrics-port", "0"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    found = {}
+def server(start_switchboard):
+    switchboard = start_switchboard("--demo", "synthetic", "--load", "0")
+    client = http.InferenceServerClient(switchboard.endpoints["http"])
     deadline = time.time() + 60
-    while time.time() < deadline and len(found) < 3:
-        line = child.stdout.readline()
-        if not line:
-            break
-        for key, pattern in (("http", r"^Inference HTTP: http://(\S+)"), ("metrics", r"^Metrics: (\S+)"), ("token", r"^Token: (\S+)")):
-            m = re.match(pattern, line)
-            if m:
-                found[key] = m.group(1)
-    assert len(found) == 3, f"the server did not print its endpoints: {found}"
-    client = http.InferenceServerClient(found["http"])
-    headers = {"Authorization": f"Bearer {found['token']}"}
-    while time.time() < deadline and not client.is_model_ready("policy", headers=dict(headers)):
+    while time.time() < deadline and not client.is_model_ready("policy", headers=switchboard.headers):
         time.sleep(0.2)
-    yield {**found, "client": client, "headers": headers}
-    child.terminate()
-    child.wait(timeout=30)
+    return {**switchboard.endpoints, "client": client, "headers": switchboard.headers}
 
 
 def auth(server):

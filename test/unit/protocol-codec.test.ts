@@ -28,6 +28,10 @@ describe('tensor codec', () => {
     expect([...(decodeJsonData('t', 'BOOL', 2, [true, false], 1) as Uint8Array)]).toEqual([1, 0]);
     expect(decodeJsonData('t', 'BYTES', 1, ['héllo'], 1)).toEqual(['héllo']);
     expect(() => decodeJsonData('t', 'UINT8', 1, [256], 1)).toThrow('tensor "t": element 0 (256) is not a UINT8 value');
+    // 2^63 - 1 parses to the double 2^63: refused rather than served wrapped or rounded.
+    expect(() => decodeJsonData('t', 'INT64', 1, [JSON.parse('9223372036854775807')], 1)).toThrow('tensor "t": element 0 is beyond ±2^53');
+    expect(() => decodeJsonData('t', 'UINT64', 1, [2 ** 53], 1)).toThrow('send UINT64 so large as binary data');
+    expect([...(decodeJsonData('t', 'UINT64', 1, [2 ** 53 - 1], 1) as BigUint64Array)]).toEqual([2n ** 53n - 1n]);
     expect(() => decodeJsonData('t', 'FP32', 2, [1], 1)).toThrow('tensor "t": "data" has 1 elements; its shape holds 2');
     expect(() => decodeJsonData('t', 'FP32', 1, [[[1]]], 1)).toThrow('nested deeper than the shape');
     expect(() => elementCount('t', [2, 1.5], 100)).toThrow('tensor "t": shape [2, 1.5]');
