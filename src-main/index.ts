@@ -13,7 +13,7 @@ import { APP_PAGE_URL, APP_SCHEME, APP_SCHEME_PRIVILEGES, appFileFor, appRespons
 import { connectWindow } from './electron/ipc.js';
 import { utilityLauncher } from './electron/utility-launcher.js';
 import { loadWindowBounds, saveWindowBounds } from './electron/window-state.js';
-import { denyAllPermissions, installWindowGuards, windowWebPreferences } from './electron/window-security.js';
+import { grantOnlyClipboardWrite, installWindowGuards, windowWebPreferences } from './electron/window-security.js';
 import { asError } from './engine/errors.js';
 import { SwitchboardHost } from './host/switchboard-host.js';
 import { startDesktopProtocolServers } from './host/protocol-servers.js';
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
     return;
   }
   await app.whenReady();
-  session.defaultSession.setPermissionRequestHandler(denyAllPermissions);
+  session.defaultSession.setPermissionRequestHandler(grantOnlyClipboardWrite);
   serveAppScheme();
   const host = new SwitchboardHost({
     repository: join(app.getPath('userData'), 'repository'),

@@ -15,10 +15,19 @@ import type { EngineEvent } from '../src-main/engine/events.js';
 import type { CheckpointInfo } from '../src-main/experience/checkpoint.js';
 import type { ExperienceSnapshot, SamplerSettings } from '../src-main/experience/service.js';
 import type { RepositorySnapshot } from '../src-main/repository/coordinator.js';
+import type { ModelMetadata } from '../src-main/inference/protocol-types.js';
 import type { ProtocolTrafficSnapshot } from '../src-main/inference/protocol-traffic.js';
 import type { CommandName } from './contract.js';
 
-export type { EngineEvent, EngineSnapshot, ExperienceSnapshot, ProtocolTrafficSnapshot, RepositorySnapshot, SamplerSettings };
+export type {
+  EngineEvent,
+  EngineSnapshot,
+  ExperienceSnapshot,
+  ModelMetadata,
+  ProtocolTrafficSnapshot,
+  RepositorySnapshot,
+  SamplerSettings,
+};
 
 /** Where the inference API and the metrics listen, the token they take, and each protocol's traffic (the Endpoints page). */
 export interface EndpointsSnapshot {
@@ -29,6 +38,8 @@ export interface EndpointsSnapshot {
   metricsPublic: boolean;
   /** The token both take as `Authorization: Bearer` (the dashboard's own; a dashboard has it already). */
   token: string;
+  /** The models served, as `GET /v2/models/{m}` describes them to clients. */
+  models: ModelMetadata[];
   traffic: ProtocolTrafficSnapshot[];
 }
 

@@ -63,7 +63,10 @@ export function installWindowGuards(contents: GuardedContents, openExternal: (ur
     contents.on(event, (e) => e.preventDefault());
 }
 
-/** Every permission request (camera, notifications, ...) is refused. */
-export function denyAllPermissions(_contents: unknown, _permission: string, callback: (granted: boolean) => void): void {
-  callback(false);
+/**
+ * Every permission request (camera, notifications, clipboard reads, ...) is refused but
+ * writing text to the clipboard, which the Endpoints page's copy buttons need.
+ */
+export function grantOnlyClipboardWrite(_contents: unknown, permission: string, callback: (granted: boolean) => void): void {
+  callback(permission === 'clipboard-sanitized-write');
 }

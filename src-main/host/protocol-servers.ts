@@ -89,6 +89,7 @@ export class ProtocolServers {
       metrics: this.metrics ? this.metrics.url : null,
       metricsPublic: this.options.metricsPublic ?? false,
       token: this.options.auth.token,
+      models: this.service.servedModels(),
       traffic: this.http ? [this.http.traffic.snapshot()] : [],
     };
   }

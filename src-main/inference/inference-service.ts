@@ -98,6 +98,14 @@ export class InferenceService {
     return modelMetadata(model, versions, this.engine.model(model).signature);
   }
 
+  /** Every model served now, as its clients see it (the Endpoints page writes its client snippet from these). */
+  servedModels(): ModelMetadata[] {
+    return this.engine.modelNames().flatMap((name) => {
+      const versions = this.servedVersions(name);
+      return versions.length === 0 ? [] : [modelMetadata(name, versions, this.engine.model(name).signature)];
+    });
+  }
+
   modelConfig(model: string, version?: number): Record<string, unknown> {
     this.checkServed(model, version);
     const handle = this.engine.model(model);

@@ -1,5 +1,6 @@
 /** The dashboard shell: navigation, connection state, theme, and the current page. */
 import { useEffect, type ReactNode } from 'react';
+import { Endpoints } from './pages/endpoints.js';
 import { Events } from './pages/events.js';
 import { Experience } from './pages/experience.js';
 import { Memory } from './pages/memory.js';
@@ -16,6 +17,7 @@ const PAGES: { id: Page; label: string; render: () => ReactNode }[] = [
   { id: 'memory', label: 'Shared memory', render: () => <Memory /> },
   { id: 'models', label: 'Models', render: () => <Models /> },
   { id: 'experience', label: 'Experience', render: () => <Experience /> },
+  { id: 'endpoints', label: 'Endpoints', render: () => <Endpoints /> },
   { id: 'events', label: 'Events', render: () => <Events /> },
 ];
 

@@ -30,7 +30,7 @@ export interface HistoryPoint {
   meanReturn: number;
 }
 
-export type Page = 'overview' | 'queues' | 'workers' | 'memory' | 'models' | 'experience' | 'events';
+export type Page = 'overview' | 'queues' | 'workers' | 'memory' | 'models' | 'experience' | 'endpoints' | 'events';
 export type Theme = 'light' | 'dark';
 
 export interface DashboardState {

@@ -7,6 +7,8 @@ export interface RunningServer {
   url: string;
   origin: string;
   token: string;
+  /** The inference API's base URL as printed; null when it is off. */
+  inferenceUrl: string | null;
   repository: string;
   output: () => string;
   publishCopyOf(model: string, fromVersion: number, toVersion: number): void;
@@ -45,6 +47,7 @@ export async function startServer(args: string[] = []): Promise<RunningServer> {
     url,
     origin: parsed.origin,
     token: parsed.searchParams.get('token')!,
+    inferenceUrl: /Inference HTTP: (\S+)/.exec(output)?.[1] ?? null,
     repository,
     output: () => output,
     publishCopyOf(model, fromVersion, toVersion) {

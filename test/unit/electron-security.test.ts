@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { APP_PAGE_URL, appFileFor, appResponseHeaders, DESKTOP_CSP } from '../../src-main/electron/app-protocol.js';
 import {
-  denyAllPermissions,
+  grantOnlyClipboardWrite,
   externalLinkAllowed,
   installWindowGuards,
   windowWebPreferences,
@@ -61,10 +61,17 @@ describe('desktop window options', () => {
     expect(externalLinkAllowed('https://docs.example.evil/', ['https://docs.example'])).toBe(false);
   });
 
-  it('refuses every permission', () => {
-    let granted: boolean | undefined;
-    denyAllPermissions({}, 'media', (g) => (granted = g));
-    expect(granted).toBe(false);
+  it('refuses every permission but writing text to the clipboard', () => {
+    const answers: Record<string, boolean> = {};
+    for (const permission of ['media', 'clipboard-read', 'notifications', 'openExternal', 'clipboard-sanitized-write'])
+      grantOnlyClipboardWrite({}, permission, (granted) => (answers[permission] = granted));
+    expect(answers).toEqual({
+      media: false,
+      'clipboard-read': false,
+      notifications: false,
+      openExternal: false,
+      'clipboard-sanitized-write': true,
+    });
   });
 });
 
