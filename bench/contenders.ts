@@ -125,7 +125,12 @@ export interface EngineRun extends ClosedLoopResult {
   hostCores: number | null;
 }
 
-export async function startEngine(setup: RunSetup, concurrency: number, maxBatchSize: number): Promise<Contender<EngineRun>> {
+export async function startEngine(
+  setup: RunSetup,
+  concurrency: number,
+  maxBatchSize: number,
+  rowsPerRequest = 1,
+): Promise<Contender<EngineRun>> {
   const engine = new Engine();
   const model = await engine.loadModel({
     name: 'bench',
@@ -136,18 +141,20 @@ export async function startEngine(setup: RunSetup, concurrency: number, maxBatch
       queue: { capacity: 4096 },
     },
   });
-  const inputs = { obs: { data: new Float32Array(setup.rowElements).fill(0.25), dims: [1, setup.rowElements] } };
+  const inputs = {
+    obs: { data: new Float32Array(rowsPerRequest * setup.rowElements).fill(0.25), dims: [rowsPerRequest, setup.rowElements] },
+  };
   const batchCounts = () => {
     const workers = engine.snapshot().workers;
     return { rows: workers.reduce((n, w) => n + w.rows, 0), batches: workers.reduce((n, w) => n + w.batches, 0) };
   };
-  await closedLoop(concurrency, 300, 1, () => model.infer(inputs)); // warm-up
+  await closedLoop(concurrency, 300, rowsPerRequest, () => model.infer(inputs)); // warm-up
   return {
     async measure(durationMs) {
       const loop = new LoopDelayMonitor(3_600_000, 5);
       const countsBefore = batchCounts();
       const cpuBefore = threadCpuMs();
-      const result = await closedLoop(concurrency, durationMs, 1, () => model.infer(inputs));
+      const result = await closedLoop(concurrency, durationMs, rowsPerRequest, () => model.infer(inputs));
       const cpuAfter = threadCpuMs();
       const countsAfter = batchCounts();
       const loopDelay = loop.summary();
