@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { ListenError } from '../server/dashboard-server.js';
 import { urlHost } from '../server/origin-policy.js';
 import type { TokenAuth } from '../server/token-auth.js';
-import { compress, readRequestBody, responseEncoding } from './http-body.js';
+import { compress, MIN_COMPRESSED_BYTES, readRequestBody, responseEncoding } from './http-body.js';
 import { decodeHttpInferRequest, encodeHttpInferResponse, type InferLimits } from './http-infer-codec.js';
 import { matchRoute, MethodNotAllowed, type MatchedRoute } from './http-routes.js';
 import type { InferenceService } from './inference-service.js';
@@ -245,7 +245,7 @@ export class InferenceHttpServer {
     /** Only inference answers are compressed, as Triton does: clients decompress those and no others. */
     compressible = false,
   ): Promise<void> {
-    const encoding = compressible && body.byteLength > 0 ? responseEncoding(req) : undefined;
+    const encoding = compressible && body.byteLength >= MIN_COMPRESSED_BYTES ? responseEncoding(req) : undefined;
     const payload = encoding ? await compress(body, encoding) : body;
     if (res.destroyed) return; // the client went away while the answer was computed
     res.writeHead(status, {

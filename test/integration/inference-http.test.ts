@@ -5,6 +5,7 @@
  * drives the same server in test/python (where a virtual environment has it).
  */
 import { gzipSync } from 'node:zlib';
+import { MIN_COMPRESSED_BYTES } from '../../src-main/inference/http-body.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src-main/engine/index.js';
 import { InferenceHttpServer } from '../../src-main/inference/inference-http-server.js';
@@ -76,7 +77,7 @@ describe('inference API over HTTP', () => {
     expect(body.outputs[0]!.data).toEqual([...(direct.outputs[name!]!.data as Float32Array)]);
   });
 
-  it('takes binary inputs and answers binary outputs, int64 and bool exact, gzip both ways', async () => {
+  it('takes binary inputs and answers binary outputs, int64 and bool exact, a gzip body included', async () => {
     const header = JSON.stringify({
       inputs: [
         { name: 'i64', shape: [1, 2], datatype: 'INT64', parameters: { binary_data_size: 16 } },
@@ -109,8 +110,8 @@ describe('inference API over HTTP', () => {
       'Accept-Encoding': 'gzip',
     });
     expect(res.status).toBe(200);
-    expect(res.headers.get('content-encoding')).toBe('gzip');
-    const raw = Buffer.from(await res.arrayBuffer()); // fetch has decompressed it
+    expect(res.headers.get('content-encoding')).toBeNull(); // under MIN_COMPRESSED_BYTES: not worth compressing
+    const raw = Buffer.from(await res.arrayBuffer());
     const jsonLength = Number(res.headers.get('inference-header-content-length'));
     const json = JSON.parse(raw.subarray(0, jsonLength).toString()) as {
       outputs: { name: string; parameters?: { binary_data_size: number }; data?: unknown }[];
@@ -120,6 +121,23 @@ describe('inference API over HTTP', () => {
     expect(json.outputs[1]!.data).toEqual([false, true, false]);
     const squared = new BigInt64Array(raw.buffer.slice(raw.byteOffset + jsonLength, raw.byteOffset + jsonLength + 16));
     expect([...squared]).toEqual([9_000_000_000_000_000_000n, 49n]);
+  });
+
+  it('compresses an answer over MIN_COMPRESSED_BYTES with the encoding the client accepts', async () => {
+    const rows = 64;
+    const body = JSON.stringify({
+      inputs: [{ name: 'obs', shape: [rows, 16], datatype: 'FP32', data: new Array<number>(rows * 16).fill(0.5) }],
+    });
+    const plain = await post('/v2/models/mlp/infer', body);
+    const plainText = await plain.text();
+    expect(Buffer.byteLength(plainText)).toBeGreaterThan(MIN_COMPRESSED_BYTES);
+    for (const encoding of ['gzip', 'deflate']) {
+      const res = await post('/v2/models/mlp/infer', body, { 'Accept-Encoding': `br;q=1, ${encoding}` });
+      expect(res.headers.get('content-encoding')).toBe(encoding);
+      expect(await res.text()).toBe(plainText); // fetch has decompressed it
+    }
+    const refused = await post('/v2/models/mlp/infer', body, { 'Accept-Encoding': 'gzip;q=0' });
+    expect(refused.headers.get('content-encoding')).toBeNull();
   });
 
   it('answers bad requests with the status of their kind, naming the tensor, and keeps serving', async () => {

@@ -4,6 +4,8 @@
  * the routes that must never take one path for another.
  */
 import { readFileSync } from 'node:fs';
+import { gunzipSync, inflateSync } from 'node:zlib';
+import { compress } from '../../src-main/inference/http-body.js';
 import { describe, expect, it } from 'vitest';
 import { fromHalfBits, toHalfBits } from '../../src-main/inference/half-float.js';
 import { matchRoute } from '../../src-main/inference/http-routes.js';
@@ -56,6 +58,16 @@ describe('tensor codec', () => {
     expect(jsonDataOf('int64', new BigInt64Array([9_007_199_254_740_993n]))).toBe('[9007199254740993]');
     expect(jsonDataOf('float32', new Float32Array([NaN, 1]))).toBe('[null,1]');
     expect(jsonDataOf('bool', new Uint8Array([1, 0]))).toBe('[true,false]');
+  });
+});
+
+describe('answer compression', () => {
+  it('gives back the same bytes through gzip and deflate, small answers and large ones (the thread pool) alike', async () => {
+    for (const size of [2000, 300_000]) {
+      const body = Buffer.from(Float32Array.from({ length: size / 4 }, (_, i) => Math.sin(i)).buffer);
+      expect(gunzipSync(await compress(body, 'gzip')).equals(body)).toBe(true);
+      expect(inflateSync(await compress(body, 'deflate')).equals(body)).toBe(true);
+    }
   });
 });
 
