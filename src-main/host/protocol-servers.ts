@@ -9,7 +9,7 @@ import { InferenceService } from '../inference/inference-service.js';
 import type { ProtocolTraffic } from '../inference/protocol-traffic.js';
 import { SwitchboardMetrics } from '../metrics/metrics-registry.js';
 import { MetricsServer } from '../metrics/metrics-server.js';
-import { ListenError } from '../server/dashboard-server.js';
+import { ListenError } from '../server/listen.js';
 import { TokenAuth } from '../server/token-auth.js';
 import { resolveToken } from '../server/token-source.js';
 import { SWITCHBOARD_VERSION } from '../version.js';

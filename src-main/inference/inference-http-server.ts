@@ -6,8 +6,7 @@
  * status their kind says; every request accepted gets an answer.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { ListenError } from '../server/dashboard-server.js';
+import { listen } from '../server/listen.js';
 import { urlHost } from '../server/origin-policy.js';
 import type { TokenAuth } from '../server/token-auth.js';
 import { compress, MIN_COMPRESSED_BYTES, readRequestBody, responseEncoding } from './http-body.js';
@@ -88,13 +87,7 @@ export class InferenceHttpServer {
 
   async start(): Promise<void> {
     const port = this.options.port ?? 8000;
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(new ListenError(this.bindAddress, port, error.code ?? 'UNKNOWN', error)),
-      );
-      this.server.listen(port, this.bindAddress, () => resolve());
-    });
-    this.portValue = (this.server.address() as AddressInfo).port;
+    this.portValue = await listen(this.server, port, this.bindAddress);
   }
 
   async stop(): Promise<void> {

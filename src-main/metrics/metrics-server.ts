@@ -4,9 +4,8 @@
  * `authorization` scrape setting) unless the operator made the endpoint public.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { compress, responseEncoding } from '../inference/http-body.js';
-import { ListenError } from '../server/dashboard-server.js';
+import { listen } from '../server/listen.js';
 import { urlHost } from '../server/origin-policy.js';
 import type { TokenAuth } from '../server/token-auth.js';
 import type { SwitchboardMetrics } from './metrics-registry.js';
@@ -47,13 +46,7 @@ export class MetricsServer {
 
   async start(): Promise<void> {
     const port = this.options.port ?? 8002;
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(new ListenError(this.bindAddress, port, error.code ?? 'UNKNOWN', error)),
-      );
-      this.server.listen(port, this.bindAddress, () => resolve());
-    });
-    this.portValue = (this.server.address() as AddressInfo).port;
+    this.portValue = await listen(this.server, port, this.bindAddress);
   }
 
   async stop(): Promise<void> {

@@ -6,7 +6,6 @@
  * must come from the dashboard's own origin to open the WebSocket or change anything.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { parseCommand } from '../../src-preload/contract.js';
@@ -22,6 +21,7 @@ import {
   type SocketLimits,
 } from './dashboard-socket.js';
 import { HttpError, readBody, sendError, sendJson } from './http-basics.js';
+import { listen } from './listen.js';
 import { OriginPolicy, urlHost } from './origin-policy.js';
 import { StaticFiles } from './static-files.js';
 import { TokenAuth } from './token-auth.js';
@@ -50,22 +50,6 @@ export interface DashboardServerOptions {
 interface ApiRoute {
   readonly method: 'GET' | 'POST';
   handle(req: IncomingMessage, res: ServerResponse, url: URL): void | Promise<void>;
-}
-
-/** The server could not take its address: the port is in use, or not this process's to take. */
-export class ListenError extends Error {
-  constructor(
-    readonly address: string,
-    readonly port: number,
-    /** The system's code, e.g. EADDRINUSE or EACCES. */
-    readonly systemCode: string,
-    cause: Error,
-  ) {
-    super(systemCode === 'EADDRINUSE' ? `${address}:${port} is already in use` : `cannot listen on ${address}:${port}: ${cause.message}`, {
-      cause,
-    });
-    this.name = 'ListenError';
-  }
 }
 
 /** What the dashboard server adds to the snapshot it serves: how its clients behave. */
@@ -126,13 +110,7 @@ export class DashboardServer {
 
   async start(): Promise<void> {
     const port = this.options.port ?? 0;
-    await new Promise<void>((resolvePromise, reject) => {
-      this.server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(new ListenError(this.bindAddress, port, error.code ?? 'UNKNOWN', error)),
-      );
-      this.server.listen(port, this.bindAddress, () => resolvePromise());
-    });
-    this.portValue = (this.server.address() as AddressInfo).port;
+    this.portValue = await listen(this.server, port, this.bindAddress);
     this.origins.listening(this.portValue);
     this.auth.listening(this.portValue);
   }
