@@ -99,6 +99,7 @@ export async function startSwitchboard(modelPath: string): Promise<ServedPeer> {
       '--no-dashboard',
       '--http-port',
       '0',
+      '--no-grpc', // bench:protocol measures HTTP; gRPC joins it with its own paths
       '--metrics-port',
       '0',
     ],

@@ -104,6 +104,7 @@ async function serveHost(options: ServeOptions): Promise<Running> {
     },
   );
   if (protocols?.http) console.log(`Inference HTTP: ${protocols.http.url}`);
+  if (protocols?.grpc) console.log(`Inference gRPC: ${protocols.grpc.address}`);
   if (protocols?.metrics) console.log(`Metrics: ${protocols.metrics.url}${options.metricsPublic ? ' (public: no token needed)' : ''}`);
   console.log(tokenLine(token, options));
   console.log(startLine(host, options));
@@ -153,6 +154,7 @@ async function startProtocols(
       auth: new TokenAuth(token.token),
       bindAddress: options.bind,
       httpPort: options.inferenceApi ? options.httpPort : undefined,
+      grpcPort: options.inferenceApi && options.grpc ? options.grpcPort : undefined,
       metricsPort: options.metrics ? options.metricsPort : undefined,
       metricsPublic: options.metricsPublic,
       limits: { maxBodyBytes: options.maxBodyBytes, maxTensors: options.maxTensors, maxElements: options.maxElements },
@@ -288,7 +290,13 @@ program
       .argParser(portNumber)
       .default(8000),
   )
-  .option('--no-inference-api', 'do not serve the inference API')
+  .addOption(
+    new Option('--grpc-port <n>', 'inference API port, the Open Inference Protocol over gRPC (0: any free port)')
+      .argParser(portNumber)
+      .default(8001),
+  )
+  .option('--no-grpc', 'do not serve the inference API over gRPC')
+  .option('--no-inference-api', 'do not serve the inference API (HTTP nor gRPC)')
   .addOption(new Option('--metrics-port <n>', 'Prometheus metrics port (0: any free port)').argParser(portNumber).default(8002))
   .option('--no-metrics', 'do not serve the metrics')
   .option('--metrics-public', 'serve the metrics without the token (for a Prometheus that cannot send one)')
@@ -329,6 +337,7 @@ program
 function listenerName(port: number): { name: string; option: string } {
   const options = program.commands[0]!.opts<ServeOptions>();
   if (options.inferenceApi && port === options.httpPort) return { name: 'inference API', option: '--http-port' };
+  if (options.inferenceApi && options.grpc && port === options.grpcPort) return { name: 'inference API over gRPC', option: '--grpc-port' };
   if (options.metrics && port === options.metricsPort) return { name: 'metrics', option: '--metrics-port' };
   return { name: 'dashboard', option: '--port' };
 }

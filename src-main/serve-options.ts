@@ -49,6 +49,9 @@ export interface ServeOptions {
   telemetryHz: number;
   dashboard: boolean;
   httpPort: number;
+  grpcPort: number;
+  /** False with --no-grpc. */
+  grpc: boolean;
   inferenceApi: boolean;
   metricsPort: number;
   metrics: boolean;

@@ -33,6 +33,8 @@ export type {
 export interface EndpointsSnapshot {
   /** Base URL of the inference API over HTTP/REST; null when it is off. */
   inferenceHttp: string | null;
+  /** host:port of the inference API over gRPC; null when it is off. */
+  inferenceGrpc: string | null;
   /** The metrics' URL; null when they are off. */
   metrics: string | null;
   metricsPublic: boolean;

@@ -4,7 +4,8 @@
  * default) and the Prometheus metrics (port 8002), both behind the token. What they
  * serve and how busy they are is what the Endpoints page shows.
  */
-import { InferenceHttpServer, type HttpLimits } from '../inference/inference-http-server.js';
+import { InferenceGrpcServer } from '../inference/grpc/inference-grpc-server.js';
+import { InferenceHttpServer, resolveLimits, type HttpLimits } from '../inference/inference-http-server.js';
 import { InferenceService } from '../inference/inference-service.js';
 import type { ProtocolTraffic } from '../inference/protocol-traffic.js';
 import { SwitchboardMetrics } from '../metrics/metrics-registry.js';
@@ -22,6 +23,8 @@ export interface ProtocolServersOptions {
   readonly bindAddress: string;
   /** The inference API's port (0: any free one); undefined: no inference API. */
   readonly httpPort: number | undefined;
+  /** The inference API's gRPC port (0: any free one); undefined: no gRPC. */
+  readonly grpcPort?: number;
   readonly limits?: Partial<HttpLimits>;
   /** The metrics' port (0: any free one); undefined: no metrics endpoint. */
   readonly metricsPort: number | undefined;
@@ -33,6 +36,7 @@ export class ProtocolServers {
   private constructor(
     readonly service: InferenceService,
     readonly http: InferenceHttpServer | undefined,
+    readonly grpc: InferenceGrpcServer | undefined,
     readonly metrics: MetricsServer | undefined,
     private readonly registry: SwitchboardMetrics,
     private readonly options: ProtocolServersOptions,
@@ -52,7 +56,12 @@ export class ProtocolServers {
             limits: options.limits,
             log: options.log,
           });
-    const traffic: ProtocolTraffic[] = http ? [http.traffic] : [];
+    const limits = resolveLimits(options.limits);
+    const grpc =
+      options.grpcPort === undefined
+        ? undefined
+        : new InferenceGrpcServer({ service, auth: options.auth, port: options.grpcPort, bindAddress: options.bindAddress, limits, log: options.log });
+    const traffic: ProtocolTraffic[] = [http?.traffic, grpc?.traffic].filter((t) => t !== undefined);
     const registry = new SwitchboardMetrics({
       engine: host.engine,
       traffic,
@@ -71,9 +80,10 @@ export class ProtocolServers {
             bindAddress: options.bindAddress,
             log: options.log,
           });
-    const servers = new ProtocolServers(service, http, metrics, registry, options);
+    const servers = new ProtocolServers(service, http, grpc, metrics, registry, options);
     try {
       await http?.start();
+      await grpc?.start();
       await metrics?.start();
     } catch (error) {
       await servers.stop();
@@ -86,24 +96,25 @@ export class ProtocolServers {
   snapshot(): EndpointsSnapshot {
     return {
       inferenceHttp: this.http ? this.http.url : null,
+      inferenceGrpc: this.grpc ? this.grpc.address : null,
       metrics: this.metrics ? this.metrics.url : null,
       metricsPublic: this.options.metricsPublic ?? false,
       token: this.options.auth.token,
       models: this.service.servedModels(),
-      traffic: this.http ? [this.http.traffic.snapshot()] : [],
+      traffic: [this.http?.traffic, this.grpc?.traffic].filter((t) => t !== undefined).map((t) => t.snapshot()),
     };
   }
 
   /** Stop taking requests; those running are answered (the engine drains after this). */
   async stop(): Promise<void> {
-    await Promise.all([this.http?.stop(), this.metrics?.stop()]);
+    await Promise.all([this.http?.stop(), this.grpc?.stop(), this.metrics?.stop()]);
     this.registry.stop();
   }
 }
 
 /**
  * The desktop app's servers: on loopback, with the token kept in `tokenFile` (the app's
- * data folder) so that clients keep working across restarts. The usual ports (8000, 8002)
+ * data folder) so that clients keep working across restarts. The usual ports (8000, 8001, 8002)
  * when free; when another server has them, any free port (the Endpoints page shows which).
  */
 export async function startDesktopProtocolServers(
@@ -112,13 +123,13 @@ export async function startDesktopProtocolServers(
   log: (message: string) => void,
 ): Promise<ProtocolServers> {
   const auth = new TokenAuth((await resolveToken({ tokenFile })).token);
-  const start = (httpPort: number, metricsPort: number) =>
-    ProtocolServers.start(host, { auth, bindAddress: '127.0.0.1', httpPort, metricsPort, log });
+  const start = (httpPort: number, grpcPort: number, metricsPort: number) =>
+    ProtocolServers.start(host, { auth, bindAddress: '127.0.0.1', httpPort, grpcPort, metricsPort, log });
   try {
-    return await start(8000, 8002);
+    return await start(8000, 8001, 8002);
   } catch (error) {
     if (!(error instanceof ListenError) || error.systemCode !== 'EADDRINUSE') throw error;
     log(`${error.message}: serving the inference API and metrics on free ports instead`);
-    return start(0, 0);
+    return start(0, 0, 0);
   }
 }

@@ -23,6 +23,12 @@ export interface HttpLimits extends InferLimits {
 
 export const DEFAULT_HTTP_LIMITS: HttpLimits = { maxBodyBytes: 64 * 1024 * 1024, maxTensors: 64, maxElements: 16 * 1024 * 1024 };
 
+/** The defaults with what the operator set (an undefined option keeps its default). */
+export function resolveLimits(limits: Partial<HttpLimits> | undefined): HttpLimits {
+  const given = Object.entries(limits ?? {}).filter(([, value]) => value !== undefined);
+  return { ...DEFAULT_HTTP_LIMITS, ...Object.fromEntries(given) };
+}
+
 /** Bodies of the repository and index requests (small JSON). */
 const SMALL_BODY_BYTES = 64 * 1024;
 
@@ -60,8 +66,7 @@ export class InferenceHttpServer {
   private portValue = 0;
 
   constructor(private readonly options: InferenceHttpServerOptions) {
-    const given = Object.entries(options.limits ?? {}).filter(([, value]) => value !== undefined);
-    this.limits = { ...DEFAULT_HTTP_LIMITS, ...Object.fromEntries(given) };
+    this.limits = resolveLimits(options.limits);
     this.bindAddress = options.bindAddress ?? '127.0.0.1';
     this.server = createServer((req, res) => void this.handle(req, res));
     // Clients keep connections open between requests (tritonclient, perf_analyzer): longer than Node's 5 s.

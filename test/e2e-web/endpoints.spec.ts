@@ -59,6 +59,7 @@ test('shows the addresses the server printed and the token masked until asked fo
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   await openEndpoints(page);
   await expect(page.getByTestId('endpoint-http')).toHaveText(inferenceUrl);
+  await expect(page.getByTestId('endpoint-grpc')).toHaveText(/Inference gRPC: (\S+)/.exec(server.output())![1]!);
   await expect(page.getByTestId('endpoint-metrics')).toContainText(/Metrics: (\S+)/.exec(server.output())![1]!);
   await expect(page.getByTestId('endpoint-metrics')).toContainText('token required');
   const token = page.getByTestId('endpoint-token');

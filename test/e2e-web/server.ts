@@ -20,7 +20,7 @@ export interface RunningServer {
 export async function startServer(args: string[] = []): Promise<RunningServer> {
   const child: ChildProcess = spawn(
     process.execPath,
-    ['out/main/cli.js', '--port', '0', '--http-port', '0', '--metrics-port', '0', ...args],
+    ['out/main/cli.js', '--port', '0', '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', ...args],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },

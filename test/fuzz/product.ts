@@ -34,7 +34,7 @@ export interface ProductSnapshot {
 export async function startProduct(args: string[] = ['--demo', 'synthetic', '--load', '0']): Promise<Product> {
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src-main/cli.ts', '--port', '0', '--http-port', '0', '--metrics-port', '0', ...args],
+    ['--import', 'tsx', 'src-main/cli.ts', '--port', '0', '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', ...args],
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -13,7 +13,7 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 function cli(args: string[]) {
-  return run(process.execPath, ['--import', 'tsx', 'src-main/cli.ts', '--http-port', '0', '--metrics-port', '0', ...args], {
+  return run(process.execPath, ['--import', 'tsx', 'src-main/cli.ts', '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', ...args], {
     cwd: root,
     timeout: 60_000,
   });
@@ -37,7 +37,7 @@ async function runUntil(
   done: (stdout: string) => boolean,
   whileRunning?: (stdout: string) => Promise<void>,
 ): Promise<{ stdout: string; exitCode: number | null }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli.ts', '--http-port', '0', '--metrics-port', '0', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli.ts', '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', ...args], {
     cwd: root,
   });
   let stdout = '';

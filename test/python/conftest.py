@@ -12,6 +12,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 ENDPOINT_LINES = {
     "dashboard": r"^Dashboard: (\S+)",
     "http": r"^Inference HTTP: http://(\S+)",
+    "grpc": r"^Inference gRPC: (\S+)",
     "metrics": r"^Metrics: (\S+)",
     "token": r"^Token: (\S+)",
 }
@@ -22,7 +23,7 @@ class Switchboard:
 
     def __init__(self, args, wanted=("http", "metrics", "token")):
         self.process = subprocess.Popen(
-            ["node", "out/main/cli.js", "--port", "0", "--http-port", "0", "--metrics-port", "0", *args],
+            ["node", "out/main/cli.js", "--port", "0", "--http-port", "0", "--grpc-port", "0", "--metrics-port", "0", *args],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         self.endpoints, printed = {}, []
@@ -44,6 +45,11 @@ class Switchboard:
     def headers(self):
         # A new dict each time: tritonclient adds its own headers to the one it is given.
         return {"Authorization": f"Bearer {self.endpoints['token']}"}
+
+    @property
+    def grpc_headers(self):
+        # gRPC metadata keys are lowercase.
+        return {"authorization": f"Bearer {self.endpoints['token']}"}
 
     def stop(self):
         self.process.terminate()

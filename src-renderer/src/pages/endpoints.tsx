@@ -53,6 +53,13 @@ function Addresses({ endpoints }: { endpoints: EndpointsSnapshot }): ReactNode {
             <td>{endpoints.inferenceHttp && <CopyButton text={endpoints.inferenceHttp} label="Copy" testId="copy-http" />}</td>
           </tr>
           <tr>
+            <th>Inference API (Open Inference Protocol, gRPC)</th>
+            <td className="mono" data-testid="endpoint-grpc">
+              {endpoints.inferenceGrpc ?? 'off (--no-grpc)'}
+            </td>
+            <td>{endpoints.inferenceGrpc && <CopyButton text={endpoints.inferenceGrpc} label="Copy" testId="copy-grpc" />}</td>
+          </tr>
+          <tr>
             <th>Prometheus metrics</th>
             <td className="mono" data-testid="endpoint-metrics">
               {endpoints.metrics ?? 'off (--no-metrics)'}

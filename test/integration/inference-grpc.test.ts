@@ -1,0 +1,126 @@
+/**
+ * The inference API over gRPC against a real engine, at the level tritonclient does not
+ * reach: bytes that are no protobuf message, an RPC the server does not have, a typed
+ * contents field of the wrong type, and the stream's end. tritonclient.grpc drives the
+ * product itself in test/python/test_grpc.py.
+ */
+import { credentials, Metadata, status, type Client, type ServiceError, makeGenericClientConstructor } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Engine } from '../../src-main/engine/index.js';
+import { InferenceGrpcServer } from '../../src-main/inference/grpc/inference-grpc-server.js';
+import { GRPC_SERVICE } from '../../src-main/inference/grpc/grpc-service-definition.js';
+import { resolveLimits } from '../../src-main/inference/inference-http-server.js';
+import { InferenceService } from '../../src-main/inference/inference-service.js';
+import { TokenAuth } from '../../src-main/server/token-auth.js';
+import { smallMlp } from '../fixtures/models.js';
+
+const auth = new TokenAuth('test-token-0123456789abcdef');
+let engine: Engine;
+let server: InferenceGrpcServer;
+let raw: Client;
+
+const identity = (b: Buffer) => b;
+
+function metadata(token = auth.token): Metadata {
+  const m = new Metadata();
+  m.set('authorization', `Bearer ${token}`);
+  return m;
+}
+
+/** A unary call with bytes as they are, so that the server sees exactly what is sent. */
+function callRaw(rpc: string, bytes: Buffer): Promise<{ error: ServiceError | null; reply?: Buffer }> {
+  return new Promise((resolve) =>
+    raw.makeUnaryRequest(`/inference.GRPCInferenceService/${rpc}`, identity, identity, bytes, metadata(), (error, reply) =>
+      resolve({ error, reply }),
+    ),
+  );
+}
+
+const encode = (rpc: keyof typeof GRPC_SERVICE, value: unknown) => GRPC_SERVICE[rpc]!.requestSerialize(value);
+const decodeReply = (rpc: keyof typeof GRPC_SERVICE, bytes: Buffer) =>
+  GRPC_SERVICE[rpc]!.responseDeserialize(bytes) as Record<string, unknown>;
+
+beforeAll(async () => {
+  engine = new Engine();
+  await engine.loadModel({ name: 'mlp', source: smallMlp(), config: { workers: { count: 1 } } });
+  server = new InferenceGrpcServer({ service: new InferenceService(engine, undefined, 'test'), auth, port: 0, limits: resolveLimits({}) });
+  await server.start();
+  raw = new (makeGenericClientConstructor({}, 'raw'))(server.address, credentials.createInsecure());
+}, 60_000);
+
+afterAll(async () => {
+  raw.close();
+  await server.stop();
+  await engine.stop();
+});
+
+describe('inference API over gRPC', () => {
+  it('answers a request that is no protobuf message with an error, and keeps serving', async () => {
+    const garbage = await callRaw('ModelInfer', Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]));
+    expect(garbage.error?.code).not.toBe(status.OK);
+    expect(garbage.error?.code).toBeDefined();
+    const live = await callRaw('ServerLive', encode('ServerLive', {}));
+    expect(live.error).toBeNull();
+    expect(decodeReply('ServerLive', live.reply!)).toEqual({ live: true });
+  });
+
+  it('says UNIMPLEMENTED for an RPC it does not serve', async () => {
+    const { error } = await callRaw('CudaSharedMemoryStatus', Buffer.alloc(0));
+    expect(error?.code).toBe(status.UNIMPLEMENTED);
+  });
+
+  it('refuses typed contents in the wrong field, naming the tensor, and takes them in the right one', async () => {
+    const request = (contents: Record<string, unknown>) =>
+      encode('ModelInfer', { model_name: 'mlp', inputs: [{ name: 'obs', datatype: 'FP32', shape: [1, 16], contents }] });
+    const wrong = await callRaw('ModelInfer', request({ int_contents: new Array<number>(16).fill(1) }));
+    expect(wrong.error?.code).toBe(status.INVALID_ARGUMENT);
+    expect(wrong.error?.details).toBe('tensor "obs": a FP32 tensor\'s contents go in fp32_contents, not int_contents');
+    const short = await callRaw('ModelInfer', request({ fp32_contents: [1, 2] }));
+    expect(short.error?.details).toBe('tensor "obs": fp32_contents has 2 elements; its shape holds 16');
+    const right = await callRaw('ModelInfer', request({ fp32_contents: new Array<number>(16).fill(0.5) }));
+    expect(right.error).toBeNull();
+    const reply = decodeReply('ModelInfer', right.reply!);
+    const direct = await engine.infer('mlp', { obs: { data: new Float32Array(16).fill(0.5), dims: [1, 16] } });
+    const [name] = Object.keys(direct.outputs);
+    const bytes = (reply.raw_output_contents as Buffer[])[0]!;
+    expect([...new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength))]).toEqual([
+      ...(direct.outputs[name!]!.data as Float32Array),
+    ]);
+  });
+
+  it('ends a stream after its last answer, once the client has ended it', async () => {
+    const call = raw.makeBidiStreamRequest('/inference.GRPCInferenceService/ModelStreamInfer', identity, identity, metadata());
+    const answers: Record<string, unknown>[] = [];
+    const ended = new Promise<void>((resolve) => call.on('end', resolve));
+    call.on('data', (b: Buffer) => answers.push(decodeReply('ModelStreamInfer', b)));
+    for (const id of ['a', 'b']) {
+      call.write(
+        encode('ModelInfer', {
+          model_name: 'mlp',
+          id,
+          inputs: [{ name: 'obs', datatype: 'FP32', shape: [1, 16], contents: { fp32_contents: new Array<number>(16).fill(1) } }],
+        }),
+      );
+    }
+    call.write(encode('ModelInfer', { model_name: 'nope', id: 'c', inputs: [] }));
+    call.end();
+    await ended;
+    expect(answers.map((a) => (a.infer_response as { id: string }).id).sort()).toEqual(['a', 'b', 'c']);
+    expect(answers.find((a) => (a.infer_response as { id: string }).id === 'c')!.error_message).toMatch(/nope/);
+  });
+
+  it('refuses every RPC but the health probes without the token', async () => {
+    const refused = await new Promise<ServiceError | null>((resolve) =>
+      raw.makeUnaryRequest(
+        '/inference.GRPCInferenceService/ServerMetadata',
+        identity,
+        identity,
+        encode('ServerMetadata', {}),
+        metadata('wrong'),
+        (e) => resolve(e),
+      ),
+    );
+    expect(refused?.code).toBe(status.UNAUTHENTICATED);
+    expect(server.traffic.snapshot().byStatus.UNAUTHENTICATED).toBeGreaterThanOrEqual(1);
+  });
+});
