@@ -47,6 +47,7 @@ export function freePort(): Promise<number> {
 export interface ServedPeer {
   readonly name: string;
   readonly hostPort: string;
+  readonly grpcHostPort: string;
   readonly headers: Record<string, string>;
   /** Switchboard's metrics URL (MLServer's are not compared). */
   readonly metricsUrl?: string;
@@ -99,7 +100,8 @@ export async function startSwitchboard(modelPath: string): Promise<ServedPeer> {
       '--no-dashboard',
       '--http-port',
       '0',
-      '--no-grpc', // bench:protocol measures HTTP; gRPC joins it with its own paths
+      '--grpc-port',
+      '0',
       '--metrics-port',
       '0',
     ],
@@ -117,6 +119,7 @@ export async function startSwitchboard(modelPath: string): Promise<ServedPeer> {
   return {
     name: 'switchboard',
     hostPort: new URL(base).host,
+    grpcHostPort: /^Inference gRPC: (\S+)/m.exec(output())![1]!,
     headers,
     metricsUrl: /^Metrics: (\S+)/m.exec(output())![1]!,
     stop: () => stopChild(child, 'SIGINT'),
@@ -151,7 +154,13 @@ export async function startMlserver(modelPath: string, dir: string): Promise<Ser
   });
   const output = collectOutput(child);
   await waitReady('MLServer', `http://127.0.0.1:${http}/v2/models/policy/ready`, {}, child, output);
-  return { name: 'mlserver', hostPort: `127.0.0.1:${http}`, headers: {}, stop: () => stopChild(child, 'SIGTERM') };
+  return {
+    name: 'mlserver',
+    hostPort: `127.0.0.1:${http}`,
+    grpcHostPort: `127.0.0.1:${grpc}`,
+    headers: {},
+    stop: () => stopChild(child, 'SIGTERM'),
+  };
 }
 
 export interface LoadSpec {
@@ -160,6 +169,7 @@ export interface LoadSpec {
   rows: number;
   concurrency: number;
   binary: boolean;
+  protocol: 'http' | 'grpc' | 'grpc_stream';
 }
 
 export interface LoadResult {

@@ -8,9 +8,13 @@
  *   mlserver_http_json  MLServer 1.7.1 with adaptive batching, the same file through
  *                       bench/mlserver/onnx_runtime.py (MLServer has no binary extension:
  *                       JSON is its only HTTP path, and every ratio_vs_mlserver is against it);
+ *   switchboard_grpc / switchboard_grpc_stream  the product over gRPC, unary ModelInfer or
+ *                       one ModelStreamInfer stream with the same requests in flight;
+ *   mlserver_grpc       MLServer's gRPC (unary: its stream RPC is for generative models),
+ *                       the peer of both gRPC paths' ratio_vs_mlserver;
  *   inprocess           the engine called in this process, no protocol at all.
  * Each at concurrency 64 with 1-row requests and at concurrency 8 with 128-row requests. The
- * remote paths take the same load from one client, tritonclient's asyncio HTTP client
+ * remote paths take the same load from one client process, tritonclient's asyncio clients
  * (bench/protocol_load.py says why not perf_analyzer). Slices of each contender alternate in
  * rounds (lib.ts `measureRound`) and a ratio is the median of the rounds' own ratios. Then
  * what a Prometheus scrape of Switchboard's /metrics costs. The last line is the JSON result.
@@ -21,14 +25,25 @@ import { startEngine } from './contenders.js';
 import { log, measureRound, median, quick, round, tempModelDir, type Contender } from './lib.js';
 import { ensureBenchVenv, LoadClient, startMlserver, startSwitchboard, type LoadSpec, type ServedPeer } from './protocol-peers.js';
 
-const SLICE_MS = quick ? 1500 : 3000;
+const SLICE_MS = quick ? 1000 : 3000;
 const ROUNDS = quick ? 3 : 5;
 const SCENARIOS = [
   { key: 'c64_rows1', concurrency: 64, rows: 1 },
   { key: 'c8_rows128', concurrency: 8, rows: 128 },
 ] as const;
-const PATHS = ['switchboard_http_json', 'switchboard_http_binary', 'mlserver_http_json', 'inprocess'] as const;
+type Protocol = LoadSpec['protocol'];
+const REMOTE = [
+  { path: 'switchboard_http_json', peer: 'switchboard', protocol: 'http', binary: false, versus: 'mlserver_http_json' },
+  { path: 'switchboard_http_binary', peer: 'switchboard', protocol: 'http', binary: true, versus: 'mlserver_http_json' },
+  { path: 'mlserver_http_json', peer: 'mlserver', protocol: 'http', binary: false, versus: 'mlserver_http_json' },
+  { path: 'switchboard_grpc', peer: 'switchboard', protocol: 'grpc', binary: true, versus: 'mlserver_grpc' },
+  { path: 'switchboard_grpc_stream', peer: 'switchboard', protocol: 'grpc_stream', binary: true, versus: 'mlserver_grpc' },
+  { path: 'mlserver_grpc', peer: 'mlserver', protocol: 'grpc', binary: true, versus: 'mlserver_grpc' },
+] as const satisfies readonly { path: string; peer: 'switchboard' | 'mlserver'; protocol: Protocol; binary: boolean; versus: string }[];
+const PATHS = [...REMOTE.map((r) => r.path), 'inprocess'] as const;
 type PathName = (typeof PATHS)[number];
+const VERSUS = Object.fromEntries(REMOTE.map((r) => [r.path, r.versus])) as Record<PathName, PathName>;
+VERSUS.inprocess = 'mlserver_grpc';
 
 interface SliceFigures {
   rowsPerSecond: number;
@@ -39,9 +54,12 @@ interface SliceFigures {
 }
 
 function remote(load: LoadClient, peer: ServedPeer, spec: Omit<LoadSpec, 'url' | 'headers'>): Contender<SliceFigures> {
+  const http = spec.protocol === 'http';
+  // gRPC metadata keys are lowercase.
+  const headers = http ? peer.headers : Object.fromEntries(Object.entries(peer.headers).map(([k, v]) => [k.toLowerCase(), v]));
   return {
     async measure(durationMs) {
-      const r = await load.run({ ...spec, url: peer.hostPort, headers: peer.headers }, durationMs);
+      const r = await load.run({ ...spec, url: http ? peer.hostPort : peer.grpcHostPort, headers }, durationMs);
       return { rowsPerSecond: r.rows / r.elapsed_s, p50Ms: r.p50_ms, p99Ms: r.p99_ms, failed: r.failed, clientCores: r.client_cpu_cores };
     },
     close: () => Promise.resolve(), // the peer outlives the scenario
@@ -67,28 +85,27 @@ async function measureScenario(
 ) {
   const spec = { rows: scenario.rows, concurrency: scenario.concurrency };
   const contenders: Contender<SliceFigures>[] = [
-    remote(load, peers.switchboard, { ...spec, binary: false }),
-    remote(load, peers.switchboard, { ...spec, binary: true }),
-    remote(load, peers.mlserver, { ...spec, binary: false }),
+    ...REMOTE.map((r) => remote(load, peers[r.peer], { ...spec, binary: r.binary, protocol: r.protocol })),
     await inProcess(modelPath, scenario.concurrency, scenario.rows),
   ];
+  const inprocess = contenders.length - 1;
   const rounds: Record<PathName, SliceFigures>[] = [];
   try {
-    for (const c of contenders.slice(0, 3)) await c.measure(500); // warm-up: connections, JIT, the peers' first batches
+    for (const c of contenders.slice(0, inprocess)) await c.measure(500); // warm-up: connections, JIT, the peers' first batches
     for (let r = 1; r <= ROUNDS; r++) {
       const figures = await measureRound(contenders, SLICE_MS, r);
       const byPath = Object.fromEntries(PATHS.map((p, i) => [p, figures[i]!])) as Record<PathName, SliceFigures>;
       log(
         `[${scenario.key}] round ${r}: ` +
           PATHS.map((p) => `${p} ${Math.round(byPath[p].rowsPerSecond)} rows/s (p99 ${byPath[p].p99Ms.toFixed(2)} ms)`).join(', ') +
-          `; client ${PATHS.slice(0, 3)
+          `; client ${PATHS.slice(0, inprocess)
             .map((p) => byPath[p].clientCores?.toFixed(2))
             .join('/')} cores`,
       );
       rounds.push(byPath);
     }
   } finally {
-    await contenders[3]!.close();
+    await contenders[inprocess]!.close();
   }
   const of = (pick: (round: Record<PathName, SliceFigures>) => number) => round(median(rounds.map(pick)));
   return Object.fromEntries(
@@ -98,7 +115,7 @@ async function measureScenario(
         rows_s: Math.round(of((r) => r[p].rowsPerSecond)),
         p50_ms: of((r) => r[p].p50Ms),
         p99_ms: of((r) => r[p].p99Ms),
-        ratio_vs_mlserver: of((r) => r[p].rowsPerSecond / r.mlserver_http_json.rowsPerSecond),
+        ratio_vs_mlserver: of((r) => r[p].rowsPerSecond / r[VERSUS[p]].rowsPerSecond),
         ratio_vs_inprocess: of((r) => r[p].rowsPerSecond / r.inprocess.rowsPerSecond),
         failed: rounds.reduce((n, r) => n + r[p].failed, 0),
         ...(p === 'inprocess' ? {} : { client_cores: of((r) => r[p].clientCores ?? 0) }),
@@ -131,9 +148,9 @@ try {
   started.push(mlserver);
   const load = new LoadClient();
   started.push(load);
-  log(`policy MLP 64-256-256-8; ${ROUNDS} rounds of ${SLICE_MS} ms per path; load: tritonclient.http.aio in one process`);
+  log(`policy MLP 64-256-256-8; ${ROUNDS} rounds of ${SLICE_MS} ms per path; load: tritonclient's asyncio clients in one process`);
   const output: Record<string, unknown> = {
-    load: 'tritonclient.http.aio, one process (PyPI serves perf-analyzer 0.1.0 only, a placeholder without the binary)',
+    load: 'tritonclient.http.aio and tritonclient.grpc.aio, one process (PyPI serves perf-analyzer 0.1.0 only, a placeholder without the binary)',
   };
   for (const scenario of SCENARIOS) output[scenario.key] = await measureScenario(load, { switchboard, mlserver }, modelPath, scenario);
   output.metrics = await scrapeCost(switchboard);
