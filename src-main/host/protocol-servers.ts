@@ -60,7 +60,14 @@ export class ProtocolServers {
     const grpc =
       options.grpcPort === undefined
         ? undefined
-        : new InferenceGrpcServer({ service, auth: options.auth, port: options.grpcPort, bindAddress: options.bindAddress, limits, log: options.log });
+        : new InferenceGrpcServer({
+            service,
+            auth: options.auth,
+            port: options.grpcPort,
+            bindAddress: options.bindAddress,
+            limits,
+            log: options.log,
+          });
     const traffic: ProtocolTraffic[] = [http?.traffic, grpc?.traffic].filter((t) => t !== undefined);
     const registry = new SwitchboardMetrics({
       engine: host.engine,

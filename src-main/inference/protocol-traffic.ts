@@ -19,7 +19,10 @@ export interface ProtocolTrafficSnapshot {
   readonly errors: number;
   /** Inference requests, from the first byte read to the last written, over the window. */
   readonly inferLatencyMs: LatencySummary;
-  readonly openConnections: number;
+  /** Open connections; null where the server does not see them (grpc-js keeps its own). */
+  readonly openConnections: number | null;
+  /** Open streams (gRPC's ModelStreamInfer); 0 over HTTP. */
+  readonly openStreams: number;
 }
 
 export class ProtocolTraffic {
@@ -27,6 +30,7 @@ export class ProtocolTraffic {
   private inferRequests = 0;
   private errors = 0;
   private open = 0;
+  private streams = 0;
   private readonly byStatus = new Map<string, number>();
   private readonly rate: WindowedCounter;
   private readonly latency: LatencyHistogram;
@@ -46,6 +50,14 @@ export class ProtocolTraffic {
 
   connectionClosed(): void {
     this.open--;
+  }
+
+  streamOpened(): void {
+    this.streams++;
+  }
+
+  streamClosed(): void {
+    this.streams--;
   }
 
   /** A request was answered with `status`; `inferMs` is its time when it was an inference request. */
@@ -74,7 +86,8 @@ export class ProtocolTraffic {
       byStatus: Object.fromEntries(this.byStatus),
       errors: this.errors,
       inferLatencyMs: this.latency.window(),
-      openConnections: this.open,
+      openConnections: this.protocol === 'grpc' ? null : this.open,
+      openStreams: this.streams,
     };
   }
 }

@@ -157,8 +157,19 @@ export function hostMetrics(sources: HostMetricSources): FrameMetric[] {
       for (const t of sources.traffic)
         for (const [status, count] of Object.entries(t.snapshot().byStatus)) yield [{ protocol: t.protocol, status }, count];
     }),
-    gauge('switchboard_protocol_open_connections', 'Open client connections of each protocol server', ['protocol'], () =>
-      sources.traffic.map((t) => [{ protocol: t.protocol }, t.snapshot().openConnections]),
+    gauge(
+      'switchboard_protocol_open_connections',
+      'Open client connections of each protocol server that sees them',
+      ['protocol'],
+      function* () {
+        for (const t of sources.traffic) {
+          const open = t.snapshot().openConnections;
+          if (open !== null) yield [{ protocol: t.protocol }, open];
+        }
+      },
+    ),
+    gauge('switchboard_protocol_open_streams', 'Open streams of each protocol server (gRPC ModelStreamInfer)', ['protocol'], () =>
+      sources.traffic.map((t) => [{ protocol: t.protocol }, t.snapshot().openStreams]),
     ),
   );
   return metrics;

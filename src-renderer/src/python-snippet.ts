@@ -32,21 +32,24 @@ function py(text: string): string {
   return JSON.stringify(text);
 }
 
-/** `host:port`, as tritonclient takes its URL. */
-function hostPort(url: string): string {
-  return new URL(url).host;
-}
+export type SnippetProtocol = 'http' | 'grpc';
 
-export function tritonclientSnippet(inferenceUrl: string, model: ModelMetadata): string {
+/**
+ * `address` is the HTTP base URL or the gRPC host:port; tritonclient takes host:port for
+ * both. gRPC metadata keys are lowercase, HTTP's header is written as usual.
+ */
+export function tritonclientSnippet(protocol: SnippetProtocol, address: string, model: ModelMetadata): string {
+  const hostPort = protocol === 'http' ? new URL(address).host : address;
+  const m = protocol; // the module's name in the snippet: http or grpc
   const lines = [
-    '# pip install "tritonclient[http]" numpy',
+    `# pip install "tritonclient[${protocol}]" numpy`,
     'import os',
     '',
     'import numpy as np',
-    'import tritonclient.http as http',
+    `import tritonclient.${protocol} as ${m}`,
     '',
-    `client = http.InferenceServerClient(${py(hostPort(inferenceUrl))})`,
-    `headers = {"Authorization": "Bearer " + os.environ[${py(TOKEN_VARIABLE)}]}`,
+    `client = ${m}.InferenceServerClient(${py(hostPort)})`,
+    `headers = {${py(protocol === 'http' ? 'Authorization' : 'authorization')}: "Bearer " + os.environ[${py(TOKEN_VARIABLE)}]}`,
     '',
     'inputs = []',
   ];
@@ -55,7 +58,7 @@ export function tritonclientSnippet(inferenceUrl: string, model: ModelMetadata):
     const values =
       input.datatype === 'BYTES' ? `np.full(${shape}, b"", dtype=np.object_)` : `np.zeros(${shape}, dtype=${NUMPY[input.datatype]})`;
     lines.push(
-      `tensor = http.InferInput(${py(input.name)}, ${shape}, ${py(input.datatype)})`,
+      `tensor = ${m}.InferInput(${py(input.name)}, ${shape}, ${py(input.datatype)})`,
       `tensor.set_data_from_numpy(${values})`,
       'inputs.append(tensor)',
     );

@@ -86,24 +86,29 @@ test('counts the requests it served and its errors by code', async ({ page }) =>
   await expect(page.getByTestId('traffic-codes-http')).toHaveText(/^(400: 1, 404: 1|404: 1, 400: 1)$/);
 });
 
-test('gives a Python snippet that runs as pasted', async ({ page, context }) => {
-  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
-  await openEndpoints(page);
-  const shown = (await page.getByTestId('python-snippet').textContent())!;
-  expect(shown).toContain('http.InferenceServerClient("127.0.0.1:');
-  expect(shown).toContain('http.InferInput("obs", [1, 64], "FP32")');
-  expect(shown).not.toContain(server.token);
-  await page.getByTestId('copy-snippet').click();
-  const pasted = await page.evaluate(() => navigator.clipboard.readText());
-  expect(pasted).toBe(shown);
+for (const protocol of ['http', 'grpc'] as const) {
+  test(`gives a Python snippet over ${protocol} that runs as pasted`, async ({ page, context }) => {
+    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    await openEndpoints(page);
+    await page.getByTestId(`snippet-${protocol}`).click();
+    await expect(page.getByTestId(`snippet-${protocol}`)).toHaveAttribute('aria-pressed', 'true');
+    const shown = (await page.getByTestId('python-snippet').textContent())!;
+    expect(shown).toContain(`import tritonclient.${protocol} as ${protocol}`);
+    expect(shown).toContain(`${protocol}.InferenceServerClient("127.0.0.1:`);
+    expect(shown).toContain(`${protocol}.InferInput("obs", [1, 64], "FP32")`);
+    expect(shown).not.toContain(server.token);
+    await page.getByTestId('copy-snippet').click();
+    const pasted = await page.evaluate(() => navigator.clipboard.readText());
+    expect(pasted).toBe(shown);
 
-  const python = join('.venv', 'bin', 'python');
-  const probe = existsSync(python) ? spawnSync(python, ['-c', 'import tritonclient.http, numpy']) : undefined;
-  test.skip(probe?.status !== 0, 'no .venv with tritonclient[http] and numpy (.ci/run makes it): the snippet is not run');
-  const file = join(mkdtempSync(join(tmpdir(), 'switchboard-snippet-')), 'snippet.py');
-  writeFileSync(file, pasted);
-  const run = spawnSync(python, [file], { encoding: 'utf8', env: { ...process.env, SWITCHBOARD_TOKEN: server.token }, timeout: 60_000 });
-  expect(run.stderr).toBe('');
-  expect(run.status).toBe(0);
-  expect(run.stdout).toMatch(/^logits \[\[/);
-});
+    const python = join('.venv', 'bin', 'python');
+    const probe = existsSync(python) ? spawnSync(python, ['-c', `import tritonclient.${protocol}, numpy`]) : undefined;
+    test.skip(probe?.status !== 0, `no .venv with tritonclient[${protocol}] and numpy (.ci/run makes it): the snippet is not run`);
+    const file = join(mkdtempSync(join(tmpdir(), 'switchboard-snippet-')), 'snippet.py');
+    writeFileSync(file, pasted);
+    const run = spawnSync(python, [file], { encoding: 'utf8', env: { ...process.env, SWITCHBOARD_TOKEN: server.token }, timeout: 60_000 });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^logits \[\[/);
+  });
+}

@@ -102,11 +102,13 @@ describe('inference API over gRPC', () => {
         }),
       );
     }
+    await expect.poll(() => server.traffic.snapshot().openStreams).toBe(1);
     call.write(encode('ModelInfer', { model_name: 'nope', id: 'c', inputs: [] }));
     call.end();
     await ended;
     expect(answers.map((a) => (a.infer_response as { id: string }).id).sort()).toEqual(['a', 'b', 'c']);
     expect(answers.find((a) => (a.infer_response as { id: string }).id === 'c')!.error_message).toMatch(/nope/);
+    await expect.poll(() => server.traffic.snapshot().openStreams).toBe(0);
   });
 
   it('refuses every RPC but the health probes without the token', async () => {

@@ -162,6 +162,8 @@ export class InferenceGrpcServer {
       call.emit('error', { code: status.UNAUTHENTICATED, details: 'missing or wrong token (send authorization: Bearer <token>)' });
       return;
     }
+    this.traffic.streamOpened();
+    call.once('close', () => this.traffic.streamClosed());
     let pending = 0;
     let ended = false;
     const finishIfDone = () => {

@@ -2,7 +2,7 @@
 import { useState, type ReactNode } from 'react';
 import { count, ms } from '../../../src-preload/format.js';
 import type { EndpointsSnapshot, ProtocolTrafficSnapshot } from '../../../src-preload/wire.js';
-import { TOKEN_VARIABLE, tritonclientSnippet } from '../python-snippet.js';
+import { TOKEN_VARIABLE, tritonclientSnippet, type SnippetProtocol } from '../python-snippet.js';
 import { useDashboard } from '../store.js';
 
 const PROTOCOL_LABEL: Record<ProtocolTrafficSnapshot['protocol'], string> = { http: 'HTTP/REST', grpc: 'gRPC' };
@@ -93,8 +93,14 @@ function Addresses({ endpoints }: { endpoints: EndpointsSnapshot }): ReactNode {
 
 function PythonClient({ endpoints }: { endpoints: EndpointsSnapshot }): ReactNode {
   const [chosen, setChosen] = useState<string | null>(null);
-  if (!endpoints.inferenceHttp) return null;
+  const [wanted, setWanted] = useState<SnippetProtocol>('http');
+  const addresses: Partial<Record<SnippetProtocol, string>> = {};
+  if (endpoints.inferenceHttp) addresses.http = endpoints.inferenceHttp;
+  if (endpoints.inferenceGrpc) addresses.grpc = endpoints.inferenceGrpc;
+  const protocol: SnippetProtocol | undefined = addresses[wanted] ? wanted : addresses.http ? 'http' : addresses.grpc ? 'grpc' : undefined;
+  if (protocol === undefined) return null;
   const model = endpoints.models.find((m) => m.name === chosen) ?? endpoints.models[0];
+  const snippet = model && tritonclientSnippet(protocol, addresses[protocol]!, model);
   return (
     <section className="panel">
       <h2>Call it from Python</h2>
@@ -113,14 +119,23 @@ function PythonClient({ endpoints }: { endpoints: EndpointsSnapshot }): ReactNod
                 </select>
               </label>
             )}
+            {addresses.http && addresses.grpc && (
+              <span className="setting" role="group" aria-label="Protocol">
+                {(['http', 'grpc'] as const).map((p) => (
+                  <button key={p} type="button" aria-pressed={protocol === p} onClick={() => setWanted(p)} data-testid={`snippet-${p}`}>
+                    {p === 'http' ? 'HTTP' : 'gRPC'}
+                  </button>
+                ))}
+              </span>
+            )}
             <span className="muted">
               With tritonclient; set {TOKEN_VARIABLE} to the token first (export {TOKEN_VARIABLE}=…).
             </span>
           </div>
           <pre className="snippet" data-testid="python-snippet">
-            {tritonclientSnippet(endpoints.inferenceHttp, model)}
+            {snippet}
           </pre>
-          <CopyButton text={tritonclientSnippet(endpoints.inferenceHttp, model)} label="Copy snippet" testId="copy-snippet" />
+          <CopyButton text={snippet ?? ''} label="Copy snippet" testId="copy-snippet" />
         </>
       )}
     </section>
@@ -156,6 +171,7 @@ function Traffic({ endpoints }: { endpoints: EndpointsSnapshot }): ReactNode {
               <th>Inference p50</th>
               <th>Inference p99</th>
               <th>Open connections</th>
+              <th>Open streams</th>
             </tr>
           </thead>
           <tbody>
@@ -169,7 +185,8 @@ function Traffic({ endpoints }: { endpoints: EndpointsSnapshot }): ReactNode {
                 <td data-testid={`traffic-codes-${t.protocol}`}>{errorsByCode(t)}</td>
                 <td>{t.inferLatencyMs.count === 0 ? '—' : `${ms(t.inferLatencyMs.p50Ms)} ms`}</td>
                 <td>{t.inferLatencyMs.count === 0 ? '—' : `${ms(t.inferLatencyMs.p99Ms)} ms`}</td>
-                <td data-testid={`traffic-open-${t.protocol}`}>{t.openConnections}</td>
+                <td data-testid={`traffic-open-${t.protocol}`}>{t.openConnections ?? '—'}</td>
+                <td data-testid={`traffic-streams-${t.protocol}`}>{t.protocol === 'grpc' ? t.openStreams : '—'}</td>
               </tr>
             ))}
           </tbody>
