@@ -13,10 +13,14 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 function cli(args: string[]) {
-  return run(process.execPath, ['--import', 'tsx', 'src-main/cli.ts', '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', ...args], {
-    cwd: root,
-    timeout: 60_000,
-  });
+  return run(
+    process.execPath,
+    ['--import', 'tsx', 'src-main/cli.ts', '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', ...args],
+    {
+      cwd: root,
+      timeout: 60_000,
+    },
+  );
 }
 
 /** Status lines of the CartPole loop that show the actors playing. */
@@ -37,9 +41,13 @@ async function runUntil(
   done: (stdout: string) => boolean,
   whileRunning?: (stdout: string) => Promise<void>,
 ): Promise<{ stdout: string; exitCode: number | null }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli.ts', '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', ...args], {
-    cwd: root,
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src-main/cli.ts', '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', ...args],
+    {
+      cwd: root,
+    },
+  );
   let stdout = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   child.stderr.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
