@@ -105,8 +105,12 @@ def test_a_stream_of_1000_answers_each_request_and_survives_bad_ones(server):
     assert ids == {f"r{i}" for i in range(1000)} - bad_ids
 
 
-def test_statistics_and_repository(server):
+def test_statistics_config_and_repository(server):
     client, switchboard = server
+    config = client.get_model_config("policy", headers=switchboard.grpc_headers, as_json=True)["config"]
+    assert config["name"] == "policy" and config["max_batch_size"] > 0
+    assert config["input"] == [{"name": "obs", "data_type": "TYPE_FP32", "dims": ["64"]}]
+    assert config["instance_group"][0]["kind"] == "KIND_CPU" and "dynamic_batching" in config
     stats = client.get_inference_statistics("policy", headers=switchboard.grpc_headers, as_json=True)["model_stats"][0]
     assert stats["name"] == "policy" and int(stats["inference_count"]) >= 5
     index = client.get_model_repository_index(headers=switchboard.grpc_headers, as_json=True)["models"]

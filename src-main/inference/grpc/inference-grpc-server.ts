@@ -81,6 +81,7 @@ export class InferenceGrpcServer {
         true,
       ),
       ModelStreamInfer: (call: ServerDuplexStream<unknown, unknown>) => this.stream(call),
+      ModelConfig: this.unary(false, (r: NamedRequest) => ({ config: s.modelConfig(r.name, version(r.version)) })),
       ModelStatistics: this.unary(false, (r: NamedRequest) => s.statistics(r.name === '' ? undefined : r.name, version(r.version))),
       RepositoryIndex: this.unary(false, (r: { ready: boolean }) => ({ models: s.repositoryIndex(r.ready) })),
       RepositoryModelLoad: this.unary(false, async (r: { model_name: string }) => (await s.loadModel(r.model_name), {})),

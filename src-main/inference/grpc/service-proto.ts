@@ -87,6 +87,45 @@ message ModelInferResponse {
 }
 message ModelStreamInferResponse { string error_message = 1; ModelInferResponse infer_response = 2; }
 
+// Triton's model configuration, only the fields this server fills (model_config.proto's numbers).
+enum DataType {
+  TYPE_INVALID = 0; TYPE_BOOL = 1; TYPE_UINT8 = 2; TYPE_UINT16 = 3; TYPE_UINT32 = 4; TYPE_UINT64 = 5; TYPE_INT8 = 6;
+  TYPE_INT16 = 7; TYPE_INT32 = 8; TYPE_INT64 = 9; TYPE_FP16 = 10; TYPE_FP32 = 11; TYPE_FP64 = 12; TYPE_STRING = 13; TYPE_BF16 = 14;
+}
+message ModelInput { string name = 1; DataType data_type = 2; repeated int64 dims = 4; }
+message ModelOutput { string name = 1; DataType data_type = 2; repeated int64 dims = 3; }
+message ModelQueuePolicy {
+  enum TimeoutAction { REJECT = 0; DELAY = 1; }
+  TimeoutAction timeout_action = 1;
+  uint64 default_timeout_microseconds = 2;
+  uint32 max_queue_size = 4;
+}
+message ModelDynamicBatching {
+  repeated int32 preferred_batch_size = 1;
+  uint64 max_queue_delay_microseconds = 2;
+  ModelQueuePolicy default_queue_policy = 6;
+}
+message ModelInstanceGroup {
+  enum Kind { KIND_AUTO = 0; KIND_GPU = 1; KIND_CPU = 2; KIND_MODEL = 3; }
+  string name = 1;
+  int32 count = 2;
+  Kind kind = 4;
+}
+message ModelParameter { string string_value = 1; }
+message ModelConfig {
+  string name = 1;
+  string platform = 2;
+  int32 max_batch_size = 4;
+  repeated ModelInput input = 5;
+  repeated ModelOutput output = 6;
+  repeated ModelInstanceGroup instance_group = 7;
+  ModelDynamicBatching dynamic_batching = 11;
+  map<string, ModelParameter> parameters = 14;
+  string backend = 17;
+}
+message ModelConfigRequest { string name = 1; string version = 2; }
+message ModelConfigResponse { ModelConfig config = 1; }
+
 message ModelStatisticsRequest { string name = 1; string version = 2; }
 message StatisticDuration { uint64 count = 1; uint64 ns = 2; }
 message InferStatistics {
@@ -139,6 +178,7 @@ export const RPCS = {
   ModelMetadata: { request: 'ModelMetadataRequest', response: 'ModelMetadataResponse', stream: false },
   ModelInfer: { request: 'ModelInferRequest', response: 'ModelInferResponse', stream: false },
   ModelStreamInfer: { request: 'ModelInferRequest', response: 'ModelStreamInferResponse', stream: true },
+  ModelConfig: { request: 'ModelConfigRequest', response: 'ModelConfigResponse', stream: false },
   ModelStatistics: { request: 'ModelStatisticsRequest', response: 'ModelStatisticsResponse', stream: false },
   RepositoryIndex: { request: 'RepositoryIndexRequest', response: 'RepositoryIndexResponse', stream: false },
   RepositoryModelLoad: { request: 'RepositoryModelLoadRequest', response: 'RepositoryModelLoadResponse', stream: false },
