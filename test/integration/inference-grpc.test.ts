@@ -6,13 +6,14 @@
  */
 import { credentials, Metadata, status, type Client, type ServiceError, makeGenericClientConstructor } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DTYPES } from '../../src-main/engine/dtypes.js';
 import { Engine } from '../../src-main/engine/index.js';
 import { InferenceGrpcServer } from '../../src-main/inference/grpc/inference-grpc-server.js';
 import { GRPC_SERVICE } from '../../src-main/inference/grpc/grpc-service-definition.js';
 import { resolveLimits } from '../../src-main/inference/inference-http-server.js';
 import { InferenceService } from '../../src-main/inference/inference-service.js';
 import { TokenAuth } from '../../src-main/server/token-auth.js';
-import { smallMlp } from '../fixtures/models.js';
+import { identityPerDtypeModel, smallMlp } from '../fixtures/models.js';
 
 const auth = new TokenAuth('test-token-0123456789abcdef');
 let engine: Engine;
@@ -43,6 +44,9 @@ const decodeReply = (rpc: keyof typeof GRPC_SERVICE, bytes: Buffer) =>
 beforeAll(async () => {
   engine = new Engine();
   await engine.loadModel({ name: 'mlp', source: smallMlp(), config: { workers: { count: 1 } } });
+  // Every dtype but float16, which has no typed contents field (it comes raw only).
+  const typed = DTYPES.filter((t) => t !== 'float16');
+  await engine.loadModel({ name: 'typed', source: identityPerDtypeModel(typed), config: { workers: { count: 1 } } });
   server = new InferenceGrpcServer({ service: new InferenceService(engine, undefined, 'test'), auth, port: 0, limits: resolveLimits({}) });
   await server.start();
   raw = new (makeGenericClientConstructor({}, 'raw'))(server.address, credentials.createInsecure());
@@ -86,6 +90,69 @@ describe('inference API over gRPC', () => {
     expect([...new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength))]).toEqual([
       ...(direct.outputs[name!]!.data as Float32Array),
     ]);
+  });
+
+  it('takes typed contents of every datatype that has them, 64-bit integers exact, and gives them back raw', async () => {
+    // Per datatype: the contents field, the values sent (as protobufjs takes them), and the bytes expected back.
+    const cases = [
+      ['bool', 'BOOL', 'bool_contents', [true, false, true], new Uint8Array([1, 0, 1])],
+      ['uint8', 'UINT8', 'uint_contents', [0, 7, 255], new Uint8Array([0, 7, 255])],
+      ['uint16', 'UINT16', 'uint_contents', [0, 300, 65535], new Uint16Array([0, 300, 65535])],
+      ['uint32', 'UINT32', 'uint_contents', [0, 70000, 4294967295], new Uint32Array([0, 70000, 4294967295])],
+      [
+        'uint64',
+        'UINT64',
+        'uint64_contents',
+        ['0', '9007199254740993', '18446744073709551615'],
+        new BigUint64Array([0n, 2n ** 53n + 1n, 2n ** 64n - 1n]),
+      ],
+      ['int8', 'INT8', 'int_contents', [-128, 0, 127], new Int8Array([-128, 0, 127])],
+      ['int16', 'INT16', 'int_contents', [-32768, 1, 32767], new Int16Array([-32768, 1, 32767])],
+      ['int32', 'INT32', 'int_contents', [-2147483648, 2, 2147483647], new Int32Array([-2147483648, 2, 2147483647])],
+      [
+        'int64',
+        'INT64',
+        'int64_contents',
+        ['-9223372036854775808', '-9007199254740993', '9223372036854775807'],
+        new BigInt64Array([-(2n ** 63n), -(2n ** 53n) - 1n, 2n ** 63n - 1n]),
+      ],
+      ['float32', 'FP32', 'fp32_contents', [0.5, -2.25, 3e38], new Float32Array([0.5, -2.25, 3e38])],
+      ['float64', 'FP64', 'fp64_contents', [0.1, -1e300, 5e-324], new Float64Array([0.1, -1e300, 5e-324])],
+    ] as const;
+    const strings = ['', 'héllo', '☃'];
+    const inputs = [
+      ...cases.map(([type, datatype, field, values]) => ({ name: `x_${type}`, datatype, shape: [1, 3], contents: { [field]: values } })),
+      { name: 'x_string', datatype: 'BYTES', shape: [1, 3], contents: { bytes_contents: strings.map((t) => Buffer.from(t)) } },
+      { name: 'x_float16', datatype: 'FP16', shape: [1, 3], contents: { fp32_contents: [1, 2, 3] } }, // FP16 has no typed contents: it must come raw, so this one is refused
+    ];
+    const refused = await callRaw('ModelInfer', encode('ModelInfer', { model_name: 'typed', inputs }));
+    expect(refused.error?.details).toBe('tensor "x_float16": FP16 has no typed contents; send it in raw_input_contents');
+    const { error, reply } = await callRaw(
+      'ModelInfer',
+      encode('ModelInfer', {
+        model_name: 'typed',
+        inputs: inputs.slice(0, -1),
+        outputs: inputs.slice(0, -1).map((i) => ({ name: i.name.replace('x_', 'y_') })),
+      }),
+    );
+    expect(error).toBeNull();
+    const answer = decodeReply('ModelInfer', reply!) as { outputs: { name: string; datatype: string }[]; raw_output_contents: Buffer[] };
+    cases.forEach(([type, datatype, , , expected], i) => {
+      expect(answer.outputs[i]).toMatchObject({ name: `y_${type}`, datatype });
+      expect(answer.raw_output_contents[i]!.equals(Buffer.from(expected.buffer))).toBe(true);
+    });
+    const bytes = answer.raw_output_contents[cases.length]!; // BYTES: each element a 4-byte length and its UTF-8
+    expect(
+      bytes.equals(Buffer.concat(strings.flatMap((t) => [Buffer.from(new Uint32Array([Buffer.byteLength(t)]).buffer), Buffer.from(t)]))),
+    ).toBe(true);
+    const outOfRange = await callRaw(
+      'ModelInfer',
+      encode('ModelInfer', {
+        model_name: 'typed',
+        inputs: [{ name: 'x_uint8', datatype: 'UINT8', shape: [1, 3], contents: { uint_contents: [1, 2, 256] } }],
+      }),
+    );
+    expect(outOfRange.error?.details).toBe('tensor "x_uint8": element 2 (256) is not a UINT8 value');
   });
 
   it('ends a stream after its last answer, once the client has ended it', async () => {
