@@ -26,43 +26,8 @@ import tritonclient.http as http
 import tritonclient.http.aio as aio
 
 
-async def http_slice(spec):
-    client = aio.InferenceServerClient(spec["url"], conn_limit=spec["concurrency"])
-    tensor = http.InferInput(spec["input"], [spec["rows"], spec["cols"]], "FP32")
-    values = np.random.default_rng(7).random((spec["rows"], spec["cols"]), dtype=np.float32)
-    tensor.set_data_from_numpy(values, binary_data=spec["binary"])
-    outputs = [http.InferRequestedOutput(spec["output"], binary_data=spec["binary"])]
-    headers = dict(spec["headers"])
-    if not spec["binary"]:
-        # aiohttp labels a bytes body application/octet-stream, which MLServer refuses (422) for JSON.
-        headers["Content-Type"] = "application/json"
-    latencies, failed, first_error = [], 0, None
-    cpu0, t0 = time.process_time(), time.perf_counter()
-    end = t0 + spec["duration_s"]
-
-    async def requester():
-        nonlocal failed, first_error
-        while time.perf_counter() < end:
-            started = time.perf_counter()
-            try:
-                result = await client.infer(spec["model"], [tensor], outputs=outputs, headers=dict(headers))
-                result.as_numpy(spec["output"])  # decoded, as a user would
-                latencies.append(time.perf_counter() - started)
-            except Exception as error:  # every failure is counted and the first one reported, none stops the load
-                failed += 1
-                first_error = first_error or str(error)[:300]
-
-    try:
-        await asyncio.gather(*(requester() for _ in range(spec["concurrency"])))
-    finally:
-        await client.close()
-    return summary(spec, latencies, failed, first_error, t0, cpu0)
-
-
-def grpc_input(spec):
-    tensor = grpc.InferInput(spec["input"], [spec["rows"], spec["cols"]], "FP32")
-    tensor.set_data_from_numpy(np.random.default_rng(7).random((spec["rows"], spec["cols"]), dtype=np.float32))
-    return tensor
+def values(spec):
+    return np.random.default_rng(7).random((spec["rows"], spec["cols"]), dtype=np.float32)
 
 
 def summary(spec, latencies, failed, first_error, t0, cpu0):
@@ -80,9 +45,8 @@ def summary(spec, latencies, failed, first_error, t0, cpu0):
     }
 
 
-async def grpc_slice(spec):
-    client = grpc_aio.InferenceServerClient(spec["url"])
-    tensor, outputs = grpc_input(spec), [grpc.InferRequestedOutput(spec["output"])]
+async def closed_loop(spec, client, infer):
+    """`concurrency` requesters, each sending its next request once the last is answered, for `duration_s`."""
     latencies, failed, first_error = [], 0, None
     cpu0, t0 = time.process_time(), time.perf_counter()
     end = t0 + spec["duration_s"]
@@ -92,10 +56,10 @@ async def grpc_slice(spec):
         while time.perf_counter() < end:
             started = time.perf_counter()
             try:
-                result = await client.infer(spec["model"], [tensor], outputs=outputs, headers=spec["headers"])
-                result.as_numpy(spec["output"])
+                result = await infer()
+                result.as_numpy(spec["output"])  # decoded, as a user would
                 latencies.append(time.perf_counter() - started)
-            except Exception as error:  # counted and reported, as over HTTP
+            except Exception as error:  # every failure is counted and the first one reported, none stops the load
                 failed += 1
                 first_error = first_error or str(error)[:300]
 
@@ -104,6 +68,30 @@ async def grpc_slice(spec):
     finally:
         await client.close()
     return summary(spec, latencies, failed, first_error, t0, cpu0)
+
+
+async def http_slice(spec):
+    client = aio.InferenceServerClient(spec["url"], conn_limit=spec["concurrency"])
+    tensor = http.InferInput(spec["input"], [spec["rows"], spec["cols"]], "FP32")
+    tensor.set_data_from_numpy(values(spec), binary_data=spec["binary"])
+    outputs = [http.InferRequestedOutput(spec["output"], binary_data=spec["binary"])]
+    headers = dict(spec["headers"])
+    if not spec["binary"]:
+        # aiohttp labels a bytes body application/octet-stream, which MLServer refuses (422) for JSON.
+        headers["Content-Type"] = "application/json"
+    return await closed_loop(spec, client, lambda: client.infer(spec["model"], [tensor], outputs=outputs, headers=dict(headers)))
+
+
+def grpc_input(spec):
+    tensor = grpc.InferInput(spec["input"], [spec["rows"], spec["cols"]], "FP32")
+    tensor.set_data_from_numpy(values(spec))
+    return tensor
+
+
+async def grpc_slice(spec):
+    client = grpc_aio.InferenceServerClient(spec["url"])
+    tensor, outputs = grpc_input(spec), [grpc.InferRequestedOutput(spec["output"])]
+    return await closed_loop(spec, client, lambda: client.infer(spec["model"], [tensor], outputs=outputs, headers=spec["headers"]))
 
 
 async def grpc_stream_slice(spec):

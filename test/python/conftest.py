@@ -56,6 +56,20 @@ class Switchboard:
         self.process.wait(timeout=30)
 
 
+def wait_ready(client, model, headers, timeout_s=60):
+    """Until the server serves `model` (the updater validates it first): a test that waits in vain fails saying so."""
+    deadline = time.time() + timeout_s
+    while not client.is_model_ready(model, headers=dict(headers)):
+        assert time.time() < deadline, f"model {model} was not ready after {timeout_s} s"
+        time.sleep(0.2)
+
+
+def write_all_dtypes_model(path):
+    """The Identity-per-dtype model (test/fixtures/models.ts), written with the project's own ONNX writer."""
+    subprocess.run(["node_modules/.bin/tsx", "test/python/write_all_dtypes_model.ts", str(path)], cwd=ROOT, check=True)
+    return path
+
+
 @pytest.fixture(scope="module")
 def start_switchboard():
     started = []

@@ -3,15 +3,12 @@ Every tensor datatype the engine serves, sent by tritonclient as JSON and as bin
 given back exactly: a model (written by write_all_dtypes_model.ts) whose each output is its
 input of the same type through Identity.
 """
-import subprocess
-import time
-
 import numpy as np
 import pytest
 import tritonclient.http as http
 from tritonclient.utils import InferenceServerException
 
-from conftest import ROOT
+from conftest import wait_ready, write_all_dtypes_model
 
 I64, U64 = np.iinfo(np.int64), np.iinfo(np.uint64)
 
@@ -45,12 +42,10 @@ def json_safe(dtype, values):
 @pytest.fixture(scope="module")
 def server(start_switchboard, tmp_path_factory):
     model = tmp_path_factory.mktemp("all_dtypes") / "all_dtypes.onnx"
-    subprocess.run(["node_modules/.bin/tsx", "test/python/write_all_dtypes_model.ts", str(model)], cwd=ROOT, check=True)
+    write_all_dtypes_model(model)
     switchboard = start_switchboard("--model", str(model), "--name", "all_dtypes")
     client = http.InferenceServerClient(switchboard.endpoints["http"])
-    deadline = time.time() + 60
-    while time.time() < deadline and not client.is_model_ready("all_dtypes", headers=switchboard.headers):
-        time.sleep(0.2)
+    wait_ready(client, "all_dtypes", switchboard.headers)
     return client, switchboard
 
 

@@ -5,17 +5,14 @@ health, metadata, infer (raw contents) agreeing with HTTP, every datatype, a str
 of refusals.
 """
 import queue
-import subprocess
-import time
 
-import grpc
 import numpy as np
 import pytest
 import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
-from conftest import ROOT
+from conftest import wait_ready, write_all_dtypes_model
 from test_datatypes import CASES
 
 
@@ -23,9 +20,7 @@ from test_datatypes import CASES
 def server(start_switchboard):
     switchboard = start_switchboard("--demo", "synthetic", "--load", "0")
     client = grpcclient.InferenceServerClient(switchboard.endpoints["grpc"])
-    deadline = time.time() + 60
-    while time.time() < deadline and not client.is_model_ready("policy", headers=switchboard.grpc_headers):
-        time.sleep(0.2)
+    wait_ready(client, "policy", switchboard.grpc_headers)
     return client, switchboard
 
 
@@ -123,12 +118,10 @@ def test_statistics_config_and_repository(server):
 
 def test_every_datatype_comes_back_exactly_as_raw_contents(start_switchboard, tmp_path):
     model = tmp_path / "all_dtypes.onnx"
-    subprocess.run(["node_modules/.bin/tsx", "test/python/write_all_dtypes_model.ts", str(model)], cwd=ROOT, check=True)
+    write_all_dtypes_model(model)
     switchboard = start_switchboard("--model", str(model), "--name", "all_dtypes")
     client = grpcclient.InferenceServerClient(switchboard.endpoints["grpc"])
-    deadline = time.time() + 60
-    while time.time() < deadline and not client.is_model_ready("all_dtypes", headers=switchboard.grpc_headers):
-        time.sleep(0.2)
+    wait_ready(client, "all_dtypes", switchboard.grpc_headers)
     inputs = []
     for dtype, (datatype, values) in CASES.items():
         tensor = grpcclient.InferInput(f"x_{dtype}", list(values.shape), datatype)

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import tritonclient.http as http
 
+from conftest import wait_ready
+
 
 def free_port():
     with socket.socket() as s:
@@ -30,9 +32,7 @@ def test_prometheus_scrapes_the_metrics_and_answers_for_the_model(start_switchbo
         pytest.skip("prometheus is not installed (Debian's prometheus package)")
     server = start_switchboard("--demo", "synthetic", "--load", "0")
     client = http.InferenceServerClient(server.endpoints["http"])
-    deadline = time.time() + 60
-    while time.time() < deadline and not client.is_model_ready("policy", headers=server.headers):
-        time.sleep(0.2)
+    wait_ready(client, "policy", server.headers)
     obs = http.InferInput("obs", [3, 64], "FP32")
     obs.set_data_from_numpy(np.ones((3, 64), np.float32))
     for _ in range(4):

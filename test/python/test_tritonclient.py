@@ -6,12 +6,13 @@ synthetic demo's policy MLP 64-256-256-8 in a temporary repository).
 import re
 import shutil
 import subprocess
-import time
 
 import numpy as np
 import pytest
 import tritonclient.http as http
 from tritonclient.utils import InferenceServerException
+
+from conftest import wait_ready
 
 # Triton's own metric names, which Prometheus's naming lint flags (no _total, _count and _us suffixes): kept for compatibility.
 TRITON_NAMES = {
@@ -25,9 +26,7 @@ TRITON_NAMES = {
 def server(start_switchboard):
     switchboard = start_switchboard("--demo", "synthetic", "--load", "0")
     client = http.InferenceServerClient(switchboard.endpoints["http"])
-    deadline = time.time() + 60
-    while time.time() < deadline and not client.is_model_ready("policy", headers=switchboard.headers):
-        time.sleep(0.2)
+    wait_ready(client, "policy", switchboard.headers)
     return {**switchboard.endpoints, "client": client, "headers": switchboard.headers}
 
 
