@@ -46,6 +46,12 @@ beforeAll(async () => {
   await engine.loadModel({ name: 'mlp', source: smallMlp(), config: { workers: { count: 1 } } });
   // Every dtype but float16, which has no typed contents field (it comes raw only).
   const typed = DTYPES.filter((t) => t !== 'float16');
+  // Two requests a client, then about one every 100 s: the third is refused whichever connection it takes.
+  await engine.loadModel({
+    name: 'limited',
+    source: smallMlp(),
+    config: { workers: { count: 1 }, rateLimit: { perClient: { ratePerSecond: 0.01, burst: 2 } } },
+  });
   await engine.loadModel({ name: 'typed', source: identityPerDtypeModel(typed), config: { workers: { count: 1 } } });
   server = new InferenceGrpcServer({ service: new InferenceService(engine, undefined, 'test'), auth, port: 0, limits: resolveLimits({}) });
   await server.start();
@@ -176,6 +182,26 @@ describe('inference API over gRPC', () => {
     expect(answers.map((a) => (a.infer_response as { id: string }).id).sort()).toEqual(['a', 'b', 'c']);
     expect(answers.find((a) => (a.infer_response as { id: string }).id === 'c')!.error_message).toMatch(/nope/);
     await expect.poll(() => server.traffic.snapshot().openStreams).toBe(0);
+  });
+
+  it('rate-limits a client by its address, not by its connection, with UNAVAILABLE', async () => {
+    const request = encode('ModelInfer', {
+      model_name: 'limited',
+      inputs: [{ name: 'obs', datatype: 'FP32', shape: [1, 16], contents: { fp32_contents: new Array<number>(16).fill(1) } }],
+    });
+    const codes: (number | undefined)[] = [];
+    for (let i = 0; i < 3; i++) {
+      const fresh = new (makeGenericClientConstructor({}, 'fresh'))(server.address, credentials.createInsecure());
+      codes.push(
+        await new Promise<number | undefined>((resolve) =>
+          fresh.makeUnaryRequest('/inference.GRPCInferenceService/ModelInfer', identity, identity, request, metadata(), (e) =>
+            resolve(e?.code),
+          ),
+        ),
+      );
+      fresh.close();
+    }
+    expect(codes).toEqual([undefined, undefined, status.UNAVAILABLE]);
   });
 
   it('refuses every RPC but the health probes without the token', async () => {

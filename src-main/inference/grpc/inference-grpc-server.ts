@@ -127,9 +127,13 @@ export class InferenceGrpcServer {
     return typeof header === 'string' && header.startsWith('Bearer ') && this.options.auth.matches(header.slice(7).trim());
   }
 
+  /**
+   * The rate limiter's key, as over HTTP: the peer's address without its port (one token is
+   * shared by every client, and a new connection must not buy a new bucket).
+   */
   private clientId(call: Call): string {
-    const [header] = call.metadata.get('authorization');
-    return typeof header === 'string' ? `token:${header.slice(7, 19)}` : `peer:${call.getPeer()}`;
+    const peer = call.getPeer().replace(/^ipv[46]:/, '');
+    return `peer:${peer.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1')}`;
   }
 
   private decode(request: GrpcInferRequest, call: Call) {
