@@ -25,13 +25,19 @@ export class MalformedMessageError extends ProtocolError {
   }
 }
 
+/**
+ * A message that does not decode becomes a MalformedMessageError in the request's place
+ * (not a throw: grpc-js would answer INTERNAL), so that the handler refuses it with
+ * INVALID_ARGUMENT and says why.
+ */
 function deserializer(name: string): (bytes: Buffer) => unknown {
   const t = type(name);
   return (bytes) => {
     try {
       return t.toObject(t.decode(bytes), DECODE_OPTIONS);
     } catch (error) {
-      throw new MalformedMessageError(`the ${name} does not decode: ${(error as Error).message}`, error);
+      if (!(error instanceof Error)) throw error;
+      return new MalformedMessageError(`the ${name} does not decode: ${error.message}`, error);
     }
   };
 }

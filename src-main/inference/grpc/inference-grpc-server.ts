@@ -22,7 +22,7 @@ import type { InferLimits } from '../http-infer-codec.js';
 import { ProtocolError, protocolErrorOf, type ProtocolErrorKind } from '../protocol-error.js';
 import { ProtocolTraffic } from '../protocol-traffic.js';
 import { decodeGrpcInferRequest, encodeGrpcInferResponse, type GrpcInferRequest } from './grpc-infer-codec.js';
-import { GRPC_SERVICE } from './grpc-service-definition.js';
+import { GRPC_SERVICE, MalformedMessageError } from './grpc-service-definition.js';
 
 /** The largest message either way: 64 MiB, as the HTTP body limit (grpc-js's own default is 4 MiB in, unbounded out). */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -151,6 +151,7 @@ export class InferenceGrpcServer {
       };
       if (!open && !this.authorized(call))
         return done(new ProtocolError('unauthenticated', 'missing or wrong token (send authorization: Bearer <token>)'));
+      if (call.request instanceof MalformedMessageError) return done(call.request);
       Promise.resolve()
         .then(() => handle(call.request, call))
         .then(
@@ -174,11 +175,14 @@ export class InferenceGrpcServer {
     const finishIfDone = () => {
       if (ended && pending === 0) call.end();
     };
-    call.on('data', (request: GrpcInferRequest) => {
+    call.on('data', (request: GrpcInferRequest | MalformedMessageError) => {
       pending++;
       const started = performance.now();
       void Promise.resolve()
-        .then(async () => encodeGrpcInferResponse(await this.options.service.infer(this.decode(request, call))))
+        .then(async () => {
+          if (request instanceof MalformedMessageError) throw request;
+          return encodeGrpcInferResponse(await this.options.service.infer(this.decode(request, call)));
+        })
         .then(
           (response) => {
             this.traffic.answered('OK', false, performance.now() - started);
@@ -187,7 +191,7 @@ export class InferenceGrpcServer {
           (error: unknown) => {
             const reported = this.reported(error);
             this.traffic.answered(status[CODE[reported.kind]], true, performance.now() - started);
-            return { error_message: reported.message, infer_response: { id: request.id } };
+            return { error_message: reported.message, infer_response: { id: request instanceof MalformedMessageError ? '' : request.id } };
           },
         )
         .then((message) => {
