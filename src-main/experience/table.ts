@@ -324,8 +324,14 @@ export class ExperienceTable {
         while (!done) {
           const remaining = timeoutMs - (performance.now() - started);
           if (remaining <= 0) return;
-          await this.buffer.waitForCommit(this.buffer.counts().committed, remaining);
+          // Items committed before this wait began may not be taken in yet, and a writer held
+          // by the limiter commits nothing more: waiting for the next commit alone would wait
+          // until the timeout. The count is read before pulling, so that a commit landing in
+          // between ends the wait at once instead of slipping through.
+          const seen = this.buffer.counts().committed;
           this.pull(); // wakes waiters, this one included
+          if (done) return;
+          await this.buffer.waitForCommit(seen, remaining);
         }
       };
       void watchCommits();

@@ -147,6 +147,32 @@ describe('experience table', () => {
     expect((await waiting).slots.length).toBe(2);
   });
 
+  it('a blocked sample misses no commit that lands between its first look and its wait', async () => {
+    const buffer = ExperienceBuffer.create(16, FIELDS);
+    const table = new ExperienceTable(buffer, { sampler: 'uniform', rateLimiter: { kind: 'minSize', minSize: 3 } });
+    for (let id = 1; id <= 2; id++) buffer.insert({ id, obs: [id, id, id, id] });
+    // An actor thread commits the third item just after the sample's first pull, and then
+    // nothing more (as a writer the limiter holds back): the sample must still find it,
+    // not wait for a fourth commit that never comes.
+    const pull = table.pull.bind(table);
+    let pulls = 0;
+    vi.spyOn(table, 'pull').mockImplementation(() => {
+      const taken = pull();
+      if (++pulls === 1) buffer.insert({ id: 3, obs: [3, 3, 3, 3] });
+      return taken;
+    });
+    // Without the fix the sample waits for its timeout (60 s) and only then looks again: it must
+    // be answered before the event loop turns over once more, or it is cancelled and fails.
+    const stop = new AbortController();
+    const sampled = table.sample(2, 60_000, stop.signal);
+    const outcome = await Promise.race([sampled, new Promise((r) => setImmediate(() => r('still waiting')))]);
+    stop.abort();
+    await sampled.catch(() => undefined);
+    expect(outcome).not.toBe('still waiting');
+    expect((outcome as Awaited<typeof sampled>).slots.length).toBe(2);
+    expect(table.stats().inserts).toBe(3);
+  });
+
   it('SampleToInsertRatio holds back inserts when sampling lags, and samples when inserts lag', async () => {
     const buffer = ExperienceBuffer.create(64, FIELDS);
     const table = new ExperienceTable(buffer, {
