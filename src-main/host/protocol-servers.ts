@@ -8,6 +8,7 @@ import { InferenceGrpcServer } from '../inference/grpc/inference-grpc-server.js'
 import { InferenceHttpServer, resolveLimits, type HttpLimits } from '../inference/inference-http-server.js';
 import { InferenceService } from '../inference/inference-service.js';
 import type { ProtocolTraffic } from '../inference/protocol-traffic.js';
+import { SharedMemoryRegions } from '../inference/shm/shared-memory-regions.js';
 import { SwitchboardMetrics } from '../metrics/metrics-registry.js';
 import { MetricsServer } from '../metrics/metrics-server.js';
 import { ListenError } from '../server/listen.js';
@@ -44,7 +45,7 @@ export class ProtocolServers {
 
   /** Start what the options ask for; if one cannot listen, stop what started and throw its ListenError. */
   static async start(host: SwitchboardHost, options: ProtocolServersOptions): Promise<ProtocolServers> {
-    const service = new InferenceService(host.engine, host.coordinator, SWITCHBOARD_VERSION);
+    const service = new InferenceService(host.engine, host.coordinator, SWITCHBOARD_VERSION, new SharedMemoryRegions());
     const http =
       options.httpPort === undefined
         ? undefined
@@ -115,6 +116,7 @@ export class ProtocolServers {
   /** Stop taking requests; those running are answered (the engine drains after this). */
   async stop(): Promise<void> {
     await Promise.all([this.http?.stop(), this.grpc?.stop(), this.metrics?.stop()]);
+    this.service.sharedMemory.close(); // requests still running keep their regions open until they are answered
     this.registry.stop();
   }
 }

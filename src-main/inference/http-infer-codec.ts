@@ -10,6 +10,8 @@ import { binaryDataOf, decodeBinaryData, decodeJsonData, elementCount, jsonDataO
 import { isProtocolDatatype, PROTOCOL_DATATYPES } from './datatypes.js';
 import { ProtocolError } from './protocol-error.js';
 import type { DecodedInferRequest, DecodedInput, InferResponse, RequestedOutput } from './protocol-types.js';
+import type { ShmReference } from './shm/shared-memory-regions.js';
+import { shmReferenceOf } from './shm/shm-parameters.js';
 
 export interface InferLimits {
   /** Tensors in one request at most (inputs, and outputs asked for). */
@@ -74,9 +76,12 @@ function boolParameter(parameters: Record<string, unknown> | undefined, key: str
   return value;
 }
 
-function unsupportedSharedMemory(parameters: Record<string, unknown> | undefined, where: string): void {
-  if (parameters && 'shared_memory_region' in parameters)
-    throw new ProtocolError('unsupported', `${where}: shared-memory tensors are not served over HTTP yet (send the data in the body)`);
+function shmOf(parameters: Record<string, unknown> | undefined, where: string): ShmReference | undefined {
+  if (!parameters) return undefined;
+  return shmReferenceOf(
+    { region: parameters.shared_memory_region, offset: parameters.shared_memory_offset, byteSize: parameters.shared_memory_byte_size },
+    where,
+  );
 }
 
 export interface HttpRequestContext {
@@ -95,16 +100,22 @@ export function decodeHttpInferRequest(body: Buffer, headerLength: number | unde
   const tensorCount = json.inputs.length + (json.outputs?.length ?? 0);
   if (tensorCount > context.limits.maxTensors)
     throw new ProtocolError('too_large', `${tensorCount} tensors in one request, over the limit of ${context.limits.maxTensors}`);
-  unsupportedSharedMemory(json.parameters, 'the request');
+  if (shmOf(json.parameters, 'the request'))
+    throw new ProtocolError('invalid', 'shared-memory parameters belong to a tensor, not the request');
   let at = jsonEnd;
   const inputs: DecodedInput[] = json.inputs.map((input) => {
     const where = `tensor "${input.name}"`;
     if (!isProtocolDatatype(input.datatype))
       throw new ProtocolError('invalid', `${where}: datatype "${input.datatype}" is not one of ${PROTOCOL_DATATYPES.join(', ')}`);
-    unsupportedSharedMemory(input.parameters, where);
     const count = elementCount(input.name, input.shape, context.limits.maxElements);
     const shape = input.shape as number[]; // checked by elementCount
     const binarySize = input.parameters?.binary_data_size;
+    const shm = shmOf(input.parameters, where);
+    if (shm) {
+      if (input.data !== undefined || binarySize !== undefined)
+        throw new ProtocolError('invalid', `${where}: its data is in shared memory, so it takes no "data" or binary_data_size`);
+      return { name: input.name, datatype: input.datatype, shape, shm };
+    }
     if (binarySize === undefined) {
       if (input.data === undefined) throw new ProtocolError('invalid', `${where}: no "data" and no binary_data_size`);
       return {
@@ -129,8 +140,8 @@ export function decodeHttpInferRequest(body: Buffer, headerLength: number | unde
   const binaryByDefault = boolParameter(json.parameters, 'binary_data_output', 'the request') ?? false;
   const outputs: RequestedOutput[] | undefined = json.outputs?.map((output) => {
     const where = `output "${output.name}"`;
-    unsupportedSharedMemory(output.parameters, where);
-    return { name: output.name, binary: boolParameter(output.parameters, 'binary_data', where) ?? binaryByDefault };
+    const shm = shmOf(output.parameters, where);
+    return { name: output.name, binary: boolParameter(output.parameters, 'binary_data', where) ?? binaryByDefault, shm };
   });
   return {
     model: context.model,
@@ -164,6 +175,7 @@ export function encodeHttpInferResponse(response: InferResponse): EncodedRespons
   const binaries: Uint8Array[] = [];
   const outputs = response.outputs.map((o) => {
     const head = `{"name":${JSON.stringify(o.name)},"datatype":"${o.datatype}","shape":[${o.shape.join(',')}]`;
+    if (o.shm) return `${head},"parameters":${JSON.stringify(shmParameters(o.shm))}}`; // the data is in the region
     if (!o.binary) return `${head},"data":${jsonDataOf(o.dtype, o.data)}}`;
     const bytes = binaryDataOf(o.dtype, o.data);
     binaries.push(bytes);
@@ -174,4 +186,9 @@ export function encodeHttpInferResponse(response: InferResponse): EncodedRespons
     `{"model_name":${JSON.stringify(response.model_name)},"model_version":${JSON.stringify(response.model_version)}${id},"outputs":[${outputs.join(',')}]}`,
   );
   return { chunks: [header, ...binaries], headerLength: binaries.length > 0 ? header.byteLength : undefined };
+}
+
+/** An output's shared-memory parameters as the response names them (the request's, echoed). */
+function shmParameters(ref: ShmReference): Record<string, string | number> {
+  return { shared_memory_region: ref.region, shared_memory_offset: ref.offset, shared_memory_byte_size: ref.byteSize };
 }

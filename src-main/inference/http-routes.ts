@@ -17,7 +17,10 @@ export type RouteName =
   | 'model'
   | 'repository-index'
   | 'repository-load'
-  | 'repository-unload';
+  | 'repository-unload'
+  | 'shm-status'
+  | 'shm-register'
+  | 'shm-unregister';
 
 interface RouteSpec {
   readonly name: RouteName;
@@ -28,6 +31,7 @@ interface RouteSpec {
 }
 
 const MODEL = '/v2/models/([^/]+)(?:/versions/([^/]+))?';
+const SHM = '/v2/systemsharedmemory(?:/region/([^/]+))?';
 
 const ROUTES: readonly RouteSpec[] = [
   { name: 'live', method: 'GET', pattern: /^\/v2\/health\/live$/, open: true },
@@ -42,11 +46,16 @@ const ROUTES: readonly RouteSpec[] = [
   { name: 'repository-index', method: 'POST', pattern: /^\/v2\/repository\/index$/ },
   { name: 'repository-load', method: 'POST', pattern: /^\/v2\/repository\/models\/([^/]+)\/load$/ },
   { name: 'repository-unload', method: 'POST', pattern: /^\/v2\/repository\/models\/([^/]+)\/unload$/ },
+  // Triton's system shared memory: the region's name is in the model's place (group 1); absent means every region.
+  { name: 'shm-status', method: 'GET', pattern: new RegExp(`^${SHM}/status$`) },
+  { name: 'shm-register', method: 'POST', pattern: /^\/v2\/systemsharedmemory\/region\/([^/]+)\/register$/ },
+  { name: 'shm-unregister', method: 'POST', pattern: new RegExp(`^${SHM}/unregister$`) },
 ];
 
 export interface MatchedRoute {
   readonly name: RouteName;
   readonly open: boolean;
+  /** The model's name, or the shared-memory region's on those routes. */
   readonly model: string | undefined;
   readonly version: number | undefined;
 }
@@ -82,7 +91,7 @@ function decodeSegment(segment: string | undefined): string | undefined {
   try {
     return decodeURIComponent(segment);
   } catch (error) {
-    throw new ProtocolError('invalid', 'the model name in the path is not valid percent-encoding', undefined, { cause: error });
+    throw new ProtocolError('invalid', 'the name in the path is not valid percent-encoding', undefined, { cause: error });
   }
 }
 

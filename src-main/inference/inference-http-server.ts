@@ -48,6 +48,8 @@ const STATUS: Record<ProtocolErrorKind, number> = {
   deadline: 504,
   cancelled: 499, // nginx's "client closed request": nobody is left to read it, but it is counted
   too_large: 413,
+  already_exists: 409,
+  exhausted: 429, // a quota: the client's own regions, or everyone's, take what the pool allows
   unauthenticated: 401,
   failed: 500,
   unsupported: 400,
@@ -163,6 +165,25 @@ export class InferenceHttpServer {
         await this.smallJson(req); // {"parameters": {"unload_dependents": ...}}: there are no ensembles to unload
         await service.unloadModel(model);
         return this.sendJson(req, res, 200, {});
+      case 'shm-status':
+        return this.sendJson(
+          req,
+          res,
+          200,
+          service.sharedMemory.status(route.model).map((r) => ({ name: r.name, key: r.key, offset: r.offset, byte_size: r.byteSize })),
+        );
+      case 'shm-register': {
+        const { key, offset, byte_size: byteSize } = await this.smallJson(req);
+        if (typeof key !== 'string') throw new ProtocolError('invalid', '"key" must be the shared-memory object\'s key');
+        if (typeof offset !== 'number' || typeof byteSize !== 'number')
+          throw new ProtocolError('invalid', '"offset" and "byte_size" must be numbers of bytes');
+        service.sharedMemory.register(model, key, offset, byteSize, peerOf(req));
+        return this.sendJson(req, res, 200, {});
+      }
+      case 'shm-unregister':
+        await this.smallJson(req);
+        service.sharedMemory.unregister(route.model);
+        return this.sendJson(req, res, 200, {});
     }
   }
 
@@ -173,7 +194,7 @@ export class InferenceHttpServer {
     const request = decodeHttpInferRequest(body, headerLength, {
       model,
       version,
-      clientId: `peer:${req.socket.remoteAddress ?? 'unknown'}`,
+      clientId: peerOf(req),
       limits: this.limits,
     });
     const response = await this.options.service.infer(request);
@@ -255,6 +276,11 @@ export class InferenceHttpServer {
     });
     res.end(payload);
   }
+}
+
+/** The rate limiter's and the shared-memory pool's key for a client: its address (one token is shared by all). */
+function peerOf(req: IncomingMessage): string {
+  return `peer:${req.socket.remoteAddress ?? 'unknown'}`;
 }
 
 function headerLengthOf(req: IncomingMessage): number | undefined {

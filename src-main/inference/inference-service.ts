@@ -15,9 +15,12 @@ import type {
   ModelMetadata,
   ModelStatisticsJson,
   RepositoryIndexEntry,
+  RequestedOutput,
   ResponseOutput,
   ServerMetadata,
 } from './protocol-types.js';
+import type { SharedMemoryRegions, ShmLease } from './shm/shared-memory-regions.js';
+import { readShmInput, writeShmOutput } from './shm/shm-tensors.js';
 import { modelConfigJson, modelMetadata, statisticsJson } from './triton-views.js';
 
 /** What the repository extension uses of the coordinator. */
@@ -29,7 +32,7 @@ export interface RepositoryControl {
 }
 
 /** Extensions this server implements, as Triton names them in server metadata. */
-export const EXTENSIONS = ['binary_tensor_data', 'statistics', 'model_configuration'] as const;
+export const EXTENSIONS = ['binary_tensor_data', 'statistics', 'model_configuration', 'system_shared_memory'] as const;
 const REPOSITORY_EXTENSION = 'model_repository';
 
 export class InferenceService {
@@ -37,6 +40,8 @@ export class InferenceService {
     private readonly engine: Engine,
     private readonly repository: RepositoryControl | undefined,
     private readonly serverVersion: string,
+    /** Registered by clients over either protocol; requests of both read and write them. */
+    readonly sharedMemory: SharedMemoryRegions,
   ) {}
 
   serverMetadata(): ServerMetadata {
@@ -125,6 +130,24 @@ export class InferenceService {
   }
 
   async infer(request: DecodedInferRequest): Promise<InferResponse> {
+    const lease = this.leaseRegions(request);
+    try {
+      return await this.inferWith(request, lease);
+    } finally {
+      lease?.release();
+    }
+  }
+
+  /** Every region the request names, checked and held while it runs; undefined when it names none. */
+  private leaseRegions(request: DecodedInferRequest): ShmLease | undefined {
+    const references = [
+      ...request.inputs.flatMap((i) => (i.shm ? [{ ref: i.shm, where: `tensor "${i.name}"` }] : [])),
+      ...(request.outputs ?? []).flatMap((o) => (o.shm ? [{ ref: o.shm, where: `output "${o.name}"` }] : [])),
+    ];
+    return references.length === 0 ? undefined : this.sharedMemory.lease(references);
+  }
+
+  private async inferWith(request: DecodedInferRequest, lease: ShmLease | undefined): Promise<InferResponse> {
     let handle;
     try {
       handle = this.engine.model(request.model);
@@ -146,7 +169,8 @@ export class InferenceService {
           'invalid',
           `tensor "${input.name}": datatype ${input.datatype}, but the model takes ${datatypeOf(spec.dtype)}`,
         );
-      tensors[input.name] = { data: input.data, dims: input.shape, dtype: dtypeOf(input.datatype) };
+      const data = input.shm ? readShmInput(lease!, input.shm, input.name, input.datatype, input.shape) : input.data;
+      tensors[input.name] = { data, dims: input.shape, dtype: dtypeOf(input.datatype) };
     }
     let result;
     try {
@@ -158,10 +182,11 @@ export class InferenceService {
     } catch (error) {
       throw protocolErrorOf(error);
     }
-    const wanted = request.outputs ?? outputNames.map((name) => ({ name, binary: request.binaryByDefault }));
-    const outputs: ResponseOutput[] = wanted.map(({ name, binary }) => {
+    const wanted: readonly RequestedOutput[] = request.outputs ?? outputNames.map((name) => ({ name, binary: request.binaryByDefault }));
+    const outputs: ResponseOutput[] = wanted.map(({ name, binary, shm }) => {
       const tensor = result.outputs[name]!; // every output of the signature is in the result
-      return { name, datatype: datatypeOf(tensor.dtype), dtype: tensor.dtype, shape: tensor.dims, data: tensor.data, binary };
+      if (shm) writeShmOutput(lease!, shm, name, tensor.dtype, tensor.data);
+      return { name, datatype: datatypeOf(tensor.dtype), dtype: tensor.dtype, shape: tensor.dims, data: tensor.data, binary, shm };
     });
     return {
       model_name: request.model,

@@ -33,6 +33,8 @@ export type ProtocolErrorKind =
   | 'deadline' // not answered in time
   | 'cancelled' // the caller went away
   | 'too_large' // over a size limit
+  | 'already_exists' // the name is taken (a shared-memory region registered twice)
+  | 'exhausted' // a pool's limit is reached (shared-memory regions): free some first
   | 'unauthenticated' // no token or a wrong one
   | 'failed' // the model could not run it
   | 'unsupported' // an extension or a feature this server does not have

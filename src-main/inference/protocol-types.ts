@@ -6,18 +6,24 @@
  */
 import type { DType, TensorValues } from '../engine/index.js';
 import type { ProtocolDatatype } from './datatypes.js';
+import type { ShmReference } from './shm/shared-memory-regions.js';
 
-export interface DecodedInput {
+interface DecodedTensor {
   readonly name: string;
   readonly datatype: ProtocolDatatype;
   readonly shape: readonly number[];
-  readonly data: TensorValues;
 }
+
+/** An input's values, in the request or in a registered shared-memory region (read when the request is served). */
+export type DecodedInput = DecodedTensor &
+  ({ readonly data: TensorValues; readonly shm?: undefined } | { readonly shm: ShmReference; readonly data?: undefined });
 
 export interface RequestedOutput {
   readonly name: string;
   /** Whether to return it as binary data (HTTP's binary extension; gRPC's raw contents). */
   readonly binary: boolean;
+  /** Written into this region instead of the response. */
+  readonly shm?: ShmReference;
 }
 
 export interface DecodedInferRequest {
@@ -43,6 +49,8 @@ export interface ResponseOutput {
   readonly shape: readonly number[];
   readonly data: TensorValues;
   readonly binary: boolean;
+  /** Where the data was written; the response then carries none. */
+  readonly shm?: ShmReference;
 }
 
 export interface InferResponse {

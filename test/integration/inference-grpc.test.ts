@@ -12,6 +12,7 @@ import { InferenceGrpcServer } from '../../src-main/inference/grpc/inference-grp
 import { GRPC_SERVICE } from '../../src-main/inference/grpc/grpc-service-definition.js';
 import { resolveLimits } from '../../src-main/inference/inference-http-server.js';
 import { InferenceService } from '../../src-main/inference/inference-service.js';
+import { SharedMemoryRegions } from '../../src-main/inference/shm/shared-memory-regions.js';
 import { TokenAuth } from '../../src-main/server/token-auth.js';
 import { identityPerDtypeModel, smallMlp } from '../fixtures/models.js';
 
@@ -53,7 +54,12 @@ beforeAll(async () => {
     config: { workers: { count: 1 }, rateLimit: { perClient: { ratePerSecond: 0.01, burst: 2 } } },
   });
   await engine.loadModel({ name: 'typed', source: identityPerDtypeModel(typed), config: { workers: { count: 1 } } });
-  server = new InferenceGrpcServer({ service: new InferenceService(engine, undefined, 'test'), auth, port: 0, limits: resolveLimits({}) });
+  server = new InferenceGrpcServer({
+    service: new InferenceService(engine, undefined, 'test', new SharedMemoryRegions()),
+    auth,
+    port: 0,
+    limits: resolveLimits({}),
+  });
   await server.start();
   raw = new (makeGenericClientConstructor({}, 'raw'))(server.address, credentials.createInsecure());
 }, 60_000);

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src-main/engine/index.js';
 import { InferenceHttpServer } from '../../src-main/inference/inference-http-server.js';
 import { InferenceService } from '../../src-main/inference/inference-service.js';
+import { SharedMemoryRegions } from '../../src-main/inference/shm/shared-memory-regions.js';
 import { SwitchboardMetrics } from '../../src-main/metrics/metrics-registry.js';
 import { TokenAuth } from '../../src-main/server/token-auth.js';
 import { mixedDtypeModel, smallMlp } from '../fixtures/models.js';
@@ -25,7 +26,7 @@ beforeAll(async () => {
   await engine.loadModel({ name: 'mlp', source: smallMlp(), config: { workers: { count: 1 } } });
   await engine.loadModel({ name: 'mixed', source: mixedDtypeModel(), config: { workers: { count: 1 } } });
   server = new InferenceHttpServer({
-    service: new InferenceService(engine, undefined, 'test'),
+    service: new InferenceService(engine, undefined, 'test', new SharedMemoryRegions()),
     auth,
     port: 0,
     limits: { maxBodyBytes: 1 << 20 },
@@ -56,7 +57,7 @@ describe('inference API over HTTP', () => {
     expect(refused.status).toBe(401);
     expect(((await refused.json()) as { error: string }).error).toContain('token');
     const metadata = (await (await fetch(`${server.url}/v2`, { headers: bearer })).json()) as { extensions: string[] };
-    expect(metadata.extensions).toEqual(['binary_tensor_data', 'statistics', 'model_configuration']);
+    expect(metadata.extensions).toEqual(['binary_tensor_data', 'statistics', 'model_configuration', 'system_shared_memory']);
   });
 
   it('runs a JSON request, nested data included, as the engine runs it, and echoes the id', async () => {

@@ -9,6 +9,8 @@ import type { TensorValues } from '../../engine/index.js';
 import { dtypeOf, isProtocolDatatype, PROTOCOL_DATATYPES, type ProtocolDatatype } from '../datatypes.js';
 import { ProtocolError } from '../protocol-error.js';
 import type { DecodedInferRequest, DecodedInput, InferResponse, RequestedOutput } from '../protocol-types.js';
+import type { ShmReference } from '../shm/shared-memory-regions.js';
+import { shmReferenceOf } from '../shm/shm-parameters.js';
 import { binaryDataOf, decodeBinaryData, decodeJsonData, elementCount } from '../tensor-codec.js';
 
 /** InferParameter's oneof, as decoded with `oneofs: true`. */
@@ -105,9 +107,24 @@ function typedContents(name: string, datatype: ProtocolDatatype, count: number, 
   return decodeJsonData(name, datatype, count, values, rank); // numbers and booleans, range-checked as JSON's are
 }
 
-function refuseSharedMemory(parameters: Record<string, GrpcParameter>, where: string): void {
-  if ('shared_memory_region' in parameters)
-    throw new ProtocolError('unsupported', `${where}: shared-memory tensors are not served yet (send the data in the request)`);
+/** A parameter's value, whichever of the oneof's fields carries it (tritonclient sends sizes as int64_param). */
+function parameterValue(parameter: GrpcParameter | undefined): unknown {
+  return parameter?.parameter_choice === undefined ? undefined : parameter[parameter.parameter_choice];
+}
+
+function shmOf(parameters: Record<string, GrpcParameter>, where: string): ShmReference | undefined {
+  return shmReferenceOf(
+    {
+      region: parameterValue(parameters.shared_memory_region),
+      offset: parameterValue(parameters.shared_memory_offset),
+      byteSize: parameterValue(parameters.shared_memory_byte_size),
+    },
+    where,
+  );
+}
+
+function hasContents(contents: Contents | null | undefined): boolean {
+  return !!contents && Object.values(contents).some((v) => Array.isArray(v) && v.length > 0);
 }
 
 function positiveVersion(text: string): number | undefined {
@@ -129,21 +146,31 @@ export function decodeGrpcInferRequest(request: GrpcInferRequest, context: GrpcR
   const tensorCount = request.inputs.length + request.outputs.length;
   if (tensorCount > context.maxTensors)
     throw new ProtocolError('too_large', `${tensorCount} tensors in one request, over the limit of ${context.maxTensors}`);
-  refuseSharedMemory(request.parameters, 'the request');
+  if (shmOf(request.parameters, 'the request')) throw invalid('shared-memory parameters belong to a tensor, not the request');
+  const inShm = request.inputs.map((input) => shmOf(input.parameters, `tensor "${input.name}"`));
+  // raw_input_contents holds the inputs that are not in shared memory, in order (what tritonclient sends).
+  const inline = inShm.filter((ref) => ref === undefined).length;
   const raw = request.raw_input_contents;
-  if (raw.length > 0 && raw.length !== request.inputs.length)
-    throw invalid(`raw_input_contents has ${raw.length} entries for ${request.inputs.length} inputs: it holds every input or none`);
+  if (raw.length > 0 && raw.length !== inline)
+    throw invalid(
+      `raw_input_contents has ${raw.length} entries for ${inline} inputs not in shared memory: it holds every such input or none`,
+    );
+  let rawIndex = 0;
   const inputs: DecodedInput[] = request.inputs.map((input, i) => {
     const where = `tensor "${input.name}"`;
     if (!isProtocolDatatype(input.datatype))
       throw invalid(`${where}: datatype "${input.datatype}" is not one of ${PROTOCOL_DATATYPES.join(', ')}`);
-    refuseSharedMemory(input.parameters, where);
     const shape = input.shape.map(Number);
     const count = elementCount(input.name, shape, context.maxElements);
+    const shm = inShm[i];
+    if (shm) {
+      if (hasContents(input.contents)) throw invalid(`${where}: its data is in shared memory, so it takes no contents`);
+      return { name: input.name, datatype: input.datatype, shape, shm };
+    }
     if (raw.length > 0) {
-      if (input.contents && Object.values(input.contents).some((v) => Array.isArray(v) && v.length > 0))
-        throw invalid(`${where}: both contents and raw_input_contents are given`);
-      return { name: input.name, datatype: input.datatype, shape, data: decodeBinaryData(input.name, input.datatype, count, raw[i]!) };
+      if (hasContents(input.contents)) throw invalid(`${where}: both contents and raw_input_contents are given`);
+      const bytes = raw[rawIndex++]!;
+      return { name: input.name, datatype: input.datatype, shape, data: decodeBinaryData(input.name, input.datatype, count, bytes) };
     }
     if (!input.contents) throw invalid(`${where}: no contents and no raw_input_contents`);
     return {
@@ -156,10 +183,7 @@ export function decodeGrpcInferRequest(request: GrpcInferRequest, context: GrpcR
   const outputs: RequestedOutput[] | undefined =
     request.outputs.length === 0
       ? undefined
-      : request.outputs.map((output) => {
-          refuseSharedMemory(output.parameters, `output "${output.name}"`);
-          return { name: output.name, binary: true };
-        });
+      : request.outputs.map((output) => ({ name: output.name, binary: true, shm: shmOf(output.parameters, `output "${output.name}"`) }));
   return {
     model: request.model_name,
     version: positiveVersion(request.model_version),
@@ -172,13 +196,29 @@ export function decodeGrpcInferRequest(request: GrpcInferRequest, context: GrpcR
   };
 }
 
+const EMPTY = new Uint8Array(0);
+
+function shmParameters(ref: ShmReference): Record<string, GrpcParameter> {
+  return {
+    shared_memory_region: { parameter_choice: 'string_param', string_param: ref.region },
+    shared_memory_offset: { parameter_choice: 'int64_param', int64_param: String(ref.offset) },
+    shared_memory_byte_size: { parameter_choice: 'int64_param', int64_param: String(ref.byteSize) },
+  };
+}
+
 /** The response, every output in raw_output_contents in the order of `outputs` (what tritonclient.grpc reads). */
 export function encodeGrpcInferResponse(response: InferResponse): Record<string, unknown> {
   return {
     model_name: response.model_name,
     model_version: response.model_version,
     id: response.id ?? '',
-    outputs: response.outputs.map((o) => ({ name: o.name, datatype: o.datatype, shape: o.shape })),
-    raw_output_contents: response.outputs.map((o) => binaryDataOf(dtypeOf(o.datatype), o.data)),
+    outputs: response.outputs.map((o) => ({
+      name: o.name,
+      datatype: o.datatype,
+      shape: o.shape,
+      parameters: o.shm ? shmParameters(o.shm) : {},
+    })),
+    // One entry per output, so tritonclient's index of an output is its index here; one in shared memory is empty.
+    raw_output_contents: response.outputs.map((o) => (o.shm ? EMPTY : binaryDataOf(dtypeOf(o.datatype), o.data))),
   };
 }

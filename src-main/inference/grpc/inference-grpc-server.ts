@@ -34,6 +34,8 @@ const CODE: Record<ProtocolErrorKind, status> = {
   deadline: status.DEADLINE_EXCEEDED,
   cancelled: status.CANCELLED,
   too_large: status.RESOURCE_EXHAUSTED,
+  already_exists: status.ALREADY_EXISTS,
+  exhausted: status.RESOURCE_EXHAUSTED,
   unauthenticated: status.UNAUTHENTICATED,
   failed: status.INTERNAL,
   unsupported: status.UNIMPLEMENTED,
@@ -50,6 +52,20 @@ export interface InferenceGrpcServerOptions {
 }
 
 type Call = ServerUnaryCall<unknown, unknown> | ServerDuplexStream<unknown, unknown>;
+
+interface RegisterRequest {
+  name: string;
+  key: string;
+  /** uint64, decoded as a decimal string. */
+  offset: string;
+  byte_size: string;
+}
+
+function uint64Of(text: string, field: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new ProtocolError('invalid', `${field} ${text} is past what a region can span`);
+  return value;
+}
 
 interface NamedRequest {
   name: string;
@@ -68,6 +84,7 @@ export class InferenceGrpcServer {
   constructor(private readonly options: InferenceGrpcServerOptions) {
     this.bindAddress = options.bindAddress ?? '127.0.0.1';
     const s = options.service;
+    const shm = s.sharedMemory;
     const version = (v: string) => (v === '' ? undefined : Number(v));
     this.server.addService(GRPC_SERVICE, {
       ServerLive: this.unary(true, () => ({ live: s.isLive() })),
@@ -86,6 +103,18 @@ export class InferenceGrpcServer {
       RepositoryIndex: this.unary(false, (r: { ready: boolean }) => ({ models: s.repositoryIndex(r.ready) })),
       RepositoryModelLoad: this.unary(false, async (r: { model_name: string }) => (await s.loadModel(r.model_name), {})),
       RepositoryModelUnload: this.unary(false, async (r: { model_name: string }) => (await s.unloadModel(r.model_name), {})),
+      SystemSharedMemoryStatus: this.unary(false, (r: { name: string }) => ({
+        regions: Object.fromEntries(
+          shm
+            .status(r.name === '' ? undefined : r.name)
+            .map((region) => [region.name, { name: region.name, key: region.key, offset: region.offset, byte_size: region.byteSize }]),
+        ),
+      })),
+      SystemSharedMemoryRegister: this.unary(false, (r: RegisterRequest, call) => {
+        shm.register(r.name, r.key, uint64Of(r.offset, 'offset'), uint64Of(r.byte_size, 'byte_size'), this.clientId(call));
+        return {};
+      }),
+      SystemSharedMemoryUnregister: this.unary(false, (r: { name: string }) => (shm.unregister(r.name === '' ? undefined : r.name), {})),
     } satisfies UntypedServiceImplementation);
   }
 

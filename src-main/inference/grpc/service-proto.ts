@@ -167,6 +167,17 @@ message RepositoryModelLoadRequest { string repository_name = 1; string model_na
 message RepositoryModelLoadResponse {}
 message RepositoryModelUnloadRequest { string repository_name = 1; string model_name = 2; map<string, ModelRepositoryParameter> parameters = 3; }
 message RepositoryModelUnloadResponse {}
+
+// Triton's system shared-memory extension.
+message SystemSharedMemoryStatusRequest { string name = 1; }
+message SystemSharedMemoryStatusResponse {
+  message RegionStatus { string name = 1; string key = 2; uint64 offset = 3; uint64 byte_size = 4; }
+  map<string, RegionStatus> regions = 1;
+}
+message SystemSharedMemoryRegisterRequest { string name = 1; string key = 2; uint64 offset = 3; uint64 byte_size = 4; }
+message SystemSharedMemoryRegisterResponse {}
+message SystemSharedMemoryUnregisterRequest { string name = 1; }
+message SystemSharedMemoryUnregisterResponse {}
 `;
 
 /** Each RPC served: its request and response message, and whether the client streams (ModelStreamInfer streams both ways). */
@@ -183,6 +194,17 @@ export const RPCS = {
   RepositoryIndex: { request: 'RepositoryIndexRequest', response: 'RepositoryIndexResponse', stream: false },
   RepositoryModelLoad: { request: 'RepositoryModelLoadRequest', response: 'RepositoryModelLoadResponse', stream: false },
   RepositoryModelUnload: { request: 'RepositoryModelUnloadRequest', response: 'RepositoryModelUnloadResponse', stream: false },
+  SystemSharedMemoryStatus: { request: 'SystemSharedMemoryStatusRequest', response: 'SystemSharedMemoryStatusResponse', stream: false },
+  SystemSharedMemoryRegister: {
+    request: 'SystemSharedMemoryRegisterRequest',
+    response: 'SystemSharedMemoryRegisterResponse',
+    stream: false,
+  },
+  SystemSharedMemoryUnregister: {
+    request: 'SystemSharedMemoryUnregisterRequest',
+    response: 'SystemSharedMemoryUnregisterResponse',
+    stream: false,
+  },
 } as const;
 
 export type RpcName = keyof typeof RPCS;

@@ -1,0 +1,177 @@
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, truncateSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ProtocolError } from '../../src-main/inference/protocol-error.js';
+import { SharedMemoryRegions, type ShmReference } from '../../src-main/inference/shm/shared-memory-regions.js';
+import { shmReferenceOf } from '../../src-main/inference/shm/shm-parameters.js';
+
+let folder: string;
+
+beforeEach(() => {
+  folder = mkdtempSync(join(tmpdir(), 'sb-shm-'));
+});
+afterEach(() => rmSync(folder, { recursive: true, force: true }));
+
+function object(name: string, bytes: number | Buffer): string {
+  writeFileSync(join(folder, name), typeof bytes === 'number' ? Buffer.alloc(bytes) : bytes);
+  return `/${name}`;
+}
+
+/** This process's descriptors open on files in the test's folder, from /proc/self/fd. */
+function descriptorsInFolder(): number {
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(folder);
+    } catch {
+      return false; // the listing's own descriptor, closed by the time it is read
+    }
+  }).length;
+}
+
+function refusal(call: () => unknown): ProtocolError {
+  try {
+    call();
+  } catch (error) {
+    if (error instanceof ProtocolError) return error;
+    throw error;
+  }
+  throw new Error('expected a ProtocolError');
+}
+
+describe('SharedMemoryRegions', () => {
+  it('reads and writes a tensor at the registered offset plus the reference offset', () => {
+    const key = object('tensors', Buffer.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
+    const regions = new SharedMemoryRegions({ folder });
+    regions.register('r', key, 2, 8, 'peer:a');
+    const input: ShmReference = { region: 'r', offset: 1, byteSize: 3 };
+    const output: ShmReference = { region: 'r', offset: 5, byteSize: 3 };
+    const lease = regions.lease([
+      { ref: input, where: 'tensor "x"' },
+      { ref: output, where: 'output "y"' },
+    ]);
+    expect(regions.status('r')[0]).toMatchObject({ inUseBytes: 6, requestsInFlight: 1, owner: 'peer:a' });
+    const bytes = new Uint8Array(3);
+    lease.readInto(input, bytes, 'tensor "x"');
+    expect([...bytes]).toEqual([3, 4, 5]);
+    lease.write(output, new Uint8Array([70, 80]), 'output "y"');
+    lease.release();
+    expect([...readFileSync(join(folder, 'tensors'))]).toEqual([0, 1, 2, 3, 4, 5, 6, 70, 80, 9]);
+    expect(regions.status('r')[0]).toMatchObject({ inUseBytes: 0, requestsInFlight: 0 });
+    regions.close();
+  });
+
+  it.each([
+    ['/../etc/passwd', 'is not'],
+    ['/..hidden', 'may not hold ".."'],
+    ['a..b', 'may not hold ".."'],
+    ['/.', 'may not hold ".." or be "."'],
+    ['/inner/name', 'is not'],
+    ['//double', 'is not'],
+    ['has space', 'is not'],
+    ['', 'is not'],
+    [`/${'x'.repeat(201)}`, 'is not'],
+  ])('refuses the key %j before opening anything', (key, message) => {
+    const regions = new SharedMemoryRegions({ folder });
+    const error = refusal(() => regions.register('r', key, 0, 1, 'peer:a'));
+    expect(error.kind).toBe('invalid');
+    expect(error.message).toContain(message);
+    expect(regions.status()).toEqual([]);
+    expect(regions.descriptorsOpen).toBe(0);
+  });
+
+  it('refuses a symlink, a folder, a missing object and a region past the end, and keeps no descriptor', () => {
+    const target = object('real', 64);
+    symlinkSync(join(folder, 'real'), join(folder, 'link'));
+    mkdirSync(join(folder, 'dir'));
+    const regions = new SharedMemoryRegions({ folder });
+    expect(refusal(() => regions.register('r', '/link', 0, 8, 'peer:a')).message).toContain('symlink');
+    expect(refusal(() => regions.register('r', '/dir', 0, 8, 'peer:a')).message).toContain('not a regular file');
+    expect(refusal(() => regions.register('r', '/absent', 0, 8, 'peer:a')).kind).toBe('not_found');
+    expect(refusal(() => regions.register('r', target, 60, 8, 'peer:a')).message).toContain('runs past the end');
+    expect(refusal(() => regions.register('r', target, 0, 0, 'peer:a')).message).toContain('positive');
+    expect(refusal(() => regions.register('bad name', target, 0, 8, 'peer:a')).message).toContain('region name');
+    expect(regions.descriptorsOpen).toBe(0);
+    expect(descriptorsInFolder()).toBe(0);
+  });
+
+  it('refuses a second region under one name and a reference past its region, changing nothing', () => {
+    const key = object('obj', 64);
+    const regions = new SharedMemoryRegions({ folder });
+    regions.register('r', key, 0, 32, 'peer:a');
+    expect(refusal(() => regions.register('r', key, 0, 8, 'peer:b')).kind).toBe('already_exists');
+    const past = refusal(() => regions.lease([{ ref: { region: 'r', offset: 30, byteSize: 4 }, where: 'tensor "x"' }]));
+    expect(past.message).toBe('tensor "x": offset 30 + byte_size 4 runs past the end of region "r" (32 bytes)');
+    const unknown = refusal(() => regions.lease([{ ref: { region: 'nope', offset: 0, byteSize: 4 }, where: 'tensor "x"' }]));
+    expect(unknown.message).toContain('"nope" is not registered');
+    expect(regions.status()).toEqual([{ name: 'r', key, offset: 0, byteSize: 32, owner: 'peer:a', inUseBytes: 0, requestsInFlight: 0 }]);
+    regions.close();
+  });
+
+  it('holds each client to its own limits, and everyone to the pool’s', () => {
+    const key = object('obj', 1024);
+    const regions = new SharedMemoryRegions({
+      folder,
+      limits: { maxRegions: 4, maxBytes: 1000, maxRegionsPerClient: 2, maxBytesPerClient: 600 },
+    });
+    regions.register('a1', key, 0, 100, 'peer:a');
+    regions.register('a2', key, 0, 100, 'peer:a');
+    expect(refusal(() => regions.register('a3', key, 0, 1, 'peer:a')).kind).toBe('exhausted');
+    expect(refusal(() => regions.register('b1', key, 0, 601, 'peer:b')).message).toContain("this client's regions");
+    regions.register('b1', key, 0, 600, 'peer:b');
+    expect(refusal(() => regions.register('c1', key, 0, 201, 'peer:c')).message).toContain('past their limit of 1000');
+    regions.register('c1', key, 0, 200, 'peer:c');
+    expect(refusal(() => regions.register('d1', key, 0, 1, 'peer:d')).message).toContain('4 regions are registered');
+    regions.unregister('a1');
+    regions.register('a3', key, 0, 1, 'peer:a');
+    expect(regions.status().map((r) => r.name)).toEqual(['a2', 'b1', 'c1', 'a3']);
+    regions.close();
+  });
+
+  it('keeps a region’s descriptor while a request holds it, and closes it when the request is done', () => {
+    const key = object('obj', 64);
+    const regions = new SharedMemoryRegions({ folder });
+    regions.register('r', key, 0, 64, 'peer:a');
+    expect(descriptorsInFolder()).toBe(1);
+    const ref = { region: 'r', offset: 0, byteSize: 8 };
+    const lease = regions.lease([{ ref, where: 'output "y"' }]);
+    regions.unregister('r');
+    expect(regions.status()).toEqual([]);
+    lease.write(ref, new Uint8Array([1, 2]), 'output "y"'); // the request in flight finishes with it
+    expect(descriptorsInFolder()).toBe(1);
+    regions.register('r', key, 0, 64, 'peer:a'); // the name is free again at once
+    lease.release();
+    lease.release(); // twice is once
+    expect(regions.descriptorsOpen).toBe(1);
+    regions.close();
+    expect(regions.descriptorsOpen).toBe(0);
+    expect(descriptorsInFolder()).toBe(0);
+  });
+
+  it('says so when the object was truncated after registering, and when an output does not fit', () => {
+    const key = object('obj', 64);
+    const regions = new SharedMemoryRegions({ folder });
+    regions.register('r', key, 0, 64, 'peer:a');
+    truncateSync(join(folder, 'obj'), 10);
+    const ref = { region: 'r', offset: 8, byteSize: 8 };
+    const lease = regions.lease([{ ref, where: 'tensor "x"' }]);
+    expect(refusal(() => lease.readInto(ref, new Uint8Array(8), 'tensor "x"')).message).toContain('holds 2 of its 8 bytes');
+    expect(refusal(() => lease.write(ref, new Uint8Array(9), 'output "y"')).message).toContain('is 9 bytes');
+    lease.release();
+    regions.close();
+  });
+});
+
+describe('shmReferenceOf', () => {
+  it('takes the three parameters together, the offset defaulting to 0', () => {
+    expect(shmReferenceOf({ region: undefined, offset: undefined, byteSize: undefined }, 'x')).toBeUndefined();
+    expect(shmReferenceOf({ region: 'r', offset: undefined, byteSize: 16 }, 'x')).toEqual({ region: 'r', offset: 0, byteSize: 16 });
+    expect(shmReferenceOf({ region: 'r', offset: '8', byteSize: '16' }, 'x')).toEqual({ region: 'r', offset: 8, byteSize: 16 });
+    expect(() => shmReferenceOf({ region: 'r', offset: 0, byteSize: undefined }, 'tensor "x"')).toThrow(
+      'tensor "x": shared_memory_byte_size must be given',
+    );
+    expect(() => shmReferenceOf({ region: undefined, offset: undefined, byteSize: 4 }, 'x')).toThrow('shared_memory_region');
+    expect(() => shmReferenceOf({ region: 'r', offset: -1, byteSize: 4 }, 'x')).toThrow('shared_memory_offset');
+    expect(() => shmReferenceOf({ region: 'r', offset: 0, byteSize: 1.5 }, 'x')).toThrow('shared_memory_byte_size');
+  });
+});
