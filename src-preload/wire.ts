@@ -17,6 +17,7 @@ import type { ExperienceSnapshot, SamplerSettings } from '../src-main/experience
 import type { RepositorySnapshot } from '../src-main/repository/coordinator.js';
 import type { ModelMetadata } from '../src-main/inference/protocol-types.js';
 import type { ProtocolTrafficSnapshot } from '../src-main/inference/protocol-traffic.js';
+import type { SharedMemorySnapshot } from '../src-main/inference/shm/shared-memory-regions.js';
 import type { CommandName } from './contract.js';
 
 export type {
@@ -27,6 +28,7 @@ export type {
   ProtocolTrafficSnapshot,
   RepositorySnapshot,
   SamplerSettings,
+  SharedMemorySnapshot,
 };
 
 /** Where the inference API and the metrics listen, the token they take, and each protocol's traffic (the Endpoints page). */
@@ -43,6 +45,8 @@ export interface EndpointsSnapshot {
   /** The models served, as `GET /v2/models/{m}` describes them to clients. */
   models: ModelMetadata[];
   traffic: ProtocolTrafficSnapshot[];
+  /** Clients' system shared-memory regions (Triton's extension), shared by both protocols. */
+  sharedMemory: SharedMemorySnapshot;
 }
 
 /** The headless server's counts of its WebSocket clients (see server/dashboard-socket.ts). */

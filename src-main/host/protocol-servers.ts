@@ -110,6 +110,7 @@ export class ProtocolServers {
       token: this.options.auth.token,
       models: this.service.servedModels(),
       traffic: [this.http?.traffic, this.grpc?.traffic].filter((t) => t !== undefined).map((t) => t.snapshot()),
+      sharedMemory: this.service.sharedMemory.snapshot(),
     };
   }
 

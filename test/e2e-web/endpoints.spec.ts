@@ -1,10 +1,11 @@
 /**
  * The Endpoints page against the real headless server: the addresses it printed, the token
  * masked until asked for and copied to the clipboard, a Python snippet that runs as pasted
- * (in the project's virtual environment, with tritonclient), and the traffic it caused.
+ * (in the project's virtual environment, with tritonclient), the traffic it caused, and the
+ * shared-memory regions clients registered (on this page and on the Shared memory page).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
@@ -112,3 +113,32 @@ for (const protocol of ['http', 'grpc'] as const) {
     expect(run.stdout).toMatch(/^logits \[\[/);
   });
 }
+
+test('lists the shared-memory regions clients register, here and on the Shared memory page', async ({ page }) => {
+  const key = `sb-e2e-${process.pid}`;
+  writeFileSync(join('/dev/shm', key), Buffer.alloc(4096));
+  const shm = (path: string, body?: unknown) =>
+    fetch(`${inferenceUrl}/v2/systemsharedmemory${path}`, {
+      method: 'POST',
+      headers: { ...bearer(), 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  try {
+    expect((await shm('/region/actor-obs/register', { key: `/${key}`, offset: 1024, byte_size: 2048 })).status).toBe(200);
+    await openEndpoints(page);
+    const row = page.getByTestId('client-region-actor-obs');
+    await expect(row).toContainText(`/${key}`);
+    await expect(row).toContainText('2 KiB');
+    await expect(row).toContainText('127.0.0.1');
+    await expect(page.getByTestId('client-regions-summary')).toContainText('1 of 256 regions');
+    await page.screenshot({ path: 'test-results/endpoints-shared-memory.png', fullPage: true });
+    await page.getByTestId('nav-memory').click();
+    await expect(page.getByTestId('client-region-actor-obs')).toContainText(`/${key}`);
+    expect((await shm('/region/actor-obs/unregister')).status).toBe(200);
+    await expect(page.getByTestId('client-regions')).toContainText('No region is registered');
+    await expect(page.getByTestId('client-regions-summary')).toContainText('Descriptors open: 0');
+  } finally {
+    await shm('/unregister');
+    rmSync(join('/dev/shm', key), { force: true });
+  }
+});

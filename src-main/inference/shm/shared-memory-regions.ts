@@ -55,6 +55,15 @@ export interface RegionStatus {
   readonly requestsInFlight: number;
 }
 
+/** The pool as the Endpoints and Shared memory pages show it. */
+export interface SharedMemorySnapshot {
+  readonly limits: SharedMemoryLimits;
+  readonly regions: readonly RegionStatus[];
+  readonly registeredBytes: number;
+  /** Descriptors open now, unregistered regions still in use by a request included. */
+  readonly descriptorsOpen: number;
+}
+
 interface Region {
   readonly name: string;
   readonly key: string;
@@ -135,6 +144,16 @@ export class SharedMemoryRegions {
       inUseBytes: r.inUseBytes,
       requestsInFlight: r.leases,
     }));
+  }
+
+  snapshot(): SharedMemorySnapshot {
+    const regions = this.status();
+    return {
+      limits: this.limits,
+      regions,
+      registeredBytes: regions.reduce((n, r) => n + r.byteSize, 0),
+      descriptorsOpen: this.openDescriptors,
+    };
   }
 
   /** Every region a request names, checked and held until `release`: none is closed under it. */

@@ -2,6 +2,7 @@
 import { useState, type ReactNode } from 'react';
 import { count, ms } from '../../../src-preload/format.js';
 import type { EndpointsSnapshot, ProtocolTrafficSnapshot } from '../../../src-preload/wire.js';
+import { ClientRegions } from '../components/client-regions.js';
 import { TOKEN_VARIABLE, tritonclientSnippet, type SnippetProtocol } from '../python-snippet.js';
 import { useDashboard } from '../store.js';
 
@@ -210,6 +211,7 @@ export function Endpoints(): ReactNode {
       <Addresses endpoints={endpoints} />
       <PythonClient endpoints={endpoints} />
       <Traffic endpoints={endpoints} />
+      <ClientRegions pool={endpoints.sharedMemory} />
     </>
   );
 }

@@ -1,7 +1,8 @@
-/** Shared memory: the engine's arenas (capacity, use and high-water, over time) and the experience buffer. */
+/** Shared memory: the engine's arenas (capacity, use and high-water, over time), clients' registered regions and the experience buffer. */
 import type { ReactNode } from 'react';
 import { bytes, count } from '../../../src-preload/format.js';
 import { color, TimeChart } from '../components/chart.js';
+import { ClientRegions } from '../components/client-regions.js';
 import { Stat } from '../components/controls.js';
 import { useDashboard } from '../store.js';
 
@@ -9,6 +10,7 @@ export function Memory(): ReactNode {
   const engine = useDashboard((s) => s.snapshot!.engine);
   const experience = useDashboard((s) => s.snapshot!.experience);
   const history = useDashboard((s) => s.history);
+  const clientRegions = useDashboard((s) => s.snapshot!.endpoints?.sharedMemory);
   const t = engine.arenaTotals;
   return (
     <>
@@ -64,6 +66,7 @@ export function Memory(): ReactNode {
           </table>
         )}
       </section>
+      <ClientRegions pool={clientRegions} />
       {experience && (
         <section className="panel" data-testid="memory-experience">
           <h2>Experience buffer</h2>
