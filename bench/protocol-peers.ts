@@ -21,7 +21,9 @@ export class BenchSetupError extends Error {
 
 /** The bench's virtual environment, made (about a minute, once) when it is missing or lacks a package. */
 export function ensureBenchVenv(): void {
-  const ready = () => existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import mlserver, onnxruntime, tritonclient.http.aio']).status === 0;
+  // Two interpreters: MLServer and tritonclient.grpc both register `inference.*` in protobuf's default pool, so one process cannot import both.
+  const imports = (modules: string) => spawnSync(PYTHON, ['-c', `import ${modules}`]).status === 0;
+  const ready = () => existsSync(PYTHON) && imports('mlserver, onnxruntime') && imports('tritonclient.http.aio, tritonclient.grpc.aio');
   if (ready()) return;
   log('making .venv-bench (MLServer, onnxruntime, tritonclient) from bench/requirements.txt ...');
   if (!existsSync(PYTHON) && spawnSync('python3', ['-m', 'venv', VENV], { stdio: 'inherit' }).status !== 0)
@@ -51,6 +53,8 @@ export interface ServedPeer {
   readonly headers: Record<string, string>;
   /** Switchboard's metrics URL (MLServer's are not compared). */
   readonly metricsUrl?: string;
+  /** Switchboard's process, whose descriptors the benchmark counts. */
+  readonly pid?: number;
   stop(): Promise<void>;
 }
 
@@ -122,6 +126,7 @@ export async function startSwitchboard(modelPath: string): Promise<ServedPeer> {
     grpcHostPort: /^Inference gRPC: (\S+)/m.exec(output())![1]!,
     headers,
     metricsUrl: /^Metrics: (\S+)/m.exec(output())![1]!,
+    pid: child.pid,
     stop: () => stopChild(child, 'SIGINT'),
   };
 }
@@ -169,7 +174,7 @@ export interface LoadSpec {
   rows: number;
   concurrency: number;
   binary: boolean;
-  protocol: 'http' | 'grpc' | 'grpc_stream';
+  protocol: 'http' | 'grpc' | 'grpc_stream' | 'grpc_shm';
 }
 
 export interface LoadResult {
@@ -189,7 +194,7 @@ export class LoadClient {
   private readonly lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
 
   async run(spec: LoadSpec, durationMs: number): Promise<LoadResult> {
-    const line = { ...spec, model: 'policy', input: 'obs', output: 'logits', cols: 64, duration_s: durationMs / 1000 };
+    const line = { ...spec, model: 'policy', input: 'obs', output: 'logits', cols: 64, output_cols: 8, duration_s: durationMs / 1000 };
     this.child.stdin.write(`${JSON.stringify(line)}\n`);
     const answer = await this.lines.next();
     if (answer.done) throw new BenchSetupError('the load client exited');

@@ -10,6 +10,9 @@
  *                       JSON is its only HTTP path, and every ratio_vs_mlserver is against it);
  *   switchboard_grpc / switchboard_grpc_stream  the product over gRPC, unary ModelInfer or
  *                       one ModelStreamInfer stream with the same requests in flight;
+ *   switchboard_grpc_shm  unary ModelInfer with input and output in system shared memory
+ *                       (one input region, one output region with a place per requester,
+ *                       registered for each slice and unregistered after it);
  *   mlserver_grpc       MLServer's gRPC (unary: its stream RPC is for generative models),
  *                       the peer of both gRPC paths' ratio_vs_mlserver;
  *   inprocess           the engine called in this process, no protocol at all.
@@ -17,8 +20,11 @@
  * remote paths take the same load from one client process, tritonclient's asyncio clients
  * (bench/protocol_load.py says why not perf_analyzer). Slices of each contender alternate in
  * rounds (lib.ts `measureRound`) and a ratio is the median of the rounds' own ratios. Then
- * what a Prometheus scrape of Switchboard's /metrics costs. The last line is the JSON result.
+ * what a Prometheus scrape of Switchboard's /metrics costs, how many shared-memory descriptors
+ * Switchboard still holds after every region was unregistered (from /proc/<pid>/fd), and the
+ * issue's targets, each with its figure. The last line is the JSON result.
  */
+import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildMlp } from '../src-main/models/mlp.js';
 import { startEngine } from './contenders.js';
@@ -38,6 +44,7 @@ const REMOTE = [
   { path: 'mlserver_http_json', peer: 'mlserver', protocol: 'http', binary: false, versus: 'mlserver_http_json' },
   { path: 'switchboard_grpc', peer: 'switchboard', protocol: 'grpc', binary: true, versus: 'mlserver_grpc' },
   { path: 'switchboard_grpc_stream', peer: 'switchboard', protocol: 'grpc_stream', binary: true, versus: 'mlserver_grpc' },
+  { path: 'switchboard_grpc_shm', peer: 'switchboard', protocol: 'grpc_shm', binary: true, versus: 'mlserver_grpc' },
   { path: 'mlserver_grpc', peer: 'mlserver', protocol: 'grpc', binary: true, versus: 'mlserver_grpc' },
 ] as const satisfies readonly { path: string; peer: 'switchboard' | 'mlserver'; protocol: Protocol; binary: boolean; versus: string }[];
 const PATHS = [...REMOTE.map((r) => r.path), 'inprocess'] as const;
@@ -137,6 +144,33 @@ async function scrapeCost(peer: ServedPeer): Promise<Record<string, number>> {
   return { scrape_p50_ms: round(median(times)), scrape_max_ms: round(Math.max(...times)), scrape_bytes: bytes };
 }
 
+/** Descriptors of `pid` open on shared-memory objects. */
+function shmDescriptors(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('/dev/shm/');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false; // closed while listed
+      throw error;
+    }
+  }).length;
+}
+
+type Results = Record<(typeof SCENARIOS)[number]['key'], Record<PathName, { ratio_vs_mlserver: number; ratio_vs_inprocess: number }>> & {
+  shm_descriptors_left: number | null;
+};
+
+/** The issue's targets (#16), each with the figure it is judged on. */
+function targets(r: Results) {
+  const grpc = Math.min(r.c64_rows1.switchboard_grpc.ratio_vs_mlserver, r.c8_rows128.switchboard_grpc.ratio_vs_mlserver);
+  const shm = r.c8_rows128.switchboard_grpc_shm.ratio_vs_inprocess;
+  return {
+    grpc_vs_mlserver_grpc_at_least_3: { figure: grpc, met: grpc >= 3 },
+    grpc_shm_128_rows_vs_inprocess_at_least_0_8: { figure: shm, met: shm >= 0.8 },
+    no_shm_descriptor_left: { figure: r.shm_descriptors_left, met: r.shm_descriptors_left === 0 },
+  };
+}
+
 ensureBenchVenv();
 const models = tempModelDir();
 const modelPath = models.write('policy.onnx', buildMlp({ layers: [64, 256, 256, 8], seed: 7 }));
@@ -154,6 +188,8 @@ try {
   };
   for (const scenario of SCENARIOS) output[scenario.key] = await measureScenario(load, { switchboard, mlserver }, modelPath, scenario);
   output.metrics = await scrapeCost(switchboard);
+  output.shm_descriptors_left = switchboard.pid === undefined ? null : shmDescriptors(switchboard.pid);
+  output.targets = targets(output as unknown as Results);
   console.log(JSON.stringify(output));
 } finally {
   for (const s of started.reverse()) await s.stop();

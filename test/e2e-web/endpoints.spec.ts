@@ -130,7 +130,7 @@ test('lists the shared-memory regions clients register, here and on the Shared m
     await expect(row).toContainText(`/${key}`);
     await expect(row).toContainText('2 KiB');
     await expect(row).toContainText('127.0.0.1');
-    await expect(page.getByTestId('client-regions-summary')).toContainText('1 of 256 regions');
+    await expect(page.getByTestId('client-regions-summary')).toContainText('1 of 512 regions');
     await page.screenshot({ path: 'test-results/endpoints-shared-memory.png', fullPage: true });
     await page.getByTestId('nav-memory').click();
     await expect(page.getByTestId('client-region-actor-obs')).toContainText(`/${key}`);

@@ -30,9 +30,9 @@ export interface SharedMemoryLimits {
  * one client can make the server address, so that one client cannot take the pool from the others.
  */
 export const DEFAULT_SHARED_MEMORY_LIMITS: SharedMemoryLimits = {
-  maxRegions: 256,
+  maxRegions: 512, // each an open descriptor: well under a default soft limit of 1024 with the sockets beside them
   maxBytes: 16 * 1024 ** 3,
-  maxRegionsPerClient: 64,
+  maxRegionsPerClient: 128,
   maxBytesPerClient: 4 * 1024 ** 3,
 };
 
