@@ -37,6 +37,9 @@ export function admit(inputs: unknown, options: InferOptions, facts: AdmissionFa
       counts.rejectedDraining++;
       throw new QueueDrainingError(facts.queueName);
     }
+    for (const name of Object.keys(options.outputSinks ?? {}))
+      if (!facts.plan.outputs.some((o) => o.name === name))
+        throw new InvalidInputError('option', name, 'outputSinks names an output the model does not have');
     const validated = validateInputs(facts.plan, inputs, options.checkFinite ?? facts.checkFinite);
     if (facts.limiter.enabled) facts.limiter.admit(options.clientId);
     return validated;

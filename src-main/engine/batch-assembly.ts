@@ -5,13 +5,15 @@
  */
 import { dtypeInfo, type DType, type NumericDType, type TensorData, type TensorValues } from './dtypes.js';
 import type { PlannedTensor } from './signature.js';
+import { TensorSource, type InputValues, type OutputSink } from './tensor-source.js';
 import type { WireTensor } from './worker/protocol.js';
 
 export interface Batchable {
   readonly version: number;
   readonly rows: number;
-  readonly data: readonly TensorValues[];
+  readonly data: readonly InputValues[];
   readonly settled: boolean;
+  readonly options?: { readonly outputSinks?: Readonly<Record<string, OutputSink>> };
 }
 
 /** What gathering needs of the queue: its head, and taking the head. */
@@ -100,7 +102,8 @@ export function concatInputs(
 }
 
 /** Copy `source` into `target` at `offset` elements. The plan makes both the same dtype. */
-function copyInto(target: TensorData, source: TensorValues, offset: number): void {
+function copyInto(target: TensorData, source: InputValues, offset: number): void {
+  if (source instanceof TensorSource) return source.copyTo(target.subarray(offset, offset + source.length));
   if (Array.isArray(source)) throw new TypeError('strings never go into an arena (a row plan is numeric)');
   // A TypedArray's set takes any array of its own element kind; the union type cannot say both sides match.
   (target as unknown as { set(source: TensorValues, offset: number): void }).set(source, offset);
@@ -142,16 +145,25 @@ export function scatterOutputs<R extends Batchable>(
     rowOffset += request.rows;
     if (request.settled) continue;
     const tensors: Record<string, SlicedOutput> = {};
+    const sinks = request.options?.outputSinks;
     for (let o = 0; o < specs.length; o++) {
       const spec = specs[o]!;
+      const [from, to] = [firstRow * spec.rowElements, rowOffset * spec.rowElements];
       tensors[spec.name] = {
-        data: outputs[o]!.slice(firstRow * spec.rowElements, rowOffset * spec.rowElements),
+        data: sinkOrCopy(sinks?.[spec.name], outputs[o]!, from, to),
         dims: [request.rows, ...spec.rowShape],
         dtype: spec.dtype,
       };
     }
     deliver(request, tensors);
   }
+}
+
+/** A request's rows of an output: handed to its sink as a view (the result then holds none), or copied out of the batch. */
+function sinkOrCopy(sink: OutputSink | undefined, output: TensorData, from: number, to: number): TensorData {
+  if (!sink) return output.slice(from, to);
+  sink(output.subarray(from, to));
+  return output.subarray(0, 0);
 }
 
 /**

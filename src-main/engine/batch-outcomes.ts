@@ -72,7 +72,13 @@ export function answerDirect(
     if (request.settled) continue;
     answered++;
     const tensors: InferResult['outputs'] = {};
-    for (const t of outputs) tensors[t.name] = { data: t.data, dims: [...t.dims], dtype: t.dtype };
+    const sinks = request.options.outputSinks;
+    for (const t of outputs) {
+      const sink = sinks?.[t.name];
+      // A run's outputs are its own (transferred from the thread): a sink takes them as they are, once.
+      if (sink && !Array.isArray(t.data)) sink(t.data);
+      tensors[t.name] = { data: sink && !Array.isArray(t.data) ? t.data.subarray(0, 0) : t.data, dims: [...t.dims], dtype: t.dtype };
+    }
     answer(request, tensors, batch, computeMs, nowMs, counters);
   }
   counters.stats.batchDone(batch.rows, batch.requests.length, answered, computeMs, nowMs);

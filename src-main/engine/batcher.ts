@@ -5,6 +5,7 @@
  */
 import type { ArenaPool } from './arena.js';
 import type { SlotSource, TransferLane } from './transfer-lane.js';
+import { TensorSource } from './tensor-source.js';
 import type { WireTensor } from './worker/protocol.js';
 import { concatInputs, copyInputs, gatherBatch, gatherGroup } from './batch-assembly.js';
 import { decideBatch, RecentPeak } from './batch-policy.js';
@@ -157,7 +158,8 @@ export class Batcher {
 function wireInputs(plan: DirectPlan, request: InferRequest): WireTensor[] {
   return plan.inputs.map((spec, i) => {
     const data = request.data[i]!;
-    return { name: spec.name, dtype: spec.dtype, dims: request.dims![i]!, data: Array.isArray(data) ? [...data] : data.slice() };
+    const copy = data instanceof TensorSource ? data.materialize() : Array.isArray(data) ? [...data] : data.slice();
+    return { name: spec.name, dtype: spec.dtype, dims: request.dims![i]!, data: copy };
   });
 }
 

@@ -11,6 +11,7 @@ export { Engine, type EngineOptions, type LoadModelOptions, type ModelHandle } f
 export * from './errors.js';
 export type { InferOptions, InferResult, OutputTensor } from './request.js';
 export type { Tensor, TensorMap } from './validate.js';
+export { TensorSource, type InputValues, type OutputSink } from './tensor-source.js';
 export type { DType, TensorData, TensorValues } from './dtypes.js';
 export type { ModelSignature, TensorSpec, ServingPlan } from './signature.js';
 export { movesByTransfer } from './signature.js';

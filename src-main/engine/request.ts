@@ -4,6 +4,7 @@
  * race to settle it; whichever comes first wins and the rest find it settled.
  */
 import type { DType, TensorValues } from './dtypes.js';
+import type { InputValues, OutputSink } from './tensor-source.js';
 import { InvalidInputError } from './errors.js';
 import type { Queueable } from './bounded-queue.js';
 import type { Deadline } from './deadlines.js';
@@ -19,6 +20,8 @@ export interface InferOptions {
   readonly checkFinite?: boolean;
   /** Run on this version (the active one or one kept warm); the active version when absent. */
   readonly version?: number;
+  /** Outputs to hand to a sink instead of the result, by name (see tensor-source.ts). */
+  readonly outputSinks?: Readonly<Record<string, OutputSink>>;
 }
 
 /** A request's deadline at most: a day (a longer one is a mistake, and a timer that far out is one too). */
@@ -29,7 +32,7 @@ export const MAX_CLIENT_ID_LENGTH = 256;
 /** Check what a caller passed beside its tensors; an InvalidInputError (kind "option") names the bad one. */
 export function checkInferOptions(options: InferOptions): void {
   if (typeof options !== 'object' || options === null) throw new InvalidInputError('option', undefined, 'options must be an object');
-  const { timeoutMs, clientId, checkFinite, signal, version } = options as Record<string, unknown>;
+  const { timeoutMs, clientId, checkFinite, signal, version, outputSinks } = options as Record<string, unknown>;
   if (
     timeoutMs !== undefined &&
     (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMEOUT_MS)
@@ -47,6 +50,11 @@ export function checkInferOptions(options: InferOptions): void {
     throw new InvalidInputError('option', undefined, 'version must be a positive integer');
   if (signal !== undefined && !(signal instanceof AbortSignal))
     throw new InvalidInputError('option', undefined, 'signal must be an AbortSignal');
+  if (
+    outputSinks !== undefined &&
+    (typeof outputSinks !== 'object' || outputSinks === null || !Object.values(outputSinks).every((s) => typeof s === 'function'))
+  )
+    throw new InvalidInputError('option', undefined, 'outputSinks must map output names to functions');
 }
 
 export interface OutputTensor {
@@ -77,8 +85,8 @@ export class InferRequest implements Queueable {
   /** Called once, after the request settles either way (one shared function, not a closure per request). */
   onSettled: ((request: InferRequest, error: Error | undefined) => void) | undefined;
 
-  /** Input arrays in plan order. */
-  readonly data: TensorValues[];
+  /** Input arrays (or sources) in plan order. */
+  readonly data: InputValues[];
   /** Size of dim 0 (1 for one request per run). */
   readonly rows: number;
   /** Each input's dims, for a plan that moves tensors by transfer (a row plan's follow from `rows`). */

@@ -6,9 +6,11 @@
 import { dtypeInfo, dtypesOfArray, isFiniteHalf, isNumericDType, type DType, type TensorData, type TensorValues } from './dtypes.js';
 import { InvalidInputError } from './errors.js';
 import { movesByTransfer, type RowPlan, type ServingPlan, type TensorSpec, type TransferPlan } from './signature.js';
+import { TensorSource, type InputValues } from './tensor-source.js';
 
 export interface Tensor {
-  readonly data: TensorValues;
+  /** A TensorSource is read once, where the engine needs the values (see tensor-source.ts). */
+  readonly data: InputValues;
   readonly dims: readonly number[];
   /** Needed only to tell bool from uint8 (Uint8Array) and float16 from uint16 (Uint16Array); checked when given. */
   readonly dtype?: DType;
@@ -17,8 +19,8 @@ export interface Tensor {
 export type TensorMap = Readonly<Record<string, Tensor>>;
 
 export interface ValidatedRequest {
-  /** Input arrays in plan order. */
-  readonly data: TensorValues[];
+  /** Input arrays in plan order; a source only for a row plan without the finite check (copied into the arena as the batch is assembled). */
+  readonly data: InputValues[];
   /** Size of dim 0, shared by every input (1 for a direct plan: one request, one run). */
   readonly rows: number;
   /** Each input's dims, for a plan that moves tensors by transfer (a row plan knows them from the rows). */
@@ -67,6 +69,10 @@ function tensorFor(given: Record<string, unknown>, spec: { readonly name: string
   if (tensor === undefined) throw new InvalidInputError('missing_input', spec.name, 'required input is missing');
   const shaped = typeof tensor === 'object' && tensor !== null && Array.isArray(tensor.dims);
   const data = shaped ? tensor.data : undefined;
+  if (data instanceof TensorSource) {
+    if (data.dtype !== spec.dtype) throw new InvalidInputError('dtype', spec.name, `expected ${spec.dtype}, got ${data.dtype}`);
+    return tensor as Tensor;
+  }
   if (!shaped || !(ArrayBuffer.isView(data) || (spec.dtype === 'string' && Array.isArray(data)))) {
     const expected = spec.dtype === 'string' ? 'string[]' : 'TypedArray';
     throw new InvalidInputError('not_a_tensor', spec.name, `expected { data: ${expected}, dims: number[] }`);
@@ -96,7 +102,7 @@ function checkContents(
       `dims [${tensor.dims.join(', ')}] need ${elements} elements, data has ${tensor.data.length}`,
     );
   }
-  if (checkFinite && checksFinite(spec.dtype) && !isFiniteArray(spec.dtype, tensor.data)) {
+  if (checkFinite && checksFinite(spec.dtype) && !isFiniteArray(spec.dtype, tensor.data as TensorValues)) {
     throw new InvalidInputError('non_finite', spec.name, 'contains NaN or Infinity');
   }
 }
@@ -117,7 +123,7 @@ function validateShapes(plan: TransferPlan, given: Record<string, unknown>, chec
   const allDims: (readonly number[])[] = new Array<readonly number[]>(plan.inputs.length);
   for (let i = 0; i < plan.inputs.length; i++) {
     const spec: TensorSpec = plan.inputs[i]!;
-    const tensor = tensorFor(given, spec);
+    const tensor = valuesNow(tensorFor(given, spec)); // a run by transfer takes an array: the source is copied into one now
     const dims: readonly unknown[] = tensor.dims;
     if (dims.length !== spec.shape.length) {
       throw new InvalidInputError('rank', spec.name, `expected rank ${spec.shape.length} [${spec.shape.join(', ')}], got ${dims.length}`);
@@ -143,15 +149,22 @@ function validateShapes(plan: TransferPlan, given: Record<string, unknown>, chec
   return { data, rows: allDims[0]![0]!, dims: allDims, group: allDims.map((d) => d.slice(1).join(',')).join(';') };
 }
 
+/** The tensor with its values in an array: a source's copied into one of its own. */
+function valuesNow(tensor: Tensor): Tensor & { readonly data: TensorValues } {
+  return tensor.data instanceof TensorSource ? { ...tensor, data: tensor.data.materialize() } : (tensor as Tensor & { data: TensorValues });
+}
+
 /** A dim larger than this is a mistake (or an attack on the arithmetic), whatever the memory. */
 const MAX_DIM = 2 ** 31 - 1;
 
 function validateRows(plan: RowPlan, given: Record<string, unknown>, checkFinite: boolean): ValidatedRequest {
-  const data: TensorData[] = new Array<TensorData>(plan.inputs.length);
+  const data: (TensorData | TensorSource)[] = new Array<TensorData | TensorSource>(plan.inputs.length);
   let rows = -1;
   for (let i = 0; i < plan.inputs.length; i++) {
     const spec = plan.inputs[i]!;
-    const tensor = tensorFor(given, spec);
+    const requested = tensorFor(given, spec);
+    // The finite check reads the values before the request is accepted; otherwise a source waits for the arena.
+    const tensor = checkFinite ? valuesNow(requested) : requested;
     const dims: readonly unknown[] = tensor.dims;
     if (dims.length !== spec.rowShape.length + 1) {
       throw new InvalidInputError('rank', spec.name, `expected rank ${spec.rowShape.length + 1}, got ${dims.length}`);
@@ -175,7 +188,7 @@ function validateRows(plan: RowPlan, given: Record<string, unknown>, checkFinite
     } else checkBatch(spec.name, batch, plan.maxRows, rows);
     rows = batch; // every input's equals the first's (the fixed batch, or checked above)
     checkContents(spec, tensor, elements, checkFinite);
-    data[i] = tensor.data as TensorData; // a row plan's dtypes are numeric (signature.ts)
+    data[i] = tensor.data as TensorData | TensorSource; // a row plan's dtypes are numeric (signature.ts)
   }
   return { data, rows, dims: undefined, group: undefined };
 }

@@ -20,7 +20,7 @@ import type {
   ServerMetadata,
 } from './protocol-types.js';
 import type { SharedMemoryRegions, ShmLease } from './shm/shared-memory-regions.js';
-import { readShmInput, writeShmOutput } from './shm/shm-tensors.js';
+import { ShmTensors } from './shm/shm-tensors.js';
 import { modelConfigJson, modelMetadata, statisticsJson } from './triton-views.js';
 
 /** What the repository extension uses of the coordinator. */
@@ -148,6 +148,8 @@ export class InferenceService {
   }
 
   private async inferWith(request: DecodedInferRequest, lease: ShmLease | undefined): Promise<InferResponse> {
+    const shm = lease && new ShmTensors(lease);
+    for (const output of request.outputs ?? []) if (output.shm) shm!.output(output.shm, output.name);
     let handle;
     try {
       handle = this.engine.model(request.model);
@@ -169,7 +171,7 @@ export class InferenceService {
           'invalid',
           `tensor "${input.name}": datatype ${input.datatype}, but the model takes ${datatypeOf(spec.dtype)}`,
         );
-      const data = input.shm ? readShmInput(lease!, input.shm, input.name, input.datatype, input.shape) : input.data;
+      const data = input.shm ? shm!.input(input.shm, input.name, input.datatype, input.shape) : input.data;
       tensors[input.name] = { data, dims: input.shape, dtype: dtypeOf(input.datatype) };
     }
     let result;
@@ -178,15 +180,17 @@ export class InferenceService {
         timeoutMs: request.timeoutMs,
         clientId: request.clientId,
         version: request.version,
+        ...(shm ? { outputSinks: shm.sinks } : {}),
       });
     } catch (error) {
       throw protocolErrorOf(error);
     }
+    shm?.check();
     const wanted: readonly RequestedOutput[] = request.outputs ?? outputNames.map((name) => ({ name, binary: request.binaryByDefault }));
-    const outputs: ResponseOutput[] = wanted.map(({ name, binary, shm }) => {
+    const outputs: ResponseOutput[] = wanted.map(({ name, binary, shm: region }) => {
       const tensor = result.outputs[name]!; // every output of the signature is in the result
-      if (shm) writeShmOutput(lease!, shm, name, tensor.dtype, tensor.data);
-      return { name, datatype: datatypeOf(tensor.dtype), dtype: tensor.dtype, shape: tensor.dims, data: tensor.data, binary, shm };
+      if (region) shm!.writeRemaining(region, name, tensor.dtype, tensor.data);
+      return { name, datatype: datatypeOf(tensor.dtype), dtype: tensor.dtype, shape: tensor.dims, data: tensor.data, binary, shm: region };
     });
     return {
       model_name: request.model,

@@ -5,6 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../src-main/inference/protocol-error.js';
 import { SharedMemoryRegions, type ShmReference } from '../../src-main/inference/shm/shared-memory-regions.js';
 import { shmReferenceOf } from '../../src-main/inference/shm/shm-parameters.js';
+import { ShmTensors } from '../../src-main/inference/shm/shm-tensors.js';
+import type { TensorSource } from '../../src-main/engine/index.js';
 
 let folder: string;
 
@@ -173,5 +175,64 @@ describe('shmReferenceOf', () => {
     expect(() => shmReferenceOf({ region: undefined, offset: undefined, byteSize: 4 }, 'x')).toThrow('shared_memory_region');
     expect(() => shmReferenceOf({ region: 'r', offset: -1, byteSize: 4 }, 'x')).toThrow('shared_memory_offset');
     expect(() => shmReferenceOf({ region: 'r', offset: 0, byteSize: 1.5 }, 'x')).toThrow('shared_memory_byte_size');
+  });
+});
+
+describe('ShmTensors', () => {
+  function setup(bytes: Buffer) {
+    const key = object('tensors', bytes);
+    const regions = new SharedMemoryRegions({ folder });
+    regions.register('r', key, 0, bytes.byteLength, 'peer:a');
+    const input: ShmReference = { region: 'r', offset: 0, byteSize: 8 };
+    const output: ShmReference = { region: 'r', offset: 8, byteSize: 4 };
+    const lease = regions.lease([
+      { ref: input, where: 'tensor "x"' },
+      { ref: output, where: 'output "y"' },
+    ]);
+    return { regions, lease, input, output, tensors: new ShmTensors(lease) };
+  }
+
+  it('gives the engine a source it copies from once, and a sink that writes the rows it is handed', () => {
+    const { regions, lease, input, output, tensors } = setup(Buffer.from(new Float32Array([1.5, -2, 0, 0]).buffer));
+    const source = tensors.input(input, 'x', 'FP32', [2]) as TensorSource;
+    expect(source.materialize()).toEqual(new Float32Array([1.5, -2]));
+    tensors.output(output, 'y');
+    tensors.sinks.y!(new Float32Array([7]));
+    tensors.check();
+    lease.release();
+    expect(readFileSync(join(folder, 'tensors')).readFloatLE(8)).toBe(7);
+    regions.close();
+  });
+
+  it('refuses a byte size that does not match the shape, before the engine sees the request', () => {
+    const { regions, lease, input, tensors } = setup(Buffer.alloc(16));
+    expect(() => tensors.input(input, 'x', 'FP32', [3])).toThrow('shared_memory_byte_size is 8; 3 FP32 elements are 12 bytes');
+    lease.release();
+    regions.close();
+  });
+
+  it('keeps what goes wrong while the engine copies as the request’s error, and never throws into the batch', () => {
+    const { regions, lease, input, output, tensors } = setup(Buffer.alloc(16));
+    const source = tensors.input(input, 'x', 'FP32', [2]) as TensorSource;
+    tensors.output(output, 'y');
+    truncateSync(join(folder, 'tensors'), 4);
+    const target = new Float32Array([9, 9]);
+    expect(() => source.copyTo(target)).not.toThrow();
+    expect([...target]).toEqual([0, 0]);
+    expect(() => tensors.sinks.y!(new Float32Array([1, 2]))).not.toThrow(); // 8 bytes for a place of 4
+    expect(() => tensors.check()).toThrow('tensor "x": region "r" holds 4 of its 8 bytes');
+    lease.release();
+    regions.close();
+  });
+
+  it('fills zeros for a request answered before its batch was assembled: the descriptor may be closed by then', () => {
+    const { regions, lease, input, tensors } = setup(Buffer.from(new Float32Array([3, 4, 0, 0]).buffer));
+    const source = tensors.input(input, 'x', 'FP32', [2]) as TensorSource;
+    lease.release();
+    regions.close();
+    expect(regions.descriptorsOpen).toBe(0);
+    const target = new Float32Array([9, 9]);
+    source.copyTo(target);
+    expect([...target]).toEqual([0, 0]);
   });
 });

@@ -247,6 +247,10 @@ export class ShmLease {
       written += writeSync(region.fd, bytes, written, bytes.byteLength - written, region.offset + ref.offset + written);
   }
 
+  get isReleased(): boolean {
+    return this.released;
+  }
+
   release(): void {
     if (this.released) return;
     this.released = true;
