@@ -14,9 +14,10 @@ import pytest
 import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
 import tritonclient.utils.shared_memory as shm
-from tritonclient.utils import InferenceServerException
+from tritonclient.utils import InferenceServerException, serialize_byte_tensor
 
-from conftest import wait_ready
+from conftest import wait_ready, write_all_dtypes_model
+from test_datatypes import CASES
 
 SHM = "/dev/shm"
 PROTOCOLS = {"http": httpclient, "grpc": grpcclient}
@@ -112,6 +113,57 @@ def test_inputs_and_outputs_through_shared_memory(server, regions, protocol):
     assert list(statuses(client, headers, protocol)) == [f"out_{protocol}"]
     client.unregister_system_shared_memory(headers=dict(headers))  # no name: every region
     assert statuses(client, headers, protocol) == {}
+
+
+@pytest.fixture(scope="module")
+def all_dtypes(start_switchboard, tmp_path_factory):
+    model = tmp_path_factory.mktemp("all_dtypes") / "all_dtypes.onnx"
+    write_all_dtypes_model(model)
+    switchboard = start_switchboard("--model", str(model), "--name", "all_dtypes")
+    wait_ready(httpclient.InferenceServerClient(switchboard.endpoints["http"]), "all_dtypes", switchboard.headers)
+    return switchboard
+
+
+def region_bytes(values):
+    """A tensor as it lies in a region: the binary extension's layout (BYTES elements length-prefixed)."""
+    return serialize_byte_tensor(values) if values.dtype == np.object_ else values
+
+
+@pytest.mark.parametrize("protocol", ["http", "grpc"])
+def test_every_datatype_through_one_input_and_one_output_region_at_offsets(all_dtypes, regions, protocol):
+    client, headers = client_of(all_dtypes, protocol)
+    module = PROTOCOLS[protocol]
+    laid_out, at = [], 0
+    for dtype, (datatype, values) in CASES.items():
+        stored = region_bytes(values)
+        size = len(stored.item()) if stored.dtype == np.object_ else stored.nbytes
+        laid_out.append((dtype, datatype, values, stored, at, size))
+        at += size + 5  # odd gaps: no tensor starts aligned to its element size, as offsets into a region need not be
+    in_key, out_key = unique_key("dt_in"), unique_key("dt_out")
+    in_handle, out_handle = regions(in_key, at), regions(out_key, at)
+    for _, _, _, stored, offset, _ in laid_out:
+        shm.set_shared_memory_region(in_handle, [stored], offset=offset)
+    client.register_system_shared_memory("dt_in", in_key, at, headers=dict(headers))
+    client.register_system_shared_memory("dt_out", out_key, at, headers=dict(headers))
+    try:
+        inputs, outputs = [], []
+        for dtype, datatype, values, _, offset, size in laid_out:
+            tensor = module.InferInput(f"x_{dtype}", list(values.shape), datatype)
+            tensor.set_shared_memory("dt_in", size, offset=offset)
+            inputs.append(tensor)
+            output = module.InferRequestedOutput(f"y_{dtype}")
+            output.set_shared_memory("dt_out", size, offset=offset)
+            outputs.append(output)
+        client.infer("all_dtypes", inputs, outputs=outputs, headers=dict(headers))
+        for dtype, _, values, _, offset, _ in laid_out:
+            np_type = np.object_ if dtype == "string" else values.dtype
+            got = shm.get_contents_as_numpy(out_handle, np_type, list(values.shape), offset=offset)
+            if dtype == "string":
+                assert [[bytes(v) for v in row] for row in got] == values.tolist(), dtype
+            else:
+                np.testing.assert_array_equal(got, values, err_msg=dtype)
+    finally:
+        client.unregister_system_shared_memory(headers=dict(headers))
 
 
 def refused(call):
