@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * Headless Switchboard: the engine and the updater on a model repository (by default a
- * temporary one) running the built-in demo (by default the CartPole actor-learner loop),
- * with the dashboard served on loopback, printing a one-line summary every second.
+ * Headless Switchboard: the engine and the updater on a model repository, or the engine on
+ * one model file, with the dashboard served on loopback, printing a one-line summary every
+ * second. A repository or model the user gives is served as it is; with neither, a
+ * temporary repository runs the built-in CartPole actor-learner demo.
  *
  *   switchboard serve [--repository dir | --model path.onnx] [--demo cartpole|synthetic|none] [--workers 2]
  */
@@ -16,7 +17,17 @@ import { ListenError } from './server/listen.js';
 import { defaultStaticDir } from './server/static-files.js';
 import { forkLauncher } from './updater/launcher.js';
 import { EngineError, type Engine } from './engine/index.js';
-import { ENGINE_DEFAULTS, isLoopback, nonNegativeInt, portNumber, positiveInt, servingConfig, type ServeOptions } from './serve-options.js';
+import {
+  demoOf,
+  ENGINE_DEFAULTS,
+  isLoopback,
+  loadOf,
+  nonNegativeInt,
+  portNumber,
+  positiveInt,
+  servingConfig,
+  type ServeOptions,
+} from './serve-options.js';
 import { summaryLine } from './server/summary-line.js';
 import { ProtocolServers } from './host/protocol-servers.js';
 import { resolveToken, TokenSourceError, type ResolvedToken } from './server/token-source.js';
@@ -62,9 +73,10 @@ async function startDashboard(
  * (the default), or on one file (`--model`), served as version 1 without a repository or updater.
  */
 async function serveHost(options: ServeOptions): Promise<Running> {
-  const cartpole = options.demo === 'cartpole' && !options.model;
-  // A user's own model gets no synthetic traffic unless asked for: its statistics and metrics stay its clients'.
-  const actors = options.load ?? (options.model ? 0 : DEFAULT_LOAD);
+  const demo = demoOf(options);
+  const cartpole = demo === 'cartpole' && !options.model;
+  // A user's own model or repository gets no synthetic traffic unless asked for: its statistics and metrics stay its clients'.
+  const actors = loadOf(options, DEFAULT_LOAD);
   const load = actors > 0 && !cartpole ? { concurrency: actors, ratePerSecond: options.loadRate } : undefined;
   const defaults = (await servingConfig(options)).input;
   const host = options.model
@@ -80,7 +92,7 @@ async function serveHost(options: ServeOptions): Promise<Running> {
                 checkpointIntervalMs: options.checkpointInterval * 1000,
               },
             }
-          : { kind: options.demo, load },
+          : { kind: demo, load },
         launcher: forkLauncher(),
         defaults,
       });
@@ -186,11 +198,16 @@ function startLine(host: SwitchboardHost, options: ServeOptions): string {
     const workers = host.engine.snapshot().workers.length;
     return `Switchboard engine: model "${options.name}" from ${options.model} (${model.plan.mode} batching, ${workers} worker${workers === 1 ? '' : 's'})`;
   }
+  const demo = demoOf(options);
   const origin = !host.repositoryIsTemporary
-    ? ''
-    : options.demo === 'cartpole'
+    ? demo === 'cartpole'
+      ? ' (--demo cartpole: the CartPole learner publishes new versions into it)'
+      : demo === 'synthetic'
+        ? ' (--demo synthetic: the demo policy MLP is published into it if it holds no model)'
+        : ' (served as it is: nothing is published into it)'
+    : demo === 'cartpole'
       ? ' (temporary; the CartPole learner publishes into it)'
-      : options.demo === 'synthetic'
+      : demo === 'synthetic'
         ? ' (temporary, seeded with the demo policy MLP 64-256-256-8)'
         : ' (temporary, empty)';
   return `Switchboard engine: model repository ${host.repository}${origin}`;
@@ -247,7 +264,9 @@ const program = new Command()
 
 program
   .command('serve', { isDefault: true })
-  .description('run the engine and the updater on a model repository with a built-in demo (default: the CartPole actor-learner loop)')
+  .description(
+    'serve a model repository (watched by the updater) or one model file; with neither, a temporary repository running the CartPole demo',
+  )
   .option('--repository <dir>', 'model repository to watch (default: a temporary one)')
   .option('--model <path>', 'serve one ONNX file, without a repository')
   .option('--name <name>', 'model name when --model is given', 'model')
@@ -273,9 +292,7 @@ program
     ),
   )
   .addOption(
-    new Option('--load <n>', `synthetic requesters with --demo synthetic or none (default ${DEFAULT_LOAD}; with --model 0)`).argParser(
-      nonNegativeInt,
-    ),
+    new Option('--load <n>', `synthetic requesters (default ${DEFAULT_LOAD} with --demo synthetic, otherwise 0)`).argParser(nonNegativeInt),
   )
   .addOption(
     new Option('--load-rate <n>', 'synthetic requests per second in total (0: unthrottled)').argParser(nonNegativeInt).default(5000),
@@ -319,9 +336,10 @@ program
     new Option('--max-elements <n>', `elements of one tensor at most (default ${DEFAULT_HTTP_LIMITS.maxElements})`).argParser(positiveInt),
   )
   .addOption(
-    new Option('--demo <name>', 'built-in demo: the CartPole actor-learner loop, synthetic load on a policy MLP, or none')
-      .choices(['cartpole', 'synthetic', 'none'])
-      .default('cartpole'),
+    new Option(
+      '--demo <name>',
+      'built-in demo: the CartPole actor-learner loop, synthetic load on a policy MLP, or none (default: cartpole on a temporary repository, none on --repository or --model)',
+    ).choices(['cartpole', 'synthetic', 'none']),
   )
   .option('--experience-dir <dir>', 'experience buffer checkpoints (default: <repository>/.experience; off for a temporary repository)')
   .addOption(

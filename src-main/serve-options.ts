@@ -40,7 +40,7 @@ export interface ServeOptions {
   maxBatch?: number;
   maxDelayUs?: number;
   queueCapacity?: number;
-  /** Undefined when not given: 64 synthetic actors, none on a --model. */
+  /** Undefined when not given: 64 synthetic actors with --demo synthetic, none otherwise. */
   load?: number;
   loadRate: number;
   duration: number;
@@ -60,9 +60,25 @@ export interface ServeOptions {
   maxBodyBytes?: number;
   maxTensors?: number;
   maxElements?: number;
-  demo: 'synthetic' | 'cartpole' | 'none';
+  /** Undefined when not given: see `demoOf`. */
+  demo?: DemoName;
   experienceDir?: string;
   checkpointInterval: number;
+}
+
+export type DemoName = 'synthetic' | 'cartpole' | 'none';
+
+/**
+ * The demo to run: the one asked for, or CartPole on a temporary repository. A repository or
+ * a model the user gives is served as it is: no learner publishes into it unless asked.
+ */
+export function demoOf(options: Pick<ServeOptions, 'demo' | 'repository' | 'model'>): DemoName {
+  return options.demo ?? (options.repository !== undefined || options.model !== undefined ? 'none' : 'cartpole');
+}
+
+/** Synthetic requesters: those asked for, or DEFAULT_LOAD with the synthetic demo on a repository, else none. */
+export function loadOf(options: Pick<ServeOptions, 'demo' | 'repository' | 'model' | 'load'>, defaultLoad: number): number {
+  return options.load ?? (demoOf(options) === 'synthetic' && options.model === undefined ? defaultLoad : 0);
 }
 
 /**

@@ -24,7 +24,7 @@ test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async () => {
   repository = mkdtempSync(join(tmpdir(), 'switchboard-e2e-repo-'));
-  server = await startServer(['--repository', repository]);
+  server = await startServer(['--repository', repository, '--demo', 'cartpole']);
 });
 
 test.afterAll(async () => {

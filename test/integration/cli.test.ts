@@ -3,7 +3,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -86,13 +86,16 @@ describe('headless CLI', () => {
     const repository = mkdtempSync(join(tmpdir(), 'switchboard-cli-repo-'));
     try {
       // Run until the actors have written a few thousand transitions and a learned version exists.
-      const first = await runUntil(['--port', '0', '--repository', repository], (out) => {
+      const first = await runUntil(['--port', '0', '--repository', repository, '--demo', 'cartpole'], (out) => {
         const line = statusLines(out).at(-1);
         return line !== undefined && stepsIn(line) >= 2000 && /learner gen [1-9]/.test(line);
       });
       expect(first.exitCode).toBe(0);
       expect(existsSync(join(repository, '.experience', 'latest.ckpt'))).toBe(true);
-      const second = await runUntil(['--port', '0', '--repository', repository], (out) => statusLines(out).length >= 1);
+      const second = await runUntil(
+        ['--port', '0', '--repository', repository, '--demo', 'cartpole'],
+        (out) => statusLines(out).length >= 1,
+      );
       expect(second.exitCode).toBe(0);
       const restored = Number(/Experience checkpoints: .*\(restored (\d+) items\)/.exec(second.stdout)?.[1]);
       expect(restored).toBeGreaterThanOrEqual(2000);
@@ -103,6 +106,44 @@ describe('headless CLI', () => {
     // Two whole runs of the CLI, each building and training on the fly: ~11 s on an idle
     // 2-core machine, and more than the default 30 s was seen when the machine was loaded.
   }, 120_000);
+
+  /** The model's status lines (one a second), from its name on. */
+  function modelLines(stdout: string, model: string): string[] {
+    return stdout.split('\n').filter((line) => line.includes(`| ${model} v1 |`));
+  }
+
+  it('serves a repository the user gives as it is: no demo publishes into it and no synthetic requests reach it', async () => {
+    const repository = mkdtempSync(join(tmpdir(), 'switchboard-cli-own-'));
+    mkdirSync(join(repository, 'mine', '1'), { recursive: true });
+    writeFileSync(join(repository, 'mine', '1', 'model.onnx'), smallMlp());
+    try {
+      const { stdout, exitCode } = await runUntil(
+        ['--port', '0', '--repository', repository],
+        (out) => modelLines(out, 'mine').length >= 3,
+      );
+      expect(exitCode).toBe(0);
+      expect(stdout).toContain('(served as it is: nothing is published into it)');
+      expect(stdout).not.toMatch(/Synthetic load|Demo: CartPole/);
+      expect(modelLines(stdout, 'mine').every((line) => line.includes('| 0 req/s'))).toBe(true);
+      expect(readdirSync(repository)).toEqual(['mine']);
+      expect(readdirSync(join(repository, 'mine'))).toEqual(['1']);
+    } finally {
+      rmSync(repository, { recursive: true, force: true });
+    }
+  });
+
+  it('sends no synthetic requests to a model given with --model unless --load asks for them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-cli-'));
+    writeFileSync(join(dir, 'm.onnx'), smallMlp());
+    try {
+      const args = ['--model', join(dir, 'm.onnx'), '--name', 'tiny', '--port', '0'];
+      const { stdout } = await runUntil(args, (out) => modelLines(out, 'tiny').length >= 3);
+      expect(stdout).not.toContain('Synthetic load');
+      expect(modelLines(stdout, 'tiny').every((line) => line.includes('| 0 req/s'))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('exits non-zero with the typed error code when the model cannot be read', async () => {
     const error = (await cli(['--model', '/nonexistent.onnx', '--duration', '1']).catch((e: unknown) => e)) as {
