@@ -76,6 +76,7 @@ export class ProtocolServers {
       repository: host.coordinator ? () => host.coordinator!.snapshot() : undefined,
       experience: () => host.cartpole?.experience.snapshot(host.cartpole.activeVersion()) ?? null,
       actors: () => host.cartpole?.snapshot().actors ?? null,
+      clientRegions: () => service.sharedMemory.snapshot(),
     });
     const metrics =
       options.metricsPort === undefined

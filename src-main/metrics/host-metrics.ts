@@ -7,6 +7,7 @@ import type { ActorPoolSnapshot } from '../actors/actor-pool.js';
 import type { WorkerState } from '../engine/index.js';
 import type { ExperienceSnapshot } from '../experience/service.js';
 import type { ProtocolTraffic } from '../inference/protocol-traffic.js';
+import type { SharedMemorySnapshot } from '../inference/shm/shared-memory-regions.js';
 import type { RepositorySnapshot } from '../repository/coordinator.js';
 import type { UpdaterState } from '../updater/supervisor.js';
 import { COUNTED_EVENTS, type CountedEvent } from './event-counts.js';
@@ -18,6 +19,8 @@ export interface HostMetricSources {
   readonly experience?: () => ExperienceSnapshot | null;
   readonly actors?: () => ActorPoolSnapshot | null;
   readonly traffic: readonly ProtocolTraffic[];
+  /** Clients' system shared-memory regions (absent without an inference API). */
+  readonly clientRegions?: () => SharedMemorySnapshot;
 }
 
 const WORKER_STATES: readonly WorkerState[] = ['starting', 'ready', 'degraded', 'dead', 'retiring', 'stopped'];
@@ -150,6 +153,27 @@ export function hostMetrics(sources: HostMetricSources): FrameMetric[] {
       counter('switchboard_actor_steps', 'Environment steps taken by the actors', [], () => [[{}, actors()?.steps ?? 0]]),
       counter('switchboard_actor_episodes', 'Episodes the actors finished', [], () => [[{}, actors()?.episodes ?? 0]]),
       gauge('switchboard_actor_episode_return', 'Mean return of the latest 20 episodes', [], () => [[{}, actors()?.meanReturn ?? 0]]),
+    );
+  }
+  if (sources.clientRegions) {
+    const pool = sources.clientRegions;
+    metrics.push(
+      gauge('switchboard_client_shm_regions', "Clients' registered system shared-memory regions", [], () => [[{}, pool().regions.length]]),
+      gauge(
+        'switchboard_client_shm_bytes',
+        "Bytes of clients' registered shared-memory regions, by measure (registered, in_use by requests in flight)",
+        ['measure'],
+        () => {
+          const { regions, registeredBytes } = pool();
+          return [
+            [{ measure: 'registered' }, registeredBytes],
+            [{ measure: 'in_use' }, regions.reduce((n, r) => n + r.inUseBytes, 0)],
+          ];
+        },
+      ),
+      gauge('switchboard_client_shm_descriptors', "Descriptors open on clients' shared-memory objects", [], () => [
+        [{}, pool().descriptorsOpen],
+      ]),
     );
   }
   metrics.push(

@@ -7,6 +7,7 @@ after which no descriptor is left open and every request was answered.
 """
 import os
 import threading
+import urllib.request
 import uuid
 
 import numpy as np
@@ -35,6 +36,16 @@ def client_of(switchboard, protocol):
     if protocol == "http":
         return httpclient.InferenceServerClient(switchboard.endpoints["http"]), switchboard.headers
     return grpcclient.InferenceServerClient(switchboard.endpoints["grpc"]), switchboard.grpc_headers
+
+
+def metric(switchboard, series):
+    """One sample of the server's Prometheus metrics, by its series as the text format writes it."""
+    request = urllib.request.Request(switchboard.endpoints["metrics"], headers=switchboard.headers)
+    with urllib.request.urlopen(request) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith(series + " "):
+                return float(line.split(" ")[1])
+    raise AssertionError(f"no series {series} in the metrics")
 
 
 def unique_key(tag):
@@ -103,6 +114,8 @@ def test_inputs_and_outputs_through_shared_memory(server, regions, protocol):
         f"in_{protocol}": (in_key, 128, data.nbytes),
         f"out_{protocol}": (out_key, 0, expected.nbytes),
     }
+    assert metric(server, "switchboard_client_shm_regions") == 2
+    assert metric(server, 'switchboard_client_shm_bytes{measure="registered"}') == data.nbytes + expected.nbytes
     result = shm_infer(
         PROTOCOLS[protocol], client, headers, f"in_{protocol}", data.nbytes, f"out_{protocol}", expected.nbytes, rows
     )
@@ -113,6 +126,7 @@ def test_inputs_and_outputs_through_shared_memory(server, regions, protocol):
     assert list(statuses(client, headers, protocol)) == [f"out_{protocol}"]
     client.unregister_system_shared_memory(headers=dict(headers))  # no name: every region
     assert statuses(client, headers, protocol) == {}
+    assert metric(server, "switchboard_client_shm_descriptors") == 0
 
 
 @pytest.fixture(scope="module")
