@@ -13,8 +13,10 @@ import type { SampleBatch } from '../experience/table.js';
 import type { Engine } from '../engine/index.js';
 import { Learner, resumePoint, type LearnerSnapshot } from '../learner/learner.js';
 import { buildMlp, mlpParameterCount } from '../models/mlp.js';
-import { publishModel } from '../repository/publish.js';
+import { publishModel, writeConfigIfAbsent } from '../repository/publish.js';
 
+/** Versions of the CartPole policy the demo's repository keeps (see the updater's retention). */
+export const CARTPOLE_RETAIN = 50;
 export const CARTPOLE_MODEL = 'cartpole';
 export const CARTPOLE_LAYERS = [OBSERVATION_SIZE, 16, ACTIONS] as const;
 
@@ -54,6 +56,8 @@ export class CartPoleLoop {
   static async open(engine: Engine, repository: string, options: CartPoleLoopOptions = {}): Promise<CartPoleLoop> {
     let resume = await resumePoint(repository, CARTPOLE_MODEL, CARTPOLE_LAYERS);
     if (resume.firstVersion === 1) {
+      // A long run publishes thousands of generations: the repository keeps the newest CARTPOLE_RETAIN valid ones.
+      await writeConfigIfAbsent(repository, CARTPOLE_MODEL, { versionPolicy: { kind: 'latest', retain: CARTPOLE_RETAIN } });
       const untrained = new Float32Array(mlpParameterCount(CARTPOLE_LAYERS));
       await publishModel(
         repository,

@@ -377,7 +377,8 @@ export class ModelCoordinator {
   private announceActive(): void {
     for (const name of this.engine.modelNames()) {
       const model = this.engine.model(name);
-      this.supervisor.send({ type: 'active', model: name, version: model.version, signature: model.signature });
+      const loaded = this.engine.modelVersions(name).map((v) => v.version);
+      this.supervisor.send({ type: 'active', model: name, version: model.version, signature: model.signature, loaded });
     }
   }
 }

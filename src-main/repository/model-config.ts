@@ -6,11 +6,19 @@
 import { z } from 'zod';
 import { ModelServingConfigSchema, type ModelServingConfigInput } from '../engine/config.js';
 
+/** Keep the newest N valid versions in the repository (and those served or pinned); absent: keep every version. */
+const Retain = z.number().int().min(1).max(100_000).optional();
+
 export const VersionPolicySchema = z.discriminatedUnion('kind', [
   /** Serve the newest valid version; keep the `keepWarm` most recent ones loaded for instant rollback. */
-  z.strictObject({ kind: z.literal('latest'), keepWarm: z.number().int().min(1).max(8).default(1) }),
+  z.strictObject({ kind: z.literal('latest'), keepWarm: z.number().int().min(1).max(8).default(1), retain: Retain }),
   /** Serve exactly this version. */
-  z.strictObject({ kind: z.literal('pinned'), version: z.number().int().min(1), keepWarm: z.number().int().min(1).max(8).default(1) }),
+  z.strictObject({
+    kind: z.literal('pinned'),
+    version: z.number().int().min(1),
+    keepWarm: z.number().int().min(1).max(8).default(1),
+    retain: Retain,
+  }),
 ]);
 
 export const RepositoryModelConfigSchema = ModelServingConfigSchema.extend({

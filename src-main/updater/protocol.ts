@@ -111,7 +111,14 @@ export const ToHostSchema = z.discriminatedUnion('type', [
 
 export const ToUpdaterSchema = z.discriminatedUnion('type', [
   /** The engine activated this version: later versions are checked for compatibility with it. */
-  z.strictObject({ type: z.literal('active'), model: ModelName, version: Version, signature: SignatureSchema }),
+  z.strictObject({
+    type: z.literal('active'),
+    model: ModelName,
+    version: Version,
+    signature: SignatureSchema,
+    /** Every version the engine holds for the model (active, warm, draining): retention never moves one. */
+    loaded: z.array(Version).max(64).optional(),
+  }),
   /** Accept a breaking signature change for this version. */
   z.strictObject({ type: z.literal('force'), model: ModelName, version: Version }),
   /** Scan now; with `revalidate`, forget earlier verdicts. */
@@ -143,6 +150,13 @@ export const UpdaterSettingsSchema = z.strictObject({
   /** Tests only: hold each verdict this long, so a test can act while a version is "validating". */
   validationDelayMs: z.number().int().min(0).max(600_000).default(0),
   allowDebug: z.boolean().default(false),
+  /** Retired versions stay in the repository's trash this long before they are deleted (see retention.ts). */
+  trashMaxAgeMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(365 * 86_400_000)
+    .default(86_400_000),
   /** The host's serving settings for models whose config.json leaves them out: validation sizes what serving a version costs with them. */
   servingDefaults: z.record(z.string(), z.unknown()).default({}),
 });

@@ -9,7 +9,11 @@ import { configFilePath, modelFilePath, scanRepository } from '../repository/lay
 import { parseModelConfig, withDefaults } from '../repository/model-config.js';
 import { truncateForReport } from './message-check.js';
 import { LIMITS, type ModelView, type ToHost, type UpdaterSettings, type VersionState, type VersionView } from './protocol.js';
+import { versionsToRetire } from './retention.js';
 import type { ValidationRequest, Verdict } from './validate-model.js';
+
+/** The most versions a policy keeps warm (model-config.ts). */
+const MAX_KEEP_WARM = 8;
 
 interface TrackedVersion {
   readonly version: number;
@@ -35,6 +39,10 @@ export class RepositoryTracker {
   private readonly models = new Map<string, TrackedModel>();
   private readonly active = new Map<string, { version: number; signature: ModelSignature }>();
   private readonly forced = new Set<string>();
+  /** Per model, the versions made active, most recent first: the engine keeps the first keepWarm of them loaded. */
+  private readonly recentlyActive = new Map<string, number[]>();
+  /** Per model, the versions the engine said it holds. */
+  private readonly loaded = new Map<string, Set<number>>();
   /** What changed since the last `changes()`: models (added, removed, config) and versions. */
   private readonly dirtyModels = new Set<string>();
   private readonly dirtyVersions = new Map<string, Set<number>>();
@@ -162,8 +170,32 @@ export class RepositoryTracker {
     return v && { sizeBytes: v.sizeBytes, mtimeMs: v.mtimeMs };
   }
 
-  setActive(model: string, version: number, signature: ModelSignature): void {
+  setActive(model: string, version: number, signature: ModelSignature, loaded: readonly number[] = []): void {
     this.active.set(model, { version, signature });
+    this.loaded.set(model, new Set([version, ...loaded]));
+    const recent = this.recentlyActive.get(model) ?? [];
+    // As the engine's version table keeps them (version-table.ts), up to the most keepWarm allows.
+    this.recentlyActive.set(model, [version, ...recent.filter((v) => v !== version)].slice(0, MAX_KEEP_WARM));
+  }
+
+  /** What the retention of each model's version policy retires now (see retention.ts). */
+  retirements(): { model: string; versions: number[]; retain: number }[] {
+    const due: { model: string; versions: number[]; retain: number }[] = [];
+    for (const [name, model] of this.models) {
+      const policy = parseModelConfig(withDefaults(this.settings.servingDefaults, model.config)).config?.versionPolicy;
+      if (policy?.retain === undefined) continue; // no retention, or a config.json in error: nothing moves
+      if (!this.loaded.has(name)) continue; // until the host says what the engine holds (after a start, an updater restart)
+      const kept = new Set([...(this.recentlyActive.get(name) ?? []).slice(0, policy.keepWarm), ...(this.loaded.get(name) ?? [])]);
+      if (policy.kind === 'pinned') kept.add(policy.version);
+      const versions = versionsToRetire([...model.versions.values()], policy.retain, kept);
+      if (versions.length > 0) due.push({ model: name, versions, retain: policy.retain });
+    }
+    return due;
+  }
+
+  /** A version moved out of the repository (retired): gone from the picture at once, not at the next scan. */
+  forget(model: string, version: number): void {
+    if (this.models.get(model)?.versions.delete(version)) this.touch(model, version);
   }
 
   /** Accept a breaking change for this version: validate it again without the compatibility check. */

@@ -12,6 +12,7 @@ import { lowerPriority } from '../util/priority.js';
 import { checkToHost, truncateForReport } from './message-check.js';
 import { LIMITS, SETTINGS_ENV, ToUpdaterSchema, UpdaterSettingsSchema, PROTOCOL_VERSION, type ToHost, type ToUpdater } from './protocol.js';
 import { RepositoryTracker } from './repository-tracker.js';
+import { emptyTrash, moveToTrash } from './retention.js';
 import { Validator } from './validator.js';
 
 interface ParentChannel {
@@ -110,6 +111,7 @@ async function scan(): Promise<void> {
     do {
       rescanRequested = false;
       if ((await tracker.scan()) || !fullViewSent) publish();
+      await retire();
     } while (rescanRequested && !stopping);
   } catch (error) {
     log('error', `repository scan failed: ${asError(error).message}`);
@@ -117,6 +119,33 @@ async function scan(): Promise<void> {
     scanning = false;
   }
   void validateNext();
+}
+
+let trashEmptiedAt = 0;
+
+/** Apply each model's retention, and empty the trash of what is old enough (at most once a minute). */
+async function retire(): Promise<void> {
+  try {
+    for (const { model, versions, retain } of tracker.retirements()) {
+      for (const version of versions) {
+        await moveToTrash(settings.repository, model, version, Date.now());
+        tracker.forget(model, version);
+      }
+      log(
+        'info',
+        `model "${model}": ${versions.length} version(s) older than the newest ${retain} valid moved to the trash (${versions.join(', ')})`,
+      );
+    }
+    publish();
+    if (Date.now() - trashEmptiedAt >= 60_000) {
+      trashEmptiedAt = Date.now();
+      const removed = await emptyTrash(settings.repository, settings.trashMaxAgeMs, Date.now());
+      if (removed > 0) log('info', `${removed} retired version(s) deleted from the trash`);
+    }
+  } catch (error) {
+    // A folder taken meanwhile (the operator moved it, a second updater): reported, and the next scan sees the truth.
+    log('warn', `retention: ${asError(error).message}`);
+  }
 }
 
 async function validateNext(): Promise<void> {
@@ -132,6 +161,7 @@ async function validateNext(): Promise<void> {
     if (settings.validationDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, settings.validationDelayMs));
     tracker.setVerdict(next.model, next.version, verdict, stamp);
     publish();
+    await retire();
   } finally {
     validating = false;
   }
@@ -141,7 +171,7 @@ async function validateNext(): Promise<void> {
 function handle(message: ToUpdater): void {
   switch (message.type) {
     case 'active':
-      tracker.setActive(message.model, message.version, message.signature);
+      tracker.setActive(message.model, message.version, message.signature, message.loaded);
       break;
     case 'force':
       tracker.force(message.model, message.version);
