@@ -41,7 +41,7 @@ import { count } from '../src-preload/format.js';
  */
 async function startDashboard(
   options: ServeOptions,
-  sources: Pick<DashboardServerOptions, 'snapshot' | 'commands' | 'exportExperience' | 'subscribeEvents' | 'token'>,
+  sources: Pick<DashboardServerOptions, 'snapshot' | 'commands' | 'exportExperience' | 'subscribeEvents' | 'token' | 'uploads'>,
   stopStarted: () => Promise<void>,
 ): Promise<DashboardServer | undefined> {
   if (!options.dashboard) return undefined;
@@ -107,6 +107,7 @@ async function serveHost(options: ServeOptions): Promise<Running> {
       snapshot: () => host.snapshot(),
       commands: new CommandExecutor(host),
       exportExperience: loop ? (which) => loop.experience.exportNpz(which) : undefined,
+      uploads: host.uploads,
       subscribeEvents: (listener) => host.engine.onEvent(listener),
       token: token.token,
     },

@@ -41,6 +41,8 @@ export const CommandSchemas = {
   'model.activate': z.strictObject({ model: Model, version: Version }),
   'model.followLatest': z.strictObject({ model: Model }),
   'model.reload': z.strictObject({ model: Model }),
+  // The desktop app's "add a model": the main process asks for the file in a dialog (the renderer never names a path).
+  'model.add': z.strictObject({ model: Model }),
   'experience.configure': z.strictObject({
     sampler: z.enum(['uniform', 'prioritized', 'fifo']).optional(),
     alpha: z.number().min(0).max(1).optional(),

@@ -105,6 +105,7 @@ export interface CommandResults {
   'model.activate': null;
   'model.followLatest': null;
   'model.reload': null;
+  'model.add': { model: string; version: number; bytes: number };
   'experience.configure': SamplerSettings;
   'experience.checkpoint': Pick<CheckpointInfo, 'bytes' | 'copyMs' | 'writeMs'>;
   'experience.clear': { removed: number };

@@ -3,7 +3,8 @@
  * telemetry pushed to the window at a fixed rate with at most one snapshot in flight
  * (TelemetryPacer; the preload says when the page listens and when it took each one).
  */
-import { app, ipcMain, type BrowserWindow, type IpcMainEvent, type IpcMainInvokeEvent } from 'electron';
+import { createReadStream } from 'node:fs';
+import { app, dialog, ipcMain, type BrowserWindow, type IpcMainEvent, type IpcMainInvokeEvent } from 'electron';
 import { IPC, type CommandReply } from '../../src-preload/contract.js';
 import type { ProcessMetric } from '../../src-preload/wire.js';
 import type { SwitchboardHost } from '../host/switchboard-host.js';
@@ -22,7 +23,17 @@ function processMetrics(): ProcessMetric[] {
 }
 
 export function connectWindow(host: SwitchboardHost, window: BrowserWindow, trusted: TrustedOrigins, telemetryHz = 4): () => void {
-  const executor = new CommandExecutor(host);
+  const executor = new CommandExecutor(host, {
+    // The file is chosen here, in the main process: the renderer names a model, never a path.
+    pickModelFile: async () => {
+      const picked = await dialog.showOpenDialog(window, {
+        title: 'Add a model version',
+        filters: [{ name: 'ONNX model', extensions: ['onnx'] }],
+        properties: ['openFile'],
+      });
+      return picked.canceled || picked.filePaths.length === 0 ? null : createReadStream(picked.filePaths[0]!);
+    },
+  });
   const trustedEvent = (event: IpcMainInvokeEvent | IpcMainEvent) => isTrustedSender(event, window.webContents, trusted);
 
   ipcMain.handle(IPC.command, async (event, raw: unknown): Promise<CommandReply> => {

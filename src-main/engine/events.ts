@@ -27,6 +27,7 @@ export type EventKind =
   | 'updater-restarting'
   | 'updater-invalid-message'
   | 'updater-log'
+  | 'version-added'
   | 'version-validated'
   | 'version-invalid'
   | 'config-invalid'

@@ -17,6 +17,7 @@ import { EngineError, asError } from '../engine/errors.js';
 import type { ExperienceService } from '../experience/service.js';
 import type { ModelCoordinator } from '../repository/coordinator.js';
 import type { UpdaterSupervisor } from '../updater/supervisor.js';
+import type { ModelUploads } from '../server/model-upload.js';
 
 /** A command with nothing to report may return nothing (sent as null); the others return their typed result. */
 type HandlerResult<C extends CommandName> = CommandResults[C] extends null
@@ -31,6 +32,24 @@ export interface CommandTarget {
   readonly supervisor?: UpdaterSupervisor;
   /** Throws a typed error where there is no experience buffer. */
   readonly experience: ExperienceService;
+  /** Publishing a model file into the repository (absent: one file is served). */
+  readonly uploads?: ModelUploads;
+}
+
+/** What a shell adds to the commands: the desktop app asks for a model file in a dialog of its own. */
+export interface ShellCapabilities {
+  /** The chosen file's bytes, or null when the operator cancelled. */
+  pickModelFile?(): Promise<AsyncIterable<Uint8Array> | null>;
+}
+
+/** A command this shell cannot run, and what to do instead. */
+export class CommandUnavailableError extends EngineError {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** A repository command where the engine serves one file without a repository. */
@@ -44,7 +63,7 @@ export class NoRepositoryError extends EngineError {
 export class CommandExecutor {
   private readonly handlers: Handlers;
 
-  constructor(host: CommandTarget) {
+  constructor(host: CommandTarget, shell: ShellCapabilities = {}) {
     const { engine } = host;
     const coordinator = (): ModelCoordinator => host.coordinator ?? throwNoRepository();
     const supervisor = (): UpdaterSupervisor => host.supervisor ?? throwNoRepository();
@@ -59,6 +78,14 @@ export class CommandExecutor {
       'model.activate': ({ model, version }) => coordinator().activate(model, version),
       'model.followLatest': ({ model }) => coordinator().followLatest(model),
       'model.reload': ({ model }) => coordinator().reload(model),
+      'model.add': async ({ model }) => {
+        const uploads = host.uploads ?? throwNoRepository();
+        if (!shell.pickModelFile)
+          throw new CommandUnavailableError('UPLOAD_OVER_HTTP', 'this dashboard sends the file itself: POST /api/models/{name}/versions');
+        const file = await shell.pickModelFile();
+        if (!file) throw new CommandUnavailableError('CANCELLED', 'no file was chosen');
+        return { model, ...(await uploads.publish(model, file, uploads.maxBytes)) };
+      },
       'experience.configure': (settings) => host.experience.configure(settings),
       'experience.checkpoint': async () => {
         const { bytes, copyMs, writeMs } = await host.experience.checkpointNow();

@@ -17,8 +17,10 @@ import { RepositoryPathError } from '../repository/layout.js';
 import type { DashboardSnapshot, EndpointsSnapshot, ProcessMetric } from '../../src-preload/wire.js';
 import { OwnProcessMetrics } from './process-metrics.js';
 import { publishModel, repositoryHasVersions } from '../repository/publish.js';
+import { publishUpload } from '../repository/upload.js';
+import type { ModelUploads } from '../server/model-upload.js';
 import type { UpdaterLauncher } from '../updater/launcher.js';
-import type { UpdaterSettingsInput } from '../updater/protocol.js';
+import { DEFAULT_MAX_MODEL_BYTES, type UpdaterSettingsInput } from '../updater/protocol.js';
 import { UpdaterSupervisor } from '../updater/supervisor.js';
 import { createTemporaryRepository, type TemporaryRepository } from './temporary-repository.js';
 
@@ -177,6 +179,23 @@ export class SwitchboardHost {
         memoryKb: updater.rssBytes === null ? null : updater.rssBytes / 1024,
       },
     ];
+  }
+
+  /** Adding a model file as the next version of a model (the dashboard's upload); undefined when one file is served. */
+  get uploads(): ModelUploads | undefined {
+    const parts = this.parts;
+    if (!parts) return undefined;
+    const maxBytes = this.options.modelFile ? DEFAULT_MAX_MODEL_BYTES : (this.options.updater?.maxModelBytes ?? DEFAULT_MAX_MODEL_BYTES);
+    return {
+      maxBytes,
+      publish: async (model, body, limit) => {
+        const published = await publishUpload(parts.path, model, body, limit);
+        this.engine.events.emit('info', 'version-added', `model "${model}" version ${published.version} added (${published.bytes} bytes)`, {
+          model,
+        });
+        return published;
+      },
+    };
   }
 
   /** The servers the shell started for other processes (the inference API, metrics): their view goes into the snapshot. */

@@ -21,6 +21,7 @@ import {
   type SocketLimits,
 } from './dashboard-socket.js';
 import { HttpError, readBody, sendError, sendJson } from './http-basics.js';
+import { handleUpload, UPLOAD_PATH, type ModelUploads } from './model-upload.js';
 import { listen } from './listen.js';
 import { OriginPolicy, urlHost } from './origin-policy.js';
 import { StaticFiles } from './static-files.js';
@@ -33,6 +34,8 @@ export interface DashboardServerOptions {
   /** GET /api/experience.npz: the experience buffer as .npz (absent: 404). */
   readonly exportExperience?: (which: ExportSelection) => { bytes: Uint8Array; items: number };
   readonly subscribeEvents: (listener: (event: EngineEvent) => void) => () => void;
+  /** POST /api/models/{name}/versions: publish an uploaded model file (absent: 404, no repository). */
+  readonly uploads?: ModelUploads;
   /** Folder of the built dashboard (out/renderer). */
   readonly staticDir: string;
   readonly port?: number;
@@ -161,6 +164,12 @@ export class DashboardServer {
       throw this.refused(421, 'MISDIRECTED', 'the Host header does not name this server (expected its address and port)');
     if (url.pathname.startsWith('/api/')) {
       if (!this.auth.authorized(req, url)) throw new HttpError(401, 'UNAUTHORIZED', 'missing or wrong token');
+      const upload = UPLOAD_PATH.exec(url.pathname);
+      if (upload) {
+        if (req.method !== 'POST') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${url.pathname} takes POST`, { Allow: 'POST' });
+        this.checkStateChange(req, 'application/octet-stream');
+        return handleUpload(req, res, upload[1]!, this.options.uploads);
+      }
       const api = this.api.get(url.pathname);
       if (!api) throw new HttpError(404, 'NOT_FOUND', `no ${req.method} ${url.pathname}`);
       if (req.method !== api.method)
@@ -177,9 +186,9 @@ export class DashboardServer {
    * A form, a text/plain fetch or a multipart body from another site is a "simple" request
    * a browser sends without asking: only JSON from the dashboard's own origin changes anything.
    */
-  private checkStateChange(req: IncomingMessage): void {
+  private checkStateChange(req: IncomingMessage, expected = 'application/json'): void {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (type !== 'application/json') throw this.refused(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as Content-Type: application/json');
+    if (type !== expected) throw this.refused(415, 'UNSUPPORTED_MEDIA_TYPE', `send the body as Content-Type: ${expected}`);
     if (!this.origins.originAllowed(req.headers.origin, req.headers.host))
       throw this.refused(403, 'FORBIDDEN_ORIGIN', 'requests from another origin may not change anything');
   }

@@ -134,17 +134,16 @@ export type VersionView = z.infer<typeof VersionViewSchema>;
 export type ModelView = z.infer<typeof ModelViewSchema>;
 export type VersionState = z.infer<typeof VersionStateSchema>;
 
+/** The largest model file a version may be, unless the host says otherwise: validated past it is invalid, and uploads stop at it. */
+export const DEFAULT_MAX_MODEL_BYTES = 2 * 1024 ** 3;
+
 /** Settings the host hands the updater at launch (environment variable SWITCHBOARD_UPDATER). */
 export const UpdaterSettingsSchema = z.strictObject({
   repository: z.string().min(1),
   scanIntervalMs: z.number().int().min(10).max(600_000).default(500),
   /** A file must keep the same size and mtime this long before it is validated (unless READY is present). */
   settleMs: z.number().int().min(0).max(600_000).default(1000),
-  maxModelBytes: z
-    .number()
-    .int()
-    .min(1)
-    .default(2 * 1024 ** 3),
+  maxModelBytes: z.number().int().min(1).default(DEFAULT_MAX_MODEL_BYTES),
   heartbeatIntervalMs: z.number().int().min(10).max(60_000).default(1000),
   validationTimeoutMs: z.number().int().min(100).max(3_600_000).default(120_000),
   /** Tests only: hold each verdict this long, so a test can act while a version is "validating". */

@@ -1,6 +1,7 @@
 /** Repository versions with their states and reasons, the active one, swap history; activate, follow latest, reload. */
 import type { ReactNode } from 'react';
 import { bytes, ms, timeOfDay } from '../../../src-preload/format.js';
+import { AddModel } from '../components/add-model.js';
 import { BatchingDecisionLine, ServedBatching } from '../components/batching-decision.js';
 import { CommandButton } from '../components/controls.js';
 import type { RepositorySnapshot } from '../../../src-preload/wire.js';
@@ -36,10 +37,18 @@ export function Models(): ReactNode {
         </p>
       </section>
     );
-  if (repository.models.length === 0) return <p className="empty">The repository at {repository.root} holds no model yet.</p>;
+  const add = <AddModel models={repository.models.map((m) => m.name)} />;
+  if (repository.models.length === 0)
+    return (
+      <>
+        {add}
+        <p className="empty">The repository at {repository.root} holds no model yet.</p>
+      </>
+    );
   const served = new Map(snapshot.engine.models.map((s) => [s.name, s.batching.decision]));
   return (
     <>
+      {add}
       {repository.models.map((m) => (
         <section className="panel" key={m.name}>
           <h2>

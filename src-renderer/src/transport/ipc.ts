@@ -29,6 +29,10 @@ export class IpcTransport implements Transport {
     return this.api.command(name, args);
   }
 
+  addModel(model: string): Promise<CommandReply<'model.add'>> {
+    return this.api.command('model.add', { model });
+  }
+
   close(): void {
     for (const off of this.unsubscribe.splice(0)) off();
   }

@@ -17,6 +17,12 @@ export interface Transport {
   readonly kind: 'ipc' | 'websocket';
   connect(handlers: TransportHandlers): void;
   command<C extends CommandName>(name: C, args: CommandArgs<C>): Promise<CommandReply<C>>;
+  /**
+   * Add a model file as the next version of `model`: headless, the page sends `file` (an
+   * authenticated upload); in the desktop app the main process asks for the file itself
+   * and `file` is not used (the renderer never names a path).
+   */
+  addModel(model: string, file: File | undefined): Promise<CommandReply<'model.add'>>;
   close(): void;
 }
 

@@ -3,7 +3,8 @@
  * capped backoff after the server restarts, and matches command replies by id.
  */
 import { SNAPSHOT_TAKEN } from '../../../src-preload/channels.js';
-import type { CommandArgs, CommandName, CommandReply } from '../../../src-preload/contract.js';
+import type { CommandArgs, CommandError, CommandName, CommandReply } from '../../../src-preload/contract.js';
+import type { CommandResults } from '../../../src-preload/wire.js';
 import { CheckedTelemetry } from './checked-telemetry.js';
 import type { Transport, TransportHandlers } from './types.js';
 
@@ -41,6 +42,27 @@ export class WebSocketTransport implements Transport {
   connect(handlers: TransportHandlers): void {
     this.handlers = handlers;
     this.open();
+  }
+
+  /** POST the file to /api/models/{model}/versions, authenticated by the page's cookie like every /api request. */
+  async addModel(model: string, file: File | undefined): Promise<CommandReply<'model.add'>> {
+    if (!file) return { id: 0, ok: false, error: { code: 'NO_FILE', message: 'drop a model file or choose one first' } };
+    let response: Response;
+    try {
+      response = await fetch(new URL(`/api/models/${encodeURIComponent(model)}/versions`, uploadBase(this.options.url)), {
+        method: 'POST',
+        body: file,
+        headers: { 'Content-Type': 'application/octet-stream' },
+        credentials: 'same-origin',
+      });
+    } catch (error) {
+      if (!(error instanceof TypeError)) throw error;
+      return { id: 0, ok: false, error: { code: 'DISCONNECTED', message: `the upload did not reach the engine: ${error.message}` } };
+    }
+    // An answer that is not JSON (a proxy's error page) is reported by its status below.
+    const reply = (await response.json().catch(() => null)) as { ok: boolean; result?: unknown; error?: CommandError } | null;
+    if (reply?.ok) return { id: 0, ok: true, result: reply.result as CommandResults['model.add'] };
+    return { id: 0, ok: false, error: reply?.error ?? { code: `HTTP_${response.status}`, message: response.statusText } };
   }
 
   command<C extends CommandName>(name: C, args: CommandArgs<C>): Promise<CommandReply<C>> {
@@ -129,4 +151,11 @@ function parseServerMessage(data: unknown): RawServerMessage | undefined {
   if (m.type === 'reply' && typeof reply === 'object' && reply !== null && typeof reply.id === 'number' && typeof reply.ok === 'boolean')
     return { type: 'reply', reply: reply as unknown as CommandReply };
   return undefined;
+}
+
+/** The page's own origin for HTTP, from the WebSocket's URL (ws: to http:, wss: to https:). */
+function uploadBase(socketUrl: string): string {
+  const url = new URL(socketUrl);
+  url.protocol = url.protocol === 'wss:' ? 'https:' : 'http:';
+  return url.origin;
 }
