@@ -43,6 +43,8 @@ export const CommandSchemas = {
   'model.reload': z.strictObject({ model: Model }),
   // The desktop app's "add a model": the main process asks for the file in a dialog (the renderer never names a path).
   'model.add': z.strictObject({ model: Model }),
+  // config.json's contents; the host checks them with config.json's own schema before anything changes.
+  'model.configure': z.strictObject({ model: Model, config: z.record(z.string(), z.unknown()) }),
   'experience.configure': z.strictObject({
     sampler: z.enum(['uniform', 'prioritized', 'fifo']).optional(),
     alpha: z.number().min(0).max(1).optional(),

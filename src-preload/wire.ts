@@ -106,6 +106,7 @@ export interface CommandResults {
   'model.followLatest': null;
   'model.reload': null;
   'model.add': { model: string; version: number; bytes: number };
+  'model.configure': { applied: string[]; atNextVersion: string[] };
   'experience.configure': SamplerSettings;
   'experience.checkpoint': Pick<CheckpointInfo, 'bytes' | 'copyMs' | 'writeMs'>;
   'experience.clear': { removed: number };

@@ -18,6 +18,7 @@ import type { ExperienceService } from '../experience/service.js';
 import type { ModelCoordinator } from '../repository/coordinator.js';
 import type { UpdaterSupervisor } from '../updater/supervisor.js';
 import type { ModelUploads } from '../server/model-upload.js';
+import type { ConfigureResult } from '../repository/model-settings.js';
 
 /** A command with nothing to report may return nothing (sent as null); the others return their typed result. */
 type HandlerResult<C extends CommandName> = CommandResults[C] extends null
@@ -34,6 +35,8 @@ export interface CommandTarget {
   readonly experience: ExperienceService;
   /** Publishing a model file into the repository (absent: one file is served). */
   readonly uploads?: ModelUploads;
+  /** Writing a model's config.json and applying what the running model can take (absent: one file is served). */
+  configureModel?(model: string, config: Record<string, unknown>): Promise<ConfigureResult>;
 }
 
 /** What a shell adds to the commands: the desktop app asks for a model file in a dialog of its own. */
@@ -78,6 +81,7 @@ export class CommandExecutor {
       'model.activate': ({ model, version }) => coordinator().activate(model, version),
       'model.followLatest': ({ model }) => coordinator().followLatest(model),
       'model.reload': ({ model }) => coordinator().reload(model),
+      'model.configure': ({ model, config }) => (host.configureModel ?? throwNoRepository)(model, config),
       'model.add': async ({ model }) => {
         const uploads = host.uploads ?? throwNoRepository();
         if (!shell.pickModelFile)

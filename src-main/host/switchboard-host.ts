@@ -18,6 +18,7 @@ import type { DashboardSnapshot, EndpointsSnapshot, ProcessMetric } from '../../
 import { OwnProcessMetrics } from './process-metrics.js';
 import { publishModel, repositoryHasVersions } from '../repository/publish.js';
 import { publishUpload } from '../repository/upload.js';
+import { configureModel, type ConfigureResult } from '../repository/model-settings.js';
 import type { ModelUploads } from '../server/model-upload.js';
 import type { UpdaterLauncher } from '../updater/launcher.js';
 import { DEFAULT_MAX_MODEL_BYTES, type UpdaterSettingsInput } from '../updater/protocol.js';
@@ -196,6 +197,12 @@ export class SwitchboardHost {
         return published;
       },
     };
+  }
+
+  /** Write a model's config.json from the dashboard (see model-settings.ts); undefined when one file is served. */
+  get configureModel(): ((model: string, config: Record<string, unknown>) => Promise<ConfigureResult>) | undefined {
+    const parts = this.parts;
+    return parts && ((model, config) => configureModel(parts.path, this.engine, model, config, this.options.defaults));
   }
 
   /** The servers the shell started for other processes (the inference API, metrics): their view goes into the snapshot. */

@@ -32,6 +32,10 @@ export interface RepositoryVersionSnapshot {
 export interface RepositoryModelSnapshot {
   name: string;
   policy: VersionPolicy | null;
+  /** config.json as read (null: none); what the settings form edits. */
+  file: unknown;
+  /** The settings in force: config.json over the host's defaults (null while the file is invalid). */
+  settings: RepositoryModelConfig | null;
   /** Set by the operator (activate/rollback); cleared by "follow latest". */
   operatorPin: number | null;
   activeVersion: number | null;
@@ -262,6 +266,8 @@ export class ModelCoordinator {
         return {
           name: model.name,
           policy: parsed.config?.versionPolicy ?? null,
+          file: model.config,
+          settings: parsed.config,
           operatorPin: this.operatorPins.get(model.name) ?? null,
           activeVersion: loaded.has(model.name) ? this.engine.model(model.name).version : null,
           configError: model.configError ?? parsed.error,

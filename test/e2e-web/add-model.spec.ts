@@ -108,3 +108,31 @@ test('refuses an upload with a bad name, without the token, from another origin,
   expect(JSON.parse(created.body)).toEqual({ ok: true, result: { model: 'fresh', version: 1, bytes: policyBytes.byteLength } });
   expect(readdirSync(join(server.repository, 'fresh'))).toEqual(['1']); // no staging folder left behind
 });
+
+test('edits a model’s settings in a form: a refused value is shown beside it and changes nothing; a good one is written and in force', async ({
+  page,
+}) => {
+  const configFile = join(server.repository, 'policy', 'config.json');
+  const before = existsSync(configFile) ? readFileSync(configFile, 'utf8') : null;
+  await openModels(page);
+  const form = page.getByTestId('model-settings-policy');
+  await form.locator('summary').click();
+  await page.getByTestId('setting-policy-batching.maxBatchSize').fill('100000');
+  await page.getByTestId('settings-save-policy').click();
+  await expect(page.getByTestId('settings-result-policy')).toContainText('batching.maxBatchSize');
+  expect(existsSync(configFile) ? readFileSync(configFile, 'utf8') : null).toBe(before);
+
+  await page.getByTestId('setting-policy-batching.maxBatchSize').fill('32');
+  await page.getByTestId('setting-policy-queue.fullPolicy').selectOption('wait');
+  await page.getByTestId('settings-save-policy').click();
+  await expect(page.getByTestId('settings-result-policy')).toContainText('saved config.json (in force now: queue, batching.maxBatchSize');
+  expect(JSON.parse(readFileSync(configFile, 'utf8'))).toEqual({ batching: { maxBatchSize: 32 }, queue: { fullPolicy: 'wait' } });
+  const snapshot = (await (
+    await fetch(`${server.origin}/api/snapshot`, { headers: { Authorization: `Bearer ${server.token}` } })
+  ).json()) as {
+    engine: { models: { name: string; batching: { maxBatchRows: number } }[]; queues: { model: string; policy: { fullPolicy: string } }[] };
+  };
+  expect(snapshot.engine.models.find((m) => m.name === 'policy')!.batching.maxBatchRows).toBe(32);
+  expect(snapshot.engine.queues.find((q) => q.model === 'policy')!.policy.fullPolicy).toBe('wait');
+  await page.screenshot({ path: 'test-results/models-settings.png', fullPage: true });
+});

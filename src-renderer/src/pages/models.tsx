@@ -2,6 +2,7 @@
 import type { ReactNode } from 'react';
 import { bytes, ms, timeOfDay } from '../../../src-preload/format.js';
 import { AddModel } from '../components/add-model.js';
+import { ModelSettings } from '../components/model-settings.js';
 import { BatchingDecisionLine, ServedBatching } from '../components/batching-decision.js';
 import { CommandButton } from '../components/controls.js';
 import type { RepositorySnapshot } from '../../../src-preload/wire.js';
@@ -73,6 +74,7 @@ export function Models(): ReactNode {
             {m.configError && <span className="error"> · config.json: {m.configError}</span>}
           </p>
           {served.has(m.name) && <BatchingDecisionLine model={m.name} decision={served.get(m.name)!} />}
+          <ModelSettings model={m} />
           <div className="controls">
             <CommandButton
               label="Follow latest"
