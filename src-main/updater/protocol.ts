@@ -140,7 +140,10 @@ export const DEFAULT_MAX_MODEL_BYTES = 2 * 1024 ** 3;
 /** Settings the host hands the updater at launch (environment variable SWITCHBOARD_UPDATER). */
 export const UpdaterSettingsSchema = z.strictObject({
   repository: z.string().min(1),
+  /** How often versions still settling are looked at again (the settle rule's clock). */
   scanIntervalMs: z.number().int().min(10).max(600_000).default(500),
+  /** How often the whole repository is read again, for changes a filesystem sent no event for (network filesystems). */
+  fullScanIntervalMs: z.number().int().min(1000).max(86_400_000).default(60_000),
   /** A file must keep the same size and mtime this long before it is validated (unless READY is present). */
   settleMs: z.number().int().min(0).max(600_000).default(1000),
   maxModelBytes: z.number().int().min(1).default(DEFAULT_MAX_MODEL_BYTES),

@@ -3,46 +3,30 @@
  * settled, and its verdict. A verdict is kept until the file changes (size or mtime), so
  * a version is validated once, and again only if it is rewritten.
  */
-import { readFile } from 'node:fs/promises';
 import type { ModelSignature } from '../engine/signature.js';
-import { configFilePath, modelFilePath, scanRepository } from '../repository/layout.js';
+import {
+  classifyPath,
+  listModelNames,
+  listVersionNumbers,
+  modelFilePath,
+  scanModel,
+  scanRepository,
+  scanVersion,
+  type ModelEntry,
+  type VersionEntry,
+} from '../repository/layout.js';
 import { parseModelConfig, withDefaults } from '../repository/model-config.js';
 import { truncateForReport } from './message-check.js';
-import { LIMITS, type ModelView, type ToHost, type UpdaterSettings, type VersionState, type VersionView } from './protocol.js';
-import { versionsToRetire } from './retention.js';
+import { LIMITS, type ModelView, type ToHost, type UpdaterSettings } from './protocol.js';
+import { EngineHoldings, versionsToRetire } from './retention.js';
+import { configStamp, readModelConfig, versionView, type TrackedModel, type TrackedVersion } from './tracked-model.js';
 import type { ValidationRequest, Verdict } from './validate-model.js';
-
-/** The most versions a policy keeps warm (model-config.ts). */
-const MAX_KEEP_WARM = 8;
-
-interface TrackedVersion {
-  readonly version: number;
-  sizeBytes: number;
-  mtimeMs: number;
-  ready: boolean;
-  stableSince: number;
-  state: VersionState;
-  reason: string | null;
-  sha256: string | null;
-  signature: ModelSignature | null;
-  timings: VersionView['timings'];
-  batching: VersionView['batching'];
-}
-
-interface TrackedModel {
-  config: unknown;
-  configError: string | null;
-  readonly versions: Map<number, TrackedVersion>;
-}
 
 export class RepositoryTracker {
   private readonly models = new Map<string, TrackedModel>();
   private readonly active = new Map<string, { version: number; signature: ModelSignature }>();
   private readonly forced = new Set<string>();
-  /** Per model, the versions made active, most recent first: the engine keeps the first keepWarm of them loaded. */
-  private readonly recentlyActive = new Map<string, number[]>();
-  /** Per model, the versions the engine said it holds. */
-  private readonly loaded = new Map<string, Set<number>>();
+  private readonly holdings = new EngineHoldings();
   /** What changed since the last `changes()`: models (added, removed, config) and versions. */
   private readonly dirtyModels = new Set<string>();
   private readonly dirtyVersions = new Map<string, Set<number>>();
@@ -52,64 +36,157 @@ export class RepositoryTracker {
     private readonly now: () => number = () => Date.now(),
   ) {}
 
-  /** Re-read the repository; true if anything visible changed. */
+  /** Re-read the whole repository (at start, on the host's request, and now and then as a safety net); true if anything changed. */
   async scan(): Promise<boolean> {
     const found = await scanRepository(this.settings.repository);
     let changed = false;
     const seen = new Set<string>();
     for (const entry of found) {
       seen.add(entry.name);
-      let model = this.models.get(entry.name);
-      if (!model) {
-        model = { config: null, configError: null, versions: new Map() };
-        this.models.set(entry.name, model);
-        this.dirtyModels.add(entry.name);
-        changed = true;
-      }
-      if (await this.readConfig(entry.name, entry.hasConfig, model)) {
-        this.dirtyModels.add(entry.name);
-        changed = true;
-      }
-      const versions = new Set<number>();
-      for (const v of entry.versions) {
-        versions.add(v.version);
-        const tracked = model.versions.get(v.version);
-        if (!tracked || tracked.sizeBytes !== v.sizeBytes || tracked.mtimeMs !== v.mtimeMs) {
-          model.versions.set(v.version, {
-            version: v.version,
-            sizeBytes: v.sizeBytes,
-            mtimeMs: v.mtimeMs,
-            ready: v.ready,
-            stableSince: this.now(),
-            state: 'pending',
-            reason: tracked ? 'file changed; waiting for it to settle' : 'waiting for the file to settle',
-            sha256: null,
-            signature: null,
-            timings: null,
-            batching: null,
-          });
-          this.touch(entry.name, v.version);
-          changed = true;
-        } else if (v.ready !== tracked.ready) {
-          tracked.ready = v.ready;
-        }
-      }
-      for (const version of model.versions.keys()) {
-        if (!versions.has(version)) {
-          model.versions.delete(version);
-          this.touch(entry.name, version);
-          changed = true;
-        }
+      if (await this.applyModel(entry)) changed = true;
+    }
+    for (const name of [...this.models.keys()]) if (!seen.has(name) && this.forgetModel(name)) changed = true;
+    return changed;
+  }
+
+  /**
+   * Re-read only what these paths name (the file watcher's events): a version, a model's
+   * config.json, or a model folder. A change costs the same in a repository of 10
+   * versions or of 10,000. True if anything changed.
+   */
+  async refresh(paths: Iterable<string>): Promise<boolean> {
+    const models = new Set<string>();
+    const configs = new Set<string>();
+    const versions = new Map<string, Set<number>>();
+    for (const path of paths) {
+      const named = classifyPath(this.settings.repository, path);
+      if (named.kind === 'model') models.add(named.model);
+      else if (named.kind === 'config') configs.add(named.model);
+      else if (named.kind === 'version') {
+        if (!versions.has(named.model)) versions.set(named.model, new Set());
+        versions.get(named.model)!.add(named.version);
       }
     }
-    for (const name of this.models.keys()) {
-      if (!seen.has(name)) {
-        this.models.delete(name);
+    let changed = false;
+    for (const name of models) {
+      const entry = await scanModel(this.settings.repository, name);
+      if (entry ? await this.applyModel(entry) : this.forgetModel(name)) changed = true;
+    }
+    // Any event of a model looks at its config.json too (one stat): a version published just after the
+    // file changed must not be served under settings the watcher has not reported yet.
+    for (const name of new Set([...configs, ...versions.keys()])) {
+      const model = this.models.get(name);
+      if (!model || models.has(name)) continue;
+      const stamp = await configStamp(this.settings.repository, name);
+      if ((configs.has(name) || stamp !== model.configStamp) && (await this.readConfig(name, stamp !== null, model))) {
+        this.dirtyModels.add(name);
+        changed = true;
+      }
+    }
+    for (const [name, numbers] of versions) {
+      if (models.has(name)) continue; // read whole above
+      const model = this.models.get(name);
+      if (!model) {
+        // A version of a model not seen yet: the model's folder is new, and read whole.
+        const entry = await scanModel(this.settings.repository, name);
+        if (entry && (await this.applyModel(entry))) changed = true;
+        continue;
+      }
+      for (const version of numbers)
+        if (this.applyVersion(name, model, version, await scanVersion(this.settings.repository, name, version))) changed = true;
+    }
+    return changed;
+  }
+
+  /**
+   * The poll's look, the net under the file watcher: the names of models and versions (one
+   * listing per folder, no stat of a version already known), each config.json's size and
+   * time, and the versions still settling. What an event missed is found here; a known
+   * version's file is not read again (a full scan now and then rereads those).
+   */
+  async settle(): Promise<boolean> {
+    const root = this.settings.repository;
+    let changed = false;
+    const names = await listModelNames(root);
+    for (const name of names)
+      if (!this.models.has(name)) {
+        const entry = await scanModel(root, name);
+        if (entry && (await this.applyModel(entry))) changed = true;
+      }
+    for (const name of [...this.models.keys()]) if (!names.includes(name) && this.forgetModel(name)) changed = true;
+    for (const [name, model] of this.models) {
+      const listed = await listVersionNumbers(root, name);
+      const look = [...listed].filter((v) => !model.versions.has(v));
+      for (const v of model.versions.values()) if (!listed.has(v.version) || (v.state === 'pending' && !v.ready)) look.push(v.version);
+      for (const version of look)
+        if (this.applyVersion(name, model, version, listed.has(version) ? await scanVersion(root, name, version) : null)) changed = true;
+      const stamp = await configStamp(root, name);
+      if (stamp !== model.configStamp && (await this.readConfig(name, stamp !== null, model))) {
         this.dirtyModels.add(name);
         changed = true;
       }
     }
     return changed;
+  }
+
+  /** A model as listed: its config and each of its versions; true if anything changed. */
+  private async applyModel(entry: ModelEntry): Promise<boolean> {
+    let changed = false;
+    let model = this.models.get(entry.name);
+    if (!model) {
+      model = { config: null, configError: null, configStamp: null, versions: new Map() };
+      this.models.set(entry.name, model);
+      this.dirtyModels.add(entry.name);
+      changed = true;
+    }
+    if (await this.readConfig(entry.name, entry.hasConfig, model)) {
+      this.dirtyModels.add(entry.name);
+      changed = true;
+    }
+    const listed = new Set<number>();
+    for (const v of entry.versions) {
+      listed.add(v.version);
+      if (this.applyVersion(entry.name, model, v.version, v)) changed = true;
+    }
+    for (const version of [...model.versions.keys()])
+      if (!listed.has(version) && this.applyVersion(entry.name, model, version, null)) changed = true;
+    return changed;
+  }
+
+  private forgetModel(name: string): boolean {
+    if (!this.models.delete(name)) return false;
+    this.dirtyModels.add(name);
+    return true;
+  }
+
+  /** One version as found (null: gone); true if that changed anything visible. */
+  private applyVersion(name: string, model: TrackedModel, version: number, found: VersionEntry | null): boolean {
+    const tracked = model.versions.get(version);
+    if (!found) {
+      if (!tracked) return false;
+      model.versions.delete(version);
+      this.touch(name, version);
+      return true;
+    }
+    if (!tracked || tracked.sizeBytes !== found.sizeBytes || tracked.mtimeMs !== found.mtimeMs) {
+      model.versions.set(version, {
+        version,
+        sizeBytes: found.sizeBytes,
+        mtimeMs: found.mtimeMs,
+        ready: found.ready,
+        stableSince: this.now(),
+        state: 'pending',
+        reason: tracked ? 'file changed; waiting for it to settle' : 'waiting for the file to settle',
+        sha256: null,
+        signature: null,
+        timings: null,
+        batching: null,
+      });
+      this.touch(name, version);
+      return true;
+    }
+    if (found.ready !== tracked.ready) tracked.ready = found.ready; // READY arrived: validated at the next look, not visible before
+    return false;
   }
 
   /** The newest settled version waiting for validation, as a request for the validator. */
@@ -172,10 +249,7 @@ export class RepositoryTracker {
 
   setActive(model: string, version: number, signature: ModelSignature, loaded: readonly number[] = []): void {
     this.active.set(model, { version, signature });
-    this.loaded.set(model, new Set([version, ...loaded]));
-    const recent = this.recentlyActive.get(model) ?? [];
-    // As the engine's version table keeps them (version-table.ts), up to the most keepWarm allows.
-    this.recentlyActive.set(model, [version, ...recent.filter((v) => v !== version)].slice(0, MAX_KEEP_WARM));
+    this.holdings.activated(model, version, loaded);
   }
 
   /** What the retention of each model's version policy retires now (see retention.ts). */
@@ -184,8 +258,8 @@ export class RepositoryTracker {
     for (const [name, model] of this.models) {
       const policy = parseModelConfig(withDefaults(this.settings.servingDefaults, model.config)).config?.versionPolicy;
       if (policy?.retain === undefined) continue; // no retention, or a config.json in error: nothing moves
-      if (!this.loaded.has(name)) continue; // until the host says what the engine holds (after a start, an updater restart)
-      const kept = new Set([...(this.recentlyActive.get(name) ?? []).slice(0, policy.keepWarm), ...(this.loaded.get(name) ?? [])]);
+      const kept = this.holdings.kept(name, policy.keepWarm);
+      if (!kept) continue; // until the host says what the engine holds (after a start, an updater restart)
       if (policy.kind === 'pinned') kept.add(policy.version);
       const versions = versionsToRetire([...model.versions.values()], policy.retain, kept);
       if (versions.length > 0) due.push({ model: name, versions, retain: policy.retain });
@@ -285,37 +359,13 @@ export class RepositoryTracker {
     v.batching = null;
   }
 
+  /** Read the model's config.json again (or its absence); true if what the host sees changed. */
   private async readConfig(name: string, exists: boolean, model: TrackedModel): Promise<boolean> {
-    let config: unknown = null;
-    let configError: string | null = null;
-    if (exists) {
-      try {
-        config = JSON.parse(await readFile(configFilePath(this.settings.repository, name), 'utf8')) as unknown;
-        const parsed = parseModelConfig(config);
-        if (parsed.error !== null) configError = parsed.error;
-      } catch (error) {
-        configError = `config.json: ${(error as Error).message}`;
-        config = null;
-      }
-    }
-    if (configError !== null) configError = truncateForReport(configError, LIMITS.configError);
-    const changed = JSON.stringify([config, configError]) !== JSON.stringify([model.config, model.configError]);
-    model.config = config;
-    model.configError = configError;
+    const read = await readModelConfig(this.settings.repository, name, exists);
+    model.configStamp = read.stamp;
+    const changed = JSON.stringify([read.config, read.configError]) !== JSON.stringify([model.config, model.configError]);
+    model.config = read.config;
+    model.configError = read.configError;
     return changed;
   }
-}
-
-function versionView(v: TrackedVersion): VersionView {
-  return {
-    version: v.version,
-    state: v.state,
-    reason: v.reason,
-    sha256: v.sha256,
-    sizeBytes: v.sizeBytes,
-    mtimeMs: v.mtimeMs,
-    signature: v.signature,
-    timings: v.timings,
-    batching: v.batching,
-  };
 }

@@ -16,6 +16,31 @@ import type { VersionState } from './protocol.js';
 
 export const TRASH_FOLDER = '.trash';
 
+/** The most versions a policy keeps warm (model-config.ts). */
+const MAX_KEEP_WARM = 8;
+
+/** What the engine holds per model, as the host reports it with each activation: retention never moves one of these. */
+export class EngineHoldings {
+  /** Per model, the versions made active, most recent first: the engine keeps the first keepWarm of them loaded. */
+  private readonly recentlyActive = new Map<string, number[]>();
+  /** Per model, the versions the engine said it holds. */
+  private readonly loaded = new Map<string, Set<number>>();
+
+  activated(model: string, version: number, loaded: readonly number[]): void {
+    this.loaded.set(model, new Set([version, ...loaded]));
+    const recent = this.recentlyActive.get(model) ?? [];
+    // As the engine's version table keeps them (version-table.ts), up to the most keepWarm allows.
+    this.recentlyActive.set(model, [version, ...recent.filter((v) => v !== version)].slice(0, MAX_KEEP_WARM));
+  }
+
+  /** The versions to keep for the model, or undefined while the host has not said what the engine holds. */
+  kept(model: string, keepWarm: number): Set<number> | undefined {
+    const loaded = this.loaded.get(model);
+    if (!loaded) return undefined;
+    return new Set([...(this.recentlyActive.get(model) ?? []).slice(0, keepWarm), ...loaded]);
+  }
+}
+
 /** The versions retention moves out now, oldest first. */
 export function versionsToRetire(
   versions: readonly { readonly version: number; readonly state: VersionState }[],

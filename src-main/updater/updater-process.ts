@@ -60,8 +60,6 @@ const settings = readSettings();
 const tracker = new RepositoryTracker(settings);
 const validator = new Validator(settings.validationTimeoutMs);
 let validating = false;
-let scanning = false;
-let rescanRequested = false;
 let stopping = false;
 let heartbeatSeq = 0;
 
@@ -101,24 +99,51 @@ function publish(): void {
   for (const message of tracker.changes()) send(message);
 }
 
-async function scan(): Promise<void> {
-  if (scanning) {
-    rescanRequested = true;
+/** Paths the file watcher reported since the last look: only what they name is read again. */
+const changedPaths = new Set<string>();
+let fullScanWanted = true;
+let working = false;
+let workAgain = false;
+
+/**
+ * One look at the repository at a time: the whole of it when asked (at start, on the host's
+ * rescan, and every fullScanIntervalMs as a safety net for events a filesystem does not
+ * send), else what the watcher's events named, else the versions still settling (the
+ * poll). Then what changed goes to the host, retention runs, and validation goes on.
+ */
+async function work(): Promise<void> {
+  if (working) {
+    workAgain = true;
     return;
   }
-  scanning = true;
+  working = true;
   try {
     do {
-      rescanRequested = false;
-      if ((await tracker.scan()) || !fullViewSent) publish();
+      workAgain = false;
+      let changed: boolean;
+      if (fullScanWanted) {
+        fullScanWanted = false;
+        changedPaths.clear();
+        changed = await tracker.scan();
+      } else if (changedPaths.size > 0) {
+        const paths = [...changedPaths];
+        changedPaths.clear();
+        changed = await tracker.refresh(paths);
+      } else changed = await tracker.settle();
+      if (changed || !fullViewSent) publish();
       await retire();
-    } while (rescanRequested && !stopping);
+    } while ((workAgain || changedPaths.size > 0 || fullScanWanted) && !stopping);
   } catch (error) {
     log('error', `repository scan failed: ${asError(error).message}`);
   } finally {
-    scanning = false;
+    working = false;
   }
   void validateNext();
+}
+
+function scan(): void {
+  fullScanWanted = true;
+  void work();
 }
 
 let trashEmptiedAt = 0;
@@ -181,7 +206,7 @@ function handle(message: ToUpdater): void {
     case 'rescan':
       if (message.revalidate) tracker.revalidateAll();
       fullViewSent = false;
-      void scan();
+      scan();
       break;
     case 'debug':
       if (!settings.allowDebug) {
@@ -209,14 +234,16 @@ const heartbeat = setInterval(() => {
     rssBytes: process.memoryUsage.rss(),
   });
 }, settings.heartbeatIntervalMs);
-// The poll catches what file events miss (network filesystems) and drives the settle timer.
-const poll = setInterval(() => void scan(), settings.scanIntervalMs);
+// The poll drives the settle timer (re-reading only versions still settling); the full scan is the safety net for missed events.
+const poll = setInterval(() => void work(), settings.scanIntervalMs);
+const fullScan = setInterval(scan, settings.fullScanIntervalMs);
 
 async function shutdown(): Promise<void> {
   if (stopping) return;
   stopping = true;
   clearInterval(heartbeat);
   clearInterval(poll);
+  clearInterval(fullScan);
   await watcher.close();
   await validator.close();
   process.exit(0);
@@ -233,9 +260,12 @@ channel.onMessage((raw) => {
 
 // The host is gone (its channel closed): nothing will read a verdict, so stop rather than linger.
 process.on('disconnect', () => void shutdown());
-watcher.on('all', () => void scan());
+watcher.on('all', (_event, path) => {
+  changedPaths.add(path);
+  void work();
+});
 watcher.on('error', (error) => log('warn', `file watcher: ${asError(error).message}`));
 watcher.once('ready', () => {
   send({ type: 'ready', pid: process.pid, protocol: PROTOCOL_VERSION });
-  void scan();
+  scan();
 });
