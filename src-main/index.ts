@@ -8,15 +8,18 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { app, BrowserWindow, dialog, Menu, net, protocol, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, net, protocol, session as electronSession, shell } from 'electron';
 import { APP_PAGE_URL, APP_SCHEME, APP_SCHEME_PRIVILEGES, appFileFor, appResponseHeaders } from './electron/app-protocol.js';
 import { connectWindow } from './electron/ipc.js';
 import { utilityLauncher } from './electron/utility-launcher.js';
 import { loadWindowBounds, saveWindowBounds } from './electron/window-state.js';
 import { grantOnlyClipboardWrite, installWindowGuards, windowWebPreferences } from './electron/window-security.js';
 import { asError } from './engine/errors.js';
-import { SwitchboardHost } from './host/switchboard-host.js';
+import type { SwitchboardHost } from './host/switchboard-host.js';
+import { DesktopRepositories, repositoryArgument, type RepositoryChoice } from './host/desktop-repositories.js';
+import { DesktopSession } from './host/desktop-session.js';
 import { startDesktopProtocolServers } from './host/protocol-servers.js';
+import { askFirstChoice, installRepositoryMenu } from './electron/repository-menu.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const rendererDir = join(here, '../renderer');
@@ -36,6 +39,13 @@ function serveAppScheme(): void {
   });
 }
 
+let disconnect: () => void = () => undefined;
+
+function connectTo(host: SwitchboardHost, window: BrowserWindow): () => void {
+  const devUrl = process.env.ELECTRON_RENDERER_URL;
+  return connectWindow(host, window, { devOrigin: devUrl ? new URL(devUrl).origin : undefined });
+}
+
 function createWindow(host: SwitchboardHost): BrowserWindow {
   const bounds = loadWindowBounds(app.getPath('userData'));
   const window = new BrowserWindow({
@@ -49,30 +59,11 @@ function createWindow(host: SwitchboardHost): BrowserWindow {
   window.on('close', () => saveWindowBounds(app.getPath('userData'), { ...window.getNormalBounds(), maximized: window.isMaximized() }));
   installWindowGuards(window.webContents, (url) => void shell.openExternal(url));
   const devUrl = process.env.ELECTRON_RENDERER_URL;
-  const disconnect = connectWindow(host, window, { devOrigin: devUrl ? new URL(devUrl).origin : undefined });
-  window.on('closed', disconnect);
+  disconnect = connectTo(host, window);
+  window.on('closed', () => disconnect());
   if (devUrl) void window.loadURL(devUrl);
   else void window.loadURL(APP_PAGE_URL);
   return window;
-}
-
-function buildMenu(host: SwitchboardHost): void {
-  Menu.setApplicationMenu(
-    Menu.buildFromTemplate([
-      ...(process.platform === 'darwin' ? [{ role: 'appMenu' as const }] : []),
-      {
-        label: 'File',
-        submenu: [
-          { label: 'Open Model Repository Folder', click: () => void (host.repository && shell.openPath(host.repository)) },
-          { type: 'separator' },
-          { role: 'quit' },
-        ],
-      },
-      { role: 'editMenu' },
-      { role: 'viewMenu' },
-      { role: 'windowMenu' },
-    ]),
-  );
 }
 
 async function main(): Promise<void> {
@@ -81,26 +72,40 @@ async function main(): Promise<void> {
     return;
   }
   await app.whenReady();
-  session.defaultSession.setPermissionRequestHandler(grantOnlyClipboardWrite);
+  electronSession.defaultSession.setPermissionRequestHandler(grantOnlyClipboardWrite);
   serveAppScheme();
-  const host = new SwitchboardHost({
-    repository: join(app.getPath('userData'), 'repository'),
-    demo: { kind: 'cartpole', loop: { checkpointDir: join(app.getPath('userData'), 'experience') } },
+  const dataDir = app.getPath('userData');
+  const repositories = new DesktopRepositories(dataDir);
+  const tokenFile = join(dataDir, 'api-token');
+  const session = new DesktopSession({
+    dataDir,
     launcher: utilityLauncher(),
+    repositoryOf: (choice) => repositories.repositoryOf(choice),
+    startServers: async (host) => {
+      const servers = await startDesktopProtocolServers(host, tokenFile, (message) => console.error(message));
+      host.showEndpoints(() => servers.snapshot());
+      return servers;
+    },
   });
-  await host.start();
-  const protocols = await startDesktopProtocolServers(host, join(app.getPath('userData'), 'api-token'), (message) =>
-    console.error(message),
-  );
-  host.showEndpoints(() => protocols.snapshot());
-  buildMenu(host);
-  let window = createWindow(host);
+  // A folder on the command line, else the remembered choice, else the first-run question.
+  const argument = repositoryArgument(process.argv);
+  const choice: RepositoryChoice = argument ? { kind: 'folder', path: argument } : (repositories.choice ?? (await askFirstChoice()));
+  await session.switchTo(choice);
+  repositories.remember(choice);
+  let window = createWindow(session.current.host);
+  installRepositoryMenu(session, repositories, () => window);
+  // Another repository: the window shows the new host from its first snapshot (a reload resets the charts).
+  session.onSwitch((now) => {
+    disconnect();
+    disconnect = connectTo(now.host, window);
+    window.webContents.reload();
+  });
   app.on('second-instance', () => {
     if (window.isMinimized()) window.restore();
     window.focus();
   });
   app.on('activate', () => {
-    if (BrowserWindow.getAllWindows().length === 0) window = createWindow(host);
+    if (BrowserWindow.getAllWindows().length === 0) window = createWindow(session.current.host);
   });
   let quitting = false;
   app.on('before-quit', (event) => {
@@ -108,10 +113,7 @@ async function main(): Promise<void> {
     event.preventDefault();
     quitting = true;
     // Drain the engine and stop the updater before the process goes.
-    void protocols
-      .stop()
-      .then(() => host.stop())
-      .finally(() => app.quit());
+    void session.stop().finally(() => app.quit());
   });
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();
