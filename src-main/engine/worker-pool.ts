@@ -10,7 +10,7 @@
  * `maxInflightBatches` slots), one per distinct signature; they survive restarts.
  */
 import type { ArenaStats } from './arena.js';
-import type { BatchingMode, ProbeEvidence } from './signature.js';
+import type { ProbeEvidence } from './signature.js';
 import type { SlotSource } from './transfer-lane.js';
 import { nextMsPerRow, pickWorker } from './balancer.js';
 import { systemClock, type EngineClock } from './clock.js';
@@ -26,7 +26,8 @@ import { loadVersion, type IntroduceOptions } from './version-loading.js';
 import { judgeWorker } from './watchdog.js';
 import { WorkerHandle, type InflightBatch } from './worker-handle.js';
 import { threadTransport, type WorkerTransport } from './worker-transport.js';
-import type { FaultKind, FromWorker, WireTensor } from './worker/protocol.js';
+import type { PoolCallbacks, PoolOptions } from './pool-options.js';
+import type { FaultKind, FromWorker } from './worker/protocol.js';
 import { settlesWithin } from '../util/timeout.js';
 
 export type { InflightBatch } from './worker-handle.js';
@@ -34,33 +35,10 @@ export type { WorkerState, WorkerStats } from './snapshot.js';
 export type { WorkerHandle } from './worker-handle.js';
 export type { ServedVersion } from './served-version.js';
 export type { IntroduceOptions } from './version-loading.js';
+export type { PoolCallbacks, PoolOptions } from './pool-options.js';
 
 /** How long a worker may take to release its sessions and exit before it is terminated. */
 const SHUTDOWN_GRACE_MS = 2000;
-
-export interface PoolCallbacks<B extends InflightBatch> {
-  /** `outputs`: a direct plan's tensors as onnxruntime returned them (row plans' outputs are in the slot). */
-  onDone(batch: B, computeMs: number, outputs: WireTensor[] | undefined): void;
-  onRunFailed(batch: B, message: string): void;
-  /** A worker died or hung; these batches never finished. */
-  onWorkerLost(workerId: string, batches: B[], reason: string): void;
-  /** A worker has become able to take batches. */
-  onCapacity(): void;
-}
-
-export interface PoolOptions<B extends InflightBatch> {
-  readonly model: string;
-  readonly config: WorkerConfig;
-  readonly maxBatchSize: number;
-  readonly batchingMode: BatchingMode;
-  readonly callbacks: PoolCallbacks<B>;
-  readonly events: EventLog;
-  readonly windowSeconds: number;
-  /** What one version may reserve for arenas and staging over all workers (see checkMemoryBudget). */
-  readonly memoryBudgetBytes: number;
-  readonly transport?: WorkerTransport;
-  readonly clock?: EngineClock;
-}
 
 type Completion<B extends InflightBatch> = {
   readonly handle: WorkerHandle<B>;
