@@ -153,7 +153,8 @@ export async function startMlserver(modelPath: string, dir: string): Promise<Ser
       max_batch_time: 0.0005,
     }),
   );
-  const child = spawn(join(VENV, 'bin', 'mlserver'), ['start', dir], {
+  const child = spawn(resolve(VENV, 'bin', 'mlserver'), ['start', dir], {
+    cwd: dir, // MLServer writes its metrics' files (.metrics/) where it runs: in the temporary folder, not the checkout
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PYTHONPATH: resolve('bench', 'mlserver') },
   });
