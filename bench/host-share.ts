@@ -39,11 +39,13 @@ function hostCoresOf(run: EngineRun): number {
  * the engine in the engine's slices, computes for `load()` of a core: the share the engine's
  * calling thread took in its latest measurement.
  */
+/** The most of a core the loaded reference's thread computes for: a whole core cannot be imitated in bursts. */
+const LOAD_CAP_CORES = 0.95;
+
 function loadedRaw(raw: Contender<number>, load: () => number): Contender<{ rowsPerSecond: number; loadCores: number }> {
   return {
     async measure(durationMs) {
-      // A share of a whole core or more cannot be imitated in bursts; cap it just below.
-      const occupier = occupyThread(Math.min(load(), 0.95));
+      const occupier = occupyThread(Math.min(load(), LOAD_CAP_CORES));
       const rowsPerSecond = await raw.measure(durationMs);
       return { rowsPerSecond, loadCores: occupier.stop() };
     },
@@ -87,6 +89,10 @@ const output = await forEachModel(WORKERS, `${ROUNDS} rounds of ${SLICE_MS} ms p
   }
   const of = (pick: (run: Round) => number) => median(runs.map(pick));
   return {
+    // What the references were: raw on full batches, and the loaded one on the engine's batch size beside a capped load.
+    raw_batch_rows: MAX_BATCH,
+    raw_loaded_batch_rows: batchRows,
+    raw_loaded_load_cap_cores: LOAD_CAP_CORES,
     raw_rows_s: Math.round(of((r) => r.raw)),
     engine_rows_s: Math.round(of((r) => r.engine)),
     raw_loaded_rows_s: Math.round(of((r) => r.rawLoaded)),

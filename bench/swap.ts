@@ -4,7 +4,8 @@
  * The engine serves the demo policy to 64 closed-loop clients while new versions are
  * published into a model repository, validated by the real updater process and swapped
  * in, one after another. Measures what a swap costs the clients: failures, lost
- * requests, p99 latency in steady state and during swaps, the longest stall (no answer
+ * requests (each client gives a request LOST_AFTER_MS; one neither answered nor failed by
+ * then is counted lost and the client goes on, so a lost request shows instead of hanging the run), p99 latency in steady state and during swaps, the longest stall (no answer
  * while requests were outstanding), and the host's RSS across the swaps. The last line
  * printed is the JSON result.
  */
@@ -40,6 +41,25 @@ const latency = { steady: histogram(), swaps: histogram() };
 let sent = 0;
 let answered = 0;
 let failed = 0;
+/** Requests neither answered nor failed within LOST_AFTER_MS of being sent; and those answered after it. */
+let lost = 0;
+let answeredLate = 0;
+const LOST_AFTER_MS = 10_000;
+const LOST = Symbol('lost');
+
+/** The request's outcome, or LOST once the client's deadline passes first (a late outcome is counted apart). */
+async function withDeadline<T>(request: Promise<T>): Promise<T | typeof LOST> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<typeof LOST>((resolve) => (timer = setTimeout(() => resolve(LOST), LOST_AFTER_MS)));
+  const outcome = await Promise.race([request, deadline]);
+  clearTimeout(timer);
+  if (outcome === LOST)
+    request.then(
+      () => answeredLate++,
+      () => answeredLate++,
+    );
+  return outcome;
+}
 let lastAnswerAt = 0;
 let maxStallMs = 0;
 let running = true;
@@ -70,7 +90,10 @@ async function client(index: number): Promise<void> {
     sent++;
     const t0 = performance.now();
     try {
-      await engine.infer('policy', inputs);
+      if ((await withDeadline(engine.infer('policy', inputs))) === LOST) {
+        lost++; // neither answered nor failed in time: counted, and this client goes on
+        continue;
+      }
       answered++;
       const now = performance.now();
       if (phase === 'steady' || phase === 'swaps') latency[phase].recordValue(Math.max(1, Math.round((now - t0) * 1000)));
@@ -132,8 +155,11 @@ try {
   const result = {
     swaps: SWAPS,
     requests: sent,
+    answered,
     failed,
-    lost: sent - answered - failed,
+    lost,
+    answered_late: answeredLate,
+    lost_after_ms: LOST_AFTER_MS,
     p99_ms_steady: round(latency.steady.getValueAtPercentile(99) / 1000),
     p99_ms_during_swaps: round(latency.swaps.getValueAtPercentile(99) / 1000),
     max_stall_ms: round(maxStallMs),
