@@ -81,7 +81,7 @@ describe('watchdog and recovery', () => {
     });
     // Heartbeats would take 5 s to notice; the batch limit (300 ms) must catch it first.
     engine.injectFault('m', 0, 'hang-next-batch');
-    await expect(model.infer(request())).resolves.toBeDefined(); // retried on the restarted worker
+    expect((await model.infer(request())).outputs.logits!.dims).toEqual([1, SMALL_LAYERS.at(-1)]); // retried on the restarted worker
     // Caught by the batch limit, not by the (far later) heartbeat check: no timing needed to tell.
     expect(engine.snapshot().recentEvents.some((e) => /no heartbeat/.test(e.message))).toBe(false);
     expect(engine.snapshot().workers[0]!.restarts).toBe(1);
@@ -95,7 +95,7 @@ describe('watchdog and recovery', () => {
     // Accepted while the only worker is down: queued, then answered once it is back.
     const pending = model.infer(request());
     expect(engine.snapshot().queues[0]!.depth).toBe(1);
-    await expect(pending).resolves.toBeDefined();
+    expect((await pending).outputs.logits!.dims).toEqual([1, SMALL_LAYERS.at(-1)]);
     expect(engine.snapshot().workers[0]).toMatchObject({ state: 'ready', restarts: 1 });
   });
 });

@@ -100,7 +100,7 @@ describe('engine lifecycle', () => {
     engine.resizeWorkers('m', 1);
     expect(await outcomes(load)).toEqual({ ok: 400 });
     await until(() => engine.snapshot().workers.length === 1, 10_000, 'shrink');
-    await expect(model.infer(request())).resolves.toBeDefined();
+    expect((await model.infer(request())).outputs.logits!.dims).toEqual([1, SMALL_LAYERS.at(-1)]);
   });
 });
 
