@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../src-main/inference/protocol-error.js';
 import { SharedMemoryRegions, type ShmReference } from '../../src-main/inference/shm/shared-memory-regions.js';
 import { shmReferenceOf } from '../../src-main/inference/shm/shm-parameters.js';
+import { checkRegionName, KEY_RULE, REGION_NAME_RULE, SHM_FOLDER, shmFileOf } from '../../src-main/inference/shm/shm-key.js';
 import { ShmTensors } from '../../src-main/inference/shm/shm-tensors.js';
 import type { TensorSource } from '../../src-main/engine/index.js';
 
@@ -161,6 +162,20 @@ describe('SharedMemoryRegions', () => {
     expect(refusal(() => lease.write(ref, new Uint8Array(9), 'output "y"')).message).toContain('is 9 bytes');
     lease.release();
     regions.close();
+  });
+});
+
+describe('shm-key', () => {
+  it('says which rule a name or key breaks, quoting a long one cut at 80 characters', () => {
+    const long = `/${'k'.repeat(300)}`;
+    expect(() => shmFileOf(long)).toThrow(`shared-memory key "${long.slice(0, 80)}…" is not ${KEY_RULE}`);
+    const at80 = `/${'k'.repeat(78)}/`; // 80 characters, quoted whole
+    expect(() => shmFileOf(at80)).toThrow(`shared-memory key "${at80}" is not`);
+    const at81 = `/${'k'.repeat(79)}/`;
+    expect(() => shmFileOf(at81)).toThrow(`shared-memory key "${at81.slice(0, 80)}…" is not`);
+    expect(() => checkRegionName('a b')).toThrow(`region name "a b" is not ${REGION_NAME_RULE}`);
+    expect(shmFileOf('/ok.key')).toBe(join(SHM_FOLDER, 'ok.key'));
+    expect(SHM_FOLDER).toBe('/dev/shm');
   });
 });
 
