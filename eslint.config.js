@@ -16,6 +16,8 @@ export default tseslint.config(
       '.venv/**',
       '.venv-bench/**',
       '.pytest_cache/**',
+      '.stryker-tmp/**', // Stryker's sandboxes, a copy of the project
+      'reports/**',
     ],
   },
   js.configs.recommended,
