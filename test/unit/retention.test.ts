@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { VersionState } from '../../src-main/updater/protocol.js';
-import { emptyTrash, moveToTrash, TRASH_FOLDER, versionsToRetire } from '../../src-main/updater/retention.js';
+import { EngineHoldings, emptyTrash, moveToTrash, TRASH_FOLDER, versionsToRetire } from '../../src-main/updater/retention.js';
 
 const v = (version: number, state: VersionState) => ({ version, state });
 
@@ -35,8 +35,30 @@ describe('versionsToRetire', () => {
     expect(versionsToRetire([v(1, 'invalid'), v(2, 'validating'), v(3, 'invalid')], 1, new Set())).toEqual([]);
   });
 
+  it('keeps an older invalid version while the valid ones are no more than it keeps', () => {
+    expect(versionsToRetire([v(1, 'invalid'), v(2, 'valid'), v(3, 'valid')], 2, new Set())).toEqual([]);
+    expect(versionsToRetire([v(1, 'invalid'), v(2, 'valid'), v(3, 'valid'), v(4, 'valid')], 2, new Set())).toEqual([1, 2]);
+  });
+
   it('does not depend on the order versions are listed in', () => {
     expect(versionsToRetire([...history].reverse(), 2, new Set())).toEqual([1, 2, 3]);
+  });
+});
+
+describe('EngineHoldings', () => {
+  it('knows nothing until the host reports, then keeps what the engine holds and the keepWarm latest activations', () => {
+    const holdings = new EngineHoldings();
+    expect(holdings.kept('m', 2)).toBeUndefined();
+    holdings.activated('m', 3, [3]);
+    holdings.activated('m', 5, [5, 3]);
+    holdings.activated('m', 3, [3]); // a rollback: 5 was made active before it
+    holdings.activated('m', 7, []); // the host's list may be short: the active one is held anyway
+    expect([...holdings.kept('m', 1)!].sort()).toEqual([7]);
+    expect([...holdings.kept('m', 2)!].sort()).toEqual([3, 7]);
+    expect([...holdings.kept('m', 3)!].sort()).toEqual([3, 5, 7]); // 3 counted once though activated twice
+    holdings.activated('m', 8, [8, 2]);
+    expect([...holdings.kept('m', 1)!].sort()).toEqual([2, 8]); // what the engine says it holds is always kept
+    expect(holdings.kept('other', 1)).toBeUndefined();
   });
 });
 
@@ -55,16 +77,25 @@ describe('the trash', () => {
   it('takes a version folder whole, by name and time, and empties only what is older than its age', async () => {
     version('policy', 1);
     version('policy', 2);
+    version('policy', 12);
     const first = await moveToTrash(root, 'policy', 1, 1_000);
     expect(first).toBe(join(root, TRASH_FOLDER, 'policy', '1-1000'));
     expect(existsSync(join(first, 'model.onnx'))).toBe(true);
     expect(existsSync(join(root, 'policy', '1'))).toBe(false);
     await moveToTrash(root, 'policy', 2, 5_000);
+    await moveToTrash(root, 'policy', 12, 1_500); // a version of two digits, its folder holding its model
     mkdirSync(join(root, TRASH_FOLDER, 'policy', 'an-operator-folder')); // not ours: never deleted
-    expect(await emptyTrash(root, 3_000, 5_999)).toBe(1); // 1-1000 is 4,999 ms old; 2-5000 only 999 ms
-    expect(readdirSync(join(root, TRASH_FOLDER, 'policy')).sort()).toEqual(['2-5000', 'an-operator-folder']);
+    for (const name of ['x1-1000', '1-1000-copy', '1-1000x']) mkdirSync(join(root, TRASH_FOLDER, 'policy', name)); // nor these
+    expect(await emptyTrash(root, 3_000, 5_999)).toBe(2); // 1-1000 and 12-1500 are old enough; 2-5000 is only 999 ms old
+    expect(readdirSync(join(root, TRASH_FOLDER, 'policy')).sort()).toEqual([
+      '1-1000-copy',
+      '1-1000x',
+      '2-5000',
+      'an-operator-folder',
+      'x1-1000',
+    ]);
     expect(await emptyTrash(root, 3_000, 8_000)).toBe(1);
-    expect(readdirSync(join(root, TRASH_FOLDER, 'policy'))).toEqual(['an-operator-folder']);
+    expect(readdirSync(join(root, TRASH_FOLDER, 'policy')).sort()).toEqual(['1-1000-copy', '1-1000x', 'an-operator-folder', 'x1-1000']);
   });
 
   it('has nothing to empty before anything was retired, and refuses a name that is not a model', async () => {
