@@ -61,6 +61,8 @@ interface RepositoryParts {
   readonly path: string;
   readonly supervisor: UpdaterSupervisor;
   readonly coordinator: ModelCoordinator;
+  /** The largest model file a version may be: validation's limit, and an upload's. */
+  readonly maxModelBytes: number;
   /** The repository made for this host when it was given none (removed at stop, or at exit). */
   readonly temporary: TemporaryRepository | undefined;
 }
@@ -159,7 +161,7 @@ export class SwitchboardHost {
       this.engine.events,
     );
     const coordinator = new ModelCoordinator(this.engine, supervisor, path, this.engine.events, options.defaults);
-    return { path, supervisor, coordinator, temporary };
+    return { path, supervisor, coordinator, maxModelBytes: options.updater?.maxModelBytes ?? DEFAULT_MAX_MODEL_BYTES, temporary };
   }
 
   /**
@@ -186,9 +188,8 @@ export class SwitchboardHost {
   get uploads(): ModelUploads | undefined {
     const parts = this.parts;
     if (!parts) return undefined;
-    const maxBytes = this.options.modelFile ? DEFAULT_MAX_MODEL_BYTES : (this.options.updater?.maxModelBytes ?? DEFAULT_MAX_MODEL_BYTES);
     return {
-      maxBytes,
+      maxBytes: parts.maxModelBytes,
       publish: async (model, body, limit) => {
         const published = await publishUpload(parts.path, model, body, limit);
         this.engine.events.emit('info', 'version-added', `model "${model}" version ${published.version} added (${published.bytes} bytes)`, {

@@ -19,7 +19,7 @@ import type {
   ResponseOutput,
   ServerMetadata,
 } from './protocol-types.js';
-import type { SharedMemoryRegions, ShmLease } from './shm/shared-memory-regions.js';
+import type { SharedMemoryRegions, ShmLease, ShmReference } from './shm/shared-memory-regions.js';
 import { ShmTensors } from './shm/shm-tensors.js';
 import { modelConfigJson, modelMetadata, statisticsJson } from './triton-views.js';
 
@@ -140,11 +140,11 @@ export class InferenceService {
 
   /** Every region the request names, checked and held while it runs; undefined when it names none. */
   private leaseRegions(request: DecodedInferRequest): ShmLease | undefined {
-    const references = [
-      ...request.inputs.flatMap((i) => (i.shm ? [{ ref: i.shm, where: `tensor "${i.name}"` }] : [])),
-      ...(request.outputs ?? []).flatMap((o) => (o.shm ? [{ ref: o.shm, where: `output "${o.name}"` }] : [])),
-    ];
-    return references.length === 0 ? undefined : this.sharedMemory.lease(references);
+    // On the request path: a request naming no region (nearly all of them) allocates nothing here.
+    let references: { ref: ShmReference; where: string }[] | undefined;
+    for (const i of request.inputs) if (i.shm) (references ??= []).push({ ref: i.shm, where: `tensor "${i.name}"` });
+    for (const o of request.outputs ?? []) if (o.shm) (references ??= []).push({ ref: o.shm, where: `output "${o.name}"` });
+    return references && this.sharedMemory.lease(references);
   }
 
   private async inferWith(request: DecodedInferRequest, lease: ShmLease | undefined): Promise<InferResponse> {
