@@ -88,7 +88,7 @@ describe('watchdog and recovery', () => {
     expect(engine.snapshot().recentEvents.some((e) => e.kind === 'worker-hung' && /batch running/.test(e.message))).toBe(true);
   });
 
-  it('reports health states: starting workers are not dispatched to; a dead one is restarted with backoff', async () => {
+  it('queues a request accepted while the only worker is dead, and answers it once the worker is restarted', async () => {
     const { engine, model } = await startModel(smallMlp(), { workers: { count: 1, ...fastWatchdog, restartBackoffInitialMs: 300 } });
     engine.injectFault('m', 0, 'crash-now');
     await until(() => engine.snapshot().workers[0]!.state === 'dead', 5000, 'dead state');

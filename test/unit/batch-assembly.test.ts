@@ -9,6 +9,7 @@ import {
   type Batchable,
 } from '../../src-main/engine/batch-assembly.js';
 import type { PlannedTensor } from '../../src-main/engine/signature.js';
+import { TensorSource } from '../../src-main/engine/tensor-source.js';
 
 interface Req extends Batchable {
   readonly id: string;
@@ -106,6 +107,22 @@ describe('batches grouped by shape', () => {
     expect(gatherGroup(shallow, 8, 2).requests.map((r) => r.id)).toEqual(['a']);
   });
 
+  it('stops reading the queue as soon as the batch is full (a deep queue costs a full batch nothing more)', () => {
+    const items = Array.from({ length: 50 }, (_, i) => seq(`r${i}`, 1, 3));
+    let read = 0;
+    const counting = {
+      *live(limit: number) {
+        for (const item of items.slice(0, limit)) {
+          read++;
+          yield item;
+        }
+      },
+      extract: (item: Grouped) => items.splice(items.indexOf(item), 1).length === 1,
+    };
+    expect(gatherGroup(counting, 4, 100).rows).toBe(4);
+    expect(read).toBe(4);
+  });
+
   it('concatenates a group along dim 0 and splits outputs back along dim 0 only', () => {
     const requests = [seq('a', 1, 2, 1, 10), seq('b', 2, 2, 1, 20)];
     const [x] = concatInputs([{ name: 'x', dtype: 'float32' }], requests, 3);
@@ -115,5 +132,37 @@ describe('batches grouped by shape', () => {
     const split = groupedOutputs([y], 3);
     expect(split).toMatchObject({ specs: [{ name: 'y', rowShape: [2, 1], rowElements: 2 }] });
     expect(groupedOutputs([{ ...y, dims: [1, 6] }], 3)).toBe('output "y" has dim 0 of 1 for a batch of 3 rows');
+    expect(groupedOutputs([{ name: 's', dtype: 'string', dims: [3], data: ['a', 'b', 'c'] }], 3)).toBe(
+      'output "s" holds strings, which a batched plan cannot split',
+    );
+  });
+
+  it('copies an input given as a source (a client region) straight into its place in the batch', () => {
+    class Counting extends TensorSource {
+      readonly dtype = 'float32' as const;
+      readonly targets: number[] = [];
+      constructor(
+        readonly length: number,
+        private readonly first: number,
+      ) {
+        super();
+      }
+      copyTo(target: Float32Array): void {
+        this.targets.push(target.length);
+        for (let i = 0; i < target.length; i++) target[i] = this.first + i;
+      }
+    }
+    const source = new Counting(4, 50);
+    const fromRegion = { ...seq('b', 2, 2, 1, 0), data: [source] };
+    const [x] = concatInputs([{ name: 'x', dtype: 'float32' }], [seq('a', 1, 2, 1, 10), fromRegion, seq('c', 1, 2, 1, 30)], 4);
+    expect(Array.from(x!.data as Float32Array)).toEqual([10, 11, 50, 51, 52, 53, 30, 31]);
+    expect(source.targets).toEqual([4]); // read once, into exactly its rows
+  });
+
+  it('refuses to put strings into a numeric batch (a plan that did would be a bug, not a request to answer)', () => {
+    const strings = { ...seq('s', 1, 2), data: [['a', 'b']] };
+    expect(() => concatInputs([{ name: 'x', dtype: 'float32' }], [strings], 1)).toThrow(
+      'strings never go into an arena (a row plan is numeric)',
+    );
   });
 });

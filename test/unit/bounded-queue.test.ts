@@ -103,33 +103,108 @@ describe('BoundedQueue', () => {
     expect(q.depth).toBe(1);
   });
 
-  it('bounds the number of waiting callers', () => {
+  it('admits several waiters first-come first-served, one per freed place, and counts each as having waited', async () => {
+    const q = new BoundedQueue('q', config({ capacity: 2, fullPolicy: 'wait', fullWaitTimeoutMs: 10_000 }));
+    const [a, b] = [item(), item()];
+    put(q, a);
+    put(q, b);
+    const waiters = [item(), item(), item()];
+    const admitted: number[] = [];
+    const offers = waiters.map((w) => (q.offer(w) as Promise<void>).then(() => admitted.push(w.id)));
+    expect(q.counters.waitedForRoom).toBe(3);
+    expect(q.waiting).toBe(3);
+    q.shift(); // one place: only the oldest waiter may take it
+    expect(q.waiting).toBe(2);
+    expect(waiters.map((w) => w.inQueue)).toEqual([true, false, false]);
+    expect(q.depth).toBe(2);
+    q.shift();
+    q.shift();
+    await Promise.all(offers);
+    expect(admitted).toEqual(waiters.map((w) => w.id));
+    expect([...q.live(10)]).toEqual(waiters.slice(1));
+    expect(q.counters).toMatchObject({ enqueued: 5, dequeued: 3, rejectedFull: 0 });
+  });
+
+  it('counts a waiter that timed out as refused, says how long it waited, and admits the next one in its place', async () => {
+    vi.useFakeTimers();
+    const q = new BoundedQueue('q', config({ capacity: 1, fullPolicy: 'wait', fullWaitTimeoutMs: 50 }));
+    put(q, item());
+    const first = (q.offer(item()) as Promise<void>).then(
+      () => 'admitted',
+      (e: unknown) => e,
+    );
+    vi.advanceTimersByTime(30);
+    const second = item();
+    const secondOffer = q.offer(second) as Promise<void>;
+    vi.advanceTimersByTime(21); // the first times out at 50 ms; the second has waited 21
+    const error = await first;
+    expect(error).toBeInstanceOf(QueueFullError);
+    expect((error as QueueFullError).message).toBe('queue "q" stayed full (capacity 1) for 50 ms');
+    expect(q.counters.rejectedFull).toBe(1);
+    expect(q.waiting).toBe(1);
+    q.shift();
+    await secondOffer;
+    expect(second.inQueue).toBe(true);
+    expect(q.counters.rejectedFull).toBe(1);
+  });
+
+  it('refuses at once, and counts it, when the waiters are at their bound', () => {
     const q = new BoundedQueue('q', config({ capacity: 1, fullPolicy: 'wait', maxWaiters: 1, fullWaitTimeoutMs: 10_000 }));
     put(q, item());
-    const first = q.offer(item()) as Promise<void>;
-    expect(() => q.offer(item())).toThrow(QueueFullError);
+    const waiting = q.offer(item()) as Promise<void>;
+    expect(() => q.offer(item())).toThrow('queue "q" is full (capacity 1)');
+    expect(q.counters).toMatchObject({ rejectedFull: 1, waitedForRoom: 1 });
     q.failWaiters(new Error('stop'));
-    return expect(first).rejects.toThrow('stop');
+    return expect(waiting).rejects.toThrow('stop');
   });
 
-  it('keeps FIFO order for waiters even when room appears', async () => {
-    const q = new BoundedQueue('q', config({ capacity: 1, fullPolicy: 'wait', fullWaitTimeoutMs: 10_000 }));
+  it('keeps the high-water mark at the deepest the queue has been', () => {
+    const q = new BoundedQueue('q', config({ capacity: 10 }));
+    for (let i = 0; i < 3; i++) put(q, item());
+    q.shift();
+    q.shift();
     put(q, item());
-    const w1 = item();
-    const p1 = q.offer(w1) as Promise<void>;
-    q.shift(); // admits w1
-    await p1;
-    expect(q.peek()).toBe(w1);
+    expect(q.depth).toBe(2);
+    expect(q.highWater).toBe(3);
   });
 
-  it('puts a retried item back at the head even when full', () => {
+  it('keeps order and loses nothing across thousands of items (the backing array is compacted as the head advances)', () => {
+    const q = new BoundedQueue('q', config({ capacity: 5000 }));
+    const all = Array.from({ length: 3000 }, () => item());
+    for (const it of all.slice(0, 2000)) put(q, it);
+    const taken = [];
+    for (let i = 0; i < 1500; i++) taken.push(q.shift());
+    for (const it of all.slice(2000)) put(q, it);
+    q.unshift(taken.pop()!); // a retry goes back in front of everything still queued
+    for (let it = q.shift(); it; it = q.shift()) taken.push(it);
+    expect(taken).toEqual(all);
+    expect(q.depth).toBe(0);
+  });
+
+  it('puts a retried item back at the head even when full, counting its rows again', () => {
     const q = new BoundedQueue('q', config({ capacity: 1 }));
-    const a = item();
-    const retried = item();
+    const a = item(2);
+    const retried = item(3);
     put(q, a);
     q.unshift(retried);
     expect(q.depth).toBe(2);
+    expect(q.rows).toBe(5);
+    expect(q.counters.enqueued).toBe(2);
     expect(q.shift()).toBe(retried);
+    expect(q.shift()).toBe(a);
+  });
+
+  it('puts a retried item back at the head after others were taken (the head has moved on)', () => {
+    const q = new BoundedQueue('q', config({ capacity: 3 }));
+    const [a, b, c, retried] = [item(), item(), item(), item()];
+    put(q, a);
+    put(q, b);
+    put(q, c);
+    expect(q.shift()).toBe(a);
+    q.unshift(retried);
+    expect([...q.live(10)]).toEqual([retried, b, c]);
+    expect(q.shift()).toBe(retried);
+    expect(q.shift()).toBe(b);
   });
 
   it('applies a new capacity live', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CartPole, MAX_EPISODE_STEPS, THETA_LIMIT } from '../../src-main/actors/cartpole.js';
+import { CartPole, MAX_EPISODE_STEPS, THETA_LIMIT, X_LIMIT } from '../../src-main/actors/cartpole.js';
+import { mulberry32 } from '../../src-main/util/prng.js';
 
 describe('CartPole (Gymnasium CartPole-v1 dynamics)', () => {
   it('matches a step computed by hand from rest, pushing right', () => {
@@ -28,18 +29,54 @@ describe('CartPole (Gymnasium CartPole-v1 dynamics)', () => {
     expect(env.state[3]).toBeCloseTo(0.3 + 0.02 * 15.40116568, 8);
   });
 
-  it('terminates past 12 degrees or 2.4 m, and truncates at 500 steps', () => {
+  it('terminates once past 12 degrees or 2.4 m either way, and not at the limits themselves', () => {
+    expect(THETA_LIMIT).toBe((12 * Math.PI) / 180);
     const env = new CartPole(2);
-    env.state.set([0, 0, THETA_LIMIT + 0.01, 0]);
-    expect(env.step(1).terminated).toBe(true);
-    env.state.set([2.45, 0, 0, 0]);
-    expect(env.step(0).terminated).toBe(true);
+    // A step moves x by 0.02 x_dot and theta by 0.02 theta_dot: these land just past, or exactly on, each limit.
+    const landing = (x: number, theta: number): boolean => {
+      env.state.set([0, x / 0.02, 0, theta / 0.02]);
+      env.steps = 0;
+      return env.step(0).terminated;
+    };
+    const past = 1e-9;
+    expect([landing(X_LIMIT + past, 0), landing(-X_LIMIT - past, 0)]).toEqual([true, true]);
+    expect([landing(0, THETA_LIMIT + past), landing(0, -THETA_LIMIT - past)]).toEqual([true, true]);
+    expect([landing(X_LIMIT - past, 0), landing(-X_LIMIT + past, 0)]).toEqual([false, false]);
+    expect([landing(0, THETA_LIMIT - past), landing(0, -THETA_LIMIT + past)]).toEqual([false, false]);
+  });
+
+  it('reports step 500 as truncated, not terminated (a critic bootstraps through it), and a fall on step 500 as terminated', () => {
+    const env = new CartPole(2);
     env.state.set([0, 0, 0, 0]);
+    env.steps = MAX_EPISODE_STEPS - 2;
+    expect(env.step(1)).toEqual({ reward: 1, terminated: false, truncated: false }); // step 499
+    expect(env.step(0)).toEqual({ reward: 1, terminated: false, truncated: true }); // step 500
+    env.state.set([X_LIMIT, 1, 0, 0]);
     env.steps = MAX_EPISODE_STEPS - 1;
-    // Balanced exactly upright with alternating pushes: not terminated at step 500, so truncated.
-    const last = env.step(env.steps % 2);
-    expect(last.truncated || last.terminated).toBe(true);
-    expect(last.truncated).toBe(!last.terminated);
+    expect(env.step(0)).toEqual({ reward: 1, terminated: true, truncated: false });
+  });
+
+  it('resets each of the four state values from its seeded generator, uniform in ±0.05, and its step count', () => {
+    const env = new CartPole(11);
+    const reference = mulberry32(11);
+    for (let episode = 0; episode < 3; episode++) {
+      env.steps = 42;
+      env.reset();
+      const expected = Array.from({ length: 4 }, () => reference() * 0.1 - 0.05);
+      expect(Array.from(env.state)).toEqual(expected);
+      expect(expected.every((v) => Math.abs(v) <= 0.05)).toBe(true);
+      expect(env.steps).toBe(0);
+    }
+  });
+
+  it('writes its observation as float32 at the offset asked, touching nothing else', () => {
+    const env = new CartPole(3);
+    env.state.set([0.1, -0.2, 0.03, 0.4]);
+    const out = new Float32Array(10).fill(9);
+    env.observe(out, 3);
+    expect(Array.from(out)).toEqual([9, 9, 9, ...[0.1, -0.2, 0.03, 0.4].map(Math.fround), 9, 9, 9]);
+    env.observe(out);
+    expect(Array.from(out.subarray(0, 4))).toEqual([0.1, -0.2, 0.03, 0.4].map(Math.fround));
   });
 
   it('is seeded and deterministic, resetting within ±0.05', () => {
@@ -54,6 +91,6 @@ describe('CartPole (Gymnasium CartPole-v1 dynamics)', () => {
       b.step(i % 2);
     }
     expect(Array.from(a.state)).toEqual(Array.from(b.state));
-    expect(() => a.step(2)).toThrow(RangeError);
+    expect(() => a.step(2)).toThrow('CartPole takes action 0 or 1, got 2');
   });
 });

@@ -1,7 +1,16 @@
 import type { IncomingMessage } from 'node:http';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { OriginPolicy, urlHost } from '../../src-main/server/origin-policy.js';
 import { TokenAuth } from '../../src-main/server/token-auth.js';
+
+// The machine's interfaces, fixed: what a wildcard bind answers must not depend on where the test runs.
+vi.mock('node:os', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('node:os')>()),
+  networkInterfaces: () => ({
+    lo: [{ address: '127.0.0.1' }, { address: '::1' }],
+    eth0: [{ address: '192.0.2.7' }, { address: 'fe80::1' }],
+  }),
+}));
 
 const TOKEN = 'a'.repeat(16) + 'b'.repeat(16);
 const req = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;
@@ -26,6 +35,7 @@ describe('TokenAuth', () => {
     expect(auth.bearer(req({ authorization: `Bearer  ${TOKEN} ` }))).toBe(true);
     expect(auth.bearer(req({ authorization: `Basic ${TOKEN}` }))).toBe(false);
     expect(auth.bearer(req({ authorization: TOKEN }))).toBe(false);
+    expect(auth.bearer(req({ authorization: `Bearer:${TOKEN}` }))).toBe(false); // seven characters, but not the scheme
     expect(auth.bearer(req({ cookie: `switchboard-token=${TOKEN}` }))).toBe(false);
     expect(auth.bearer(req({}))).toBe(false);
   });
@@ -37,12 +47,20 @@ describe('TokenAuth', () => {
     // A wrong Bearer header is not rescued by a right cookie: what a script sent is what counts.
     expect(a.authorized(req({ authorization: 'Bearer wrong', cookie: `switchboard-token-7480=${TOKEN}` }), url())).toBe(false);
     expect(a.authorized(req({ cookie: `other=1; switchboard-token-7480=${TOKEN}` }), url())).toBe(true);
+    expect(a.authorized(req({ cookie: `switchboard-token-7480= ${TOKEN} ;other=1` }), url())).toBe(true);
+    expect(a.authorized(req({ authorization: `Bearer:${TOKEN}` }), url())).toBe(false);
     expect(a.authorized(req({ cookie: `switchboard-token-7481=${TOKEN}` }), url())).toBe(false); // another server's cookie
     expect(a.authorized(req({ cookie: `switchboard-token=${TOKEN}` }), url())).toBe(false);
     expect(a.authorized(req({ cookie: `=${TOKEN}; x-switchboard-token-7480=${TOKEN}` }), url())).toBe(false);
     expect(a.authorized(req({}), url(`?token=${TOKEN}`))).toBe(false);
     expect(a.authorized(req({}), url(`?token=${TOKEN}`), true)).toBe(true);
     expect(a.authorized(req({}), url('?token=wrong'), true)).toBe(false);
+  });
+
+  it('names its cookie without a port until it knows one', () => {
+    const a = new TokenAuth(TOKEN);
+    expect(a.authorized(req({ cookie: `switchboard-token=${TOKEN}` }), url())).toBe(true);
+    expect(a.setCookie(true)).toMatch(/^switchboard-token=/);
   });
 
   it('sets the cookie for this port when the token was right, and expires it when not', () => {
@@ -87,9 +105,19 @@ describe('OriginPolicy', () => {
     any.listening(81);
     expect(any.hostAllowed('127.0.0.1:81')).toBe(true);
     expect(any.hostAllowed('0.0.0.0:81')).toBe(true);
+    expect(any.hostAllowed('192.0.2.7:81')).toBe(true);
+    expect(any.hostAllowed('[fe80::1]:81')).toBe(true);
+    const anyV6 = new OriginPolicy('::');
+    anyV6.listening(83);
+    expect(anyV6.hostAllowed('192.0.2.7:83')).toBe(true);
+    const unnamed = new OriginPolicy(''); // listen() without a host: every interface too
+    unnamed.listening(84);
+    expect(unnamed.hostAllowed('192.0.2.7:84')).toBe(true);
     const bound = new OriginPolicy('10.1.2.3');
     bound.listening(82);
     expect(bound.hostAllowed('10.1.2.3:82')).toBe(true);
     expect(bound.hostAllowed('10.1.2.4:82')).toBe(false);
+    expect(bound.hostAllowed('192.0.2.7:82')).toBe(false); // another of the machine's addresses: not what it is bound to
+    for (const name of ['localhost', '127.0.0.1', '[::1]']) expect(bound.hostAllowed(`${name}:82`)).toBe(true);
   });
 });

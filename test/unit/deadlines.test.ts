@@ -78,3 +78,53 @@ describe('DeadlineScheduler refuses what would jam it', () => {
     expect(vi.getTimerCount()).toBe(0); // no timer left spinning
   });
 });
+
+describe('DeadlineScheduler keeps its one timer honest', () => {
+  it('arms a timer only for a new earliest deadline, and wakes once when it is due, not before', () => {
+    vi.useFakeTimers();
+    const armed = vi.spyOn(globalThis, 'setTimeout');
+    const scheduler = new DeadlineScheduler(() => Date.now());
+    const t0 = Date.now();
+    const fired: string[] = [];
+    scheduler.add(t0 + 30, () => fired.push('first'));
+    scheduler.add(t0 + 40, () => fired.push('later')); // later than the armed one: no new timer
+    scheduler.add(t0 + 30, () => fired.push('same time')); // not earlier either
+    expect(armed).toHaveBeenCalledTimes(1);
+    expect(armed.mock.calls[0]![1]).toBe(30);
+    vi.advanceTimersByTime(29);
+    expect(fired).toEqual([]);
+    expect(armed).toHaveBeenCalledTimes(1); // no polling while it waits
+    vi.advanceTimersByTime(1);
+    expect(fired.sort()).toEqual(['first', 'same time']);
+    expect(armed).toHaveBeenCalledTimes(2); // re-armed once, for the one left
+    expect(armed.mock.calls[1]![1]).toBe(10);
+  });
+
+  it('cancelling twice, or after clear(), removes nothing else', () => {
+    vi.useFakeTimers();
+    const scheduler = new DeadlineScheduler(() => Date.now());
+    const t0 = Date.now();
+    const fired: number[] = [];
+    const entries = [10, 20, 30, 40].map((d) => scheduler.add(t0 + d, () => fired.push(d)));
+    scheduler.cancel(entries[1]!);
+    expect(entries[1]!.index).toBe(-1);
+    scheduler.cancel(entries[1]!);
+    expect(scheduler.size).toBe(3);
+    vi.advanceTimersByTime(50);
+    expect(fired).toEqual([10, 30, 40]);
+
+    const old = scheduler.add(Date.now() + 10, () => fired.push(-1));
+    scheduler.clear();
+    expect(old.index).toBe(-1);
+    expect(vi.getTimerCount()).toBe(0); // clear() took the armed timer away at once
+    scheduler.cancel(old);
+    scheduler.add(Date.now() + 5, () => fired.push(5));
+    expect(scheduler.size).toBe(1);
+    vi.advanceTimersByTime(20);
+    expect(fired).toEqual([10, 30, 40, 5]);
+  });
+
+  it('says what it refused', () => {
+    expect(() => new DeadlineScheduler().add(Number.NaN, () => undefined)).toThrow('a deadline must be a finite time, got NaN');
+  });
+});

@@ -23,6 +23,11 @@ describe('IPC sender validation', () => {
     expect(isTrustedSenderUrl('http://localhost:5173/', {})).toBe(false);
     expect(isTrustedSenderUrl(undefined, trusted)).toBe(false);
     expect(isTrustedSenderUrl('not a url', trusted)).toBe(false);
+    // The app's host under a web scheme is some server's page, not ours.
+    expect(isTrustedSenderUrl('https://switchboard/index.html', trusted)).toBe(false);
+    expect(isTrustedSenderUrl('http://switchboard/', trusted)).toBe(false);
+    // A dev server URL given as a file:// URL has the origin "null", the origin of every local file: still no file is trusted.
+    expect(isTrustedSenderUrl('file:///tmp/evil/index.html', { devOrigin: new URL('file:///srv/dev/').origin })).toBe(false);
   });
 
   it("takes an event only from this window's own top frame showing the app's page", () => {

@@ -4,7 +4,7 @@
  * swap bookkeeping are checked without onnxruntime or timing. Waits are for a turn of the
  * event loop (replies and completions arrive on later turns), or for an event the engine emits.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseServingConfig, type ModelServingConfigInput } from '../../src-main/engine/config.js';
 import {
   InferenceFailedError,
@@ -57,6 +57,7 @@ function nextEvent(events: EventLog, kind: EngineEvent['kind']): Promise<EngineE
 }
 
 afterEach(async () => {
+  vi.useRealTimers();
   await Promise.all(runners.map((r) => r.stop(100)));
   runners = [];
 });
@@ -124,6 +125,35 @@ describe('ModelRunner with scripted workers', () => {
     const model = runner.snapshotModel();
     expect(model.requests).toMatchObject({ retried: 1, failed: 1, succeeded: 0, running: 0 });
     expect(runner.workerStats()[0]!.restarts).toBeGreaterThanOrEqual(1);
+  });
+
+  it('restarts a dead worker after a backoff that doubles with each loss in a row up to its cap, and starts again once it finishes a batch', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] }); // the restart's timer is the behaviour under test
+    const { runner, farm, events } = await startRunner({ workers: { count: 1, restartBackoffInitialMs: 100, restartBackoffMaxMs: 350 } });
+    const delays: string[] = [];
+    events.subscribe((e) => {
+      if (e.kind === 'worker-restarting') delays.push(e.message);
+    });
+    /** Kill the live thread; the next one must start exactly `backoff` ms later, not a millisecond sooner. */
+    const crashAndWait = async (backoff: number) => {
+      const started = farm.threads.length;
+      farm.alive()[0]!.exit(1);
+      vi.advanceTimersByTime(backoff - 1);
+      expect(farm.threads.length).toBe(started);
+      const ready = nextEvent(events, 'worker-ready');
+      vi.advanceTimersByTime(1);
+      expect(farm.threads.length).toBe(started + 1);
+      await ready;
+    };
+    for (const backoff of [100, 200, 350, 350]) await crashAndWait(backoff);
+    const answer = runner.infer(rowsOf([1, 2, 3, 4]));
+    await turns();
+    farm.runningBatches()[0]!.thread.finish(); // a batch finished: the losses in a row are over
+    expect(yOf(await answer)).toEqual([2, 4, 6, 8]);
+    await crashAndWait(100);
+    expect(delays).toEqual([100, 200, 350, 350, 100].map((ms) => `restarting worker doubler#0 in ${ms} ms`));
+    expect(runner.workerStats()[0]!.restarts).toBe(5);
+    vi.useRealTimers();
   });
 
   it('rejects the requests of a batch the session failed with InferenceFailedError, and takes the slot back', async () => {

@@ -60,6 +60,12 @@ describe('EngineHoldings', () => {
     expect([...holdings.kept('m', 1)!].sort()).toEqual([2, 8]); // what the engine says it holds is always kept
     expect(holdings.kept('other', 1)).toBeUndefined();
   });
+
+  it('counts a version re-activated several times once among the latest activations', () => {
+    const holdings = new EngineHoldings();
+    for (const v of [1, 2, 1, 1]) holdings.activated('m', v, []);
+    expect([...holdings.kept('m', 2)!].sort()).toEqual([1, 2]);
+  });
 });
 
 describe('the trash', () => {
@@ -79,7 +85,8 @@ describe('the trash', () => {
     version('policy', 2);
     version('policy', 12);
     const first = await moveToTrash(root, 'policy', 1, 1_000);
-    expect(first).toBe(join(root, TRASH_FOLDER, 'policy', '1-1000'));
+    expect(TRASH_FOLDER).toBe('.trash'); // a dot folder: the scanner never takes it for a model (model names have no leading dot)
+    expect(first).toBe(join(root, '.trash', 'policy', '1-1000'));
     expect(existsSync(join(first, 'model.onnx'))).toBe(true);
     expect(existsSync(join(root, 'policy', '1'))).toBe(false);
     await moveToTrash(root, 'policy', 2, 5_000);
@@ -96,6 +103,11 @@ describe('the trash', () => {
     ]);
     expect(await emptyTrash(root, 3_000, 8_000)).toBe(1);
     expect(readdirSync(join(root, TRASH_FOLDER, 'policy')).sort()).toEqual(['1-1000-copy', '1-1000x', 'an-operator-folder', 'x1-1000']);
+  });
+
+  it('fails loudly when the trash is not a folder, rather than calling it empty', async () => {
+    writeFileSync(join(root, '.trash'), 'not a folder');
+    await expect(emptyTrash(root, 0, Date.now())).rejects.toMatchObject({ code: 'ENOTDIR' });
   });
 
   it('has nothing to empty before anything was retired, and refuses a name that is not a model', async () => {

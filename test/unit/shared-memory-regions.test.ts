@@ -174,8 +174,11 @@ describe('shm-key', () => {
     const at81 = `/${'k'.repeat(79)}/`;
     expect(() => shmFileOf(at81)).toThrow(`shared-memory key "${at81.slice(0, 80)}…" is not`);
     expect(() => checkRegionName('a b')).toThrow(`region name "a b" is not ${REGION_NAME_RULE}`);
-    expect(shmFileOf('/ok.key')).toBe(join(SHM_FOLDER, 'ok.key'));
-    expect(SHM_FOLDER).toBe('/dev/shm');
+    // The rules as a client reads them in the error (the same text for both protocols).
+    expect(REGION_NAME_RULE).toBe('1 to 128 of A-Z a-z 0-9 . _ : -');
+    expect(KEY_RULE).toBe('an optional leading "/", then 1 to 200 of A-Z a-z 0-9 . _ - (no other "/", and no "..")');
+    expect(shmFileOf('/ok.key')).toBe('/dev/shm/ok.key'); // where glibc's shm_open looks
+    expect(shmFileOf('ok.key', '/tmp/elsewhere')).toBe('/tmp/elsewhere/ok.key');
   });
 });
 

@@ -36,6 +36,27 @@ describe('SumTree', () => {
     expect(right.find(1)).toBe(0); // mass 1 goes right on the residue, to an empty leaf, and steps left
   });
 
+  it('takes the right branch whenever the mass is past the left sum and the right side holds priority', () => {
+    const tree = new SumTree(4);
+    tree.set(2, 1);
+    tree.set(3, 2);
+    expect([0, 0.999, 1, 2.999].map((m) => tree.find(m))).toEqual([2, 2, 3, 3]);
+  });
+
+  it('goes left when a residue leaves the mass past the left sum but nothing to the right, instead of landing far off', () => {
+    // Leaf 0 holds 1.1; leaves 2 and 3 were set and cleared, so their parent is exactly 0 while the
+    // grandparent kept a residue (1.1000000000000005). Leaf 4 holds 5, nearer the right subtree's end.
+    const tree = new SumTree(8);
+    tree.set(0, 1.1);
+    tree.set(2, 0.1);
+    tree.set(3, 3);
+    tree.set(2, 0);
+    tree.set(3, 0);
+    tree.set(4, 5);
+    expect(tree.find(1.1)).toBe(0); // past leaf 0's range only by the residue: still leaf 0, not leaf 4
+    expect(tree.find(1.2)).toBe(4);
+  });
+
   it('says so when only a residue is left', () => {
     const tree = drifted(new SumTree(4));
     expect(tree.total).toBeGreaterThan(0);

@@ -17,6 +17,13 @@ describe('version table', () => {
     expect(t.releasable([1, 2, 3])).toEqual([1, 3]);
   });
 
+  it('counts a version made active again and again once among those kept warm', () => {
+    const t = new VersionTable('m');
+    for (const v of [1, 2, 1, 1]) t.activate(served(v), 2);
+    expect([1, 2].map((v) => t.role(v))).toEqual(['active', 'warm']);
+    expect(t.isKept(2)).toBe(true);
+  });
+
   it('holds a version while requests accepted for it are unanswered, and says when the last one lets it go', () => {
     const t = new VersionTable('m');
     t.activate(served(1), 1);
