@@ -6,6 +6,16 @@
  * rate falls further behind with every snapshot and command replies queue behind them;
  * and a snapshot sent before a page listens would be lost.
  */
+/** Snapshots a second that a dashboard may ask for: faster costs the host more than a chart can show. */
+export const TELEMETRY_HZ = { min: 1, max: 30, fallback: 4 } as const;
+
+/** The rate a dashboard asked for (`?hz=`), held to TELEMETRY_HZ; the server's default when it asked none or nonsense. */
+export function telemetryRate(asked: string | null, serverDefault: number = TELEMETRY_HZ.fallback): number {
+  const rate = Number(asked ?? serverDefault);
+  if (!Number.isFinite(rate) || rate <= 0) return serverDefault;
+  return Math.min(TELEMETRY_HZ.max, Math.max(TELEMETRY_HZ.min, rate));
+}
+
 export class TelemetryPacer {
   /** Nothing goes until the dashboard says it is listening. */
   private inFlight = true;

@@ -13,6 +13,7 @@ import type { EngineEvent } from '../engine/index.js';
 import type { ExportSelection } from '../experience/service.js';
 import type { DashboardSnapshot } from '../../src-preload/wire.js';
 import type { CommandExecutor } from '../host/command-executor.js';
+import { telemetryRate } from '../host/telemetry-pacer.js';
 import {
   attachDashboardSocket,
   DEFAULT_SOCKET_LIMITS,
@@ -137,7 +138,7 @@ export class DashboardServer {
     if (!this.origins.hostAllowed(req.headers.host)) return refuse('421 Misdirected Request');
     if (!this.auth.authorized(req, url, true)) return refuse('401 Unauthorized');
     if (!this.origins.originAllowed(req.headers.origin, req.headers.host)) return refuse('403 Forbidden');
-    const hz = Math.min(30, Math.max(1, Number(url.searchParams.get('hz') ?? this.options.telemetryHz ?? 4) || 4));
+    const hz = telemetryRate(url.searchParams.get('hz'), this.options.telemetryHz);
     this.sockets.handleUpgrade(req, socket, head, (ws) =>
       attachDashboardSocket(
         ws,

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { smallMlp } from '../fixtures/models.js';
+import { until } from './helpers.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -211,6 +212,29 @@ describe('headless CLI', () => {
       await new Promise((resolve) => taken.close(resolve));
     }
   });
+
+  it('with --no-dashboard binds no dashboard port; --experience-dir and --checkpoint-interval keep checkpoints of a temporary run', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-cli-experience-'));
+    try {
+      const checkpoint = join(dir, 'latest.ckpt');
+      // The port is taken: had a dashboard tried to listen, the run would have stopped with an error.
+      const { stdout, exitCode } = await runUntil(
+        ['--port', String(port), '--no-dashboard', '--experience-dir', dir, '--checkpoint-interval', '1'],
+        (out) => statusLines(out).length >= 1,
+        // A checkpoint written while it runs comes from the interval; the one at stop would come too late for this wait.
+        () => until(() => existsSync(checkpoint), 30_000, 'a periodic checkpoint'),
+      );
+      expect(exitCode).toBe(0);
+      expect(stdout).not.toMatch(/Dashboard: http/);
+      expect(stdout).toContain(`Experience checkpoints: ${dir}`);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   it('takes serving settings from --config, with the options given on the command line over them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'switchboard-cli-'));

@@ -52,10 +52,15 @@ describe('experience checkpoints', () => {
     const dir = tempDir();
     const { path } = await writeCheckpoint(dir, filledBuffer(4, 4));
     const good = readFileSync(path);
-    const flipped = Buffer.from(good);
-    flipped[40] = flipped[40]! ^ 0xff;
-    writeFileSync(path, flipped);
-    await expect(restoreCheckpoint(dir)).rejects.toBeInstanceOf(CorruptCheckpointError);
+    // One flipped bit in the body (a stored value) and one in the stored digest: both are refused by the checksum.
+    for (const at of [good.length - 32 - 5, good.length - 1]) {
+      const flipped = Buffer.from(good);
+      flipped[at] = flipped[at]! ^ 0x01;
+      writeFileSync(path, flipped);
+      const refused = restoreCheckpoint(dir);
+      await expect(refused).rejects.toBeInstanceOf(CorruptCheckpointError);
+      await expect(refused).rejects.toThrow('checksum mismatch: the checkpoint is corrupt or incomplete');
+    }
     writeFileSync(path, good.subarray(0, good.length - 10));
     await expect(restoreCheckpoint(dir)).rejects.toThrow(/checksum mismatch/);
     writeFileSync(path, 'hello');

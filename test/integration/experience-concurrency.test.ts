@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
+import { restoreCheckpoint, writeCheckpoint } from '../../src-main/experience/checkpoint.js';
 import { ExperienceBuffer, type FieldSpec } from '../../src-main/experience/buffer.js';
 import { ExperienceTable } from '../../src-main/experience/table.js';
 import { ShuttingDownError } from '../../src-main/engine/errors.js';
@@ -89,6 +93,43 @@ describe('experience buffer under concurrent writers', () => {
     expect(await sampleWhileWriting(table, startWriters(buffer, 3, 20_000), 128)).toBeGreaterThan(0);
     const counts = buffer.counts();
     expect(counts.committed + counts.dropped).toBe(60_000); // a lapped write is dropped, never half-published
+  });
+
+  it('a checkpoint taken while writer threads write restores only whole items, each once', async () => {
+    const buffer = ExperienceBuffer.create(4096, FIELDS);
+    const writers = startWriters(buffer, 2, 150_000);
+    let finished = false;
+    const done = Promise.all(writers).then(() => (finished = true));
+    const dirs: string[] = [];
+    let takenMidWrite = 0;
+    try {
+      await buffer.waitForCommit(0, 30_000); // the threads have started writing
+      while (!finished) {
+        const dir = mkdtempSync(join(tmpdir(), 'sb-ckpt-live-'));
+        dirs.push(dir);
+        const before = buffer.counts().committed;
+        await writeCheckpoint(dir, buffer);
+        if (buffer.counts().committed > before) takenMidWrite++;
+      }
+      await done;
+      expect(takenMidWrite).toBeGreaterThan(0); // at least one checkpoint overlapped the writes (each writer runs far longer than a copy)
+      for (const dir of dirs) {
+        const restored = (await restoreCheckpoint(dir))!;
+        const table = new ExperienceTable(restored, { sampler: 'fifo' });
+        table.pull();
+        expect(table.size).toBeGreaterThan(0);
+        const all = await table.sample(table.size);
+        assertWhole(all);
+        const ids = Array.from(all.data.get('id')!);
+        expect(new Set(ids).size).toBe(ids.length);
+        // Restored, it takes new items after the old ones as any buffer does.
+        restored.insert({ id: 7, obs: new Float32Array(WIDTH).fill(7), check: 49 });
+        table.pull();
+        assertWhole(await table.sample(1));
+      }
+    } finally {
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a writer thread waits while the rate limiter holds inserts back, and goes on once samples catch up', async () => {

@@ -1,11 +1,12 @@
 import type { IncomingMessage } from 'node:http';
+import type * as os from 'node:os';
 import { describe, expect, it, vi } from 'vitest';
 import { OriginPolicy, urlHost } from '../../src-main/server/origin-policy.js';
 import { TokenAuth } from '../../src-main/server/token-auth.js';
 
 // The machine's interfaces, fixed: what a wildcard bind answers must not depend on where the test runs.
 vi.mock('node:os', async (importOriginal) => ({
-  ...(await importOriginal<typeof import('node:os')>()),
+  ...(await importOriginal<typeof os>()),
   networkInterfaces: () => ({
     lo: [{ address: '127.0.0.1' }, { address: '::1' }],
     eth0: [{ address: '192.0.2.7' }, { address: 'fe80::1' }],

@@ -79,6 +79,31 @@ describe('RepositoryTracker', () => {
     expect(t.view()[0]!.configError).toContain('workers.count');
   });
 
+  it('offers a version for validation only once its file has kept its size and time for settleMs, by its clock; READY skips the wait', async () => {
+    let now = 1_000_000;
+    const t = new RepositoryTracker(UpdaterSettingsSchema.parse({ repository: root, settleMs: 2000 }), () => now);
+    const dir = join(root, 'm', '1');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'model.onnx');
+    writeFileSync(file, 'part');
+    await t.scan();
+    expect(t.view()[0]!.versions[0]!.state).toBe('pending');
+    now += 1999;
+    expect(t.next()).toBeUndefined();
+    // A slow writer appends: the settle clock starts again from this look.
+    writeFileSync(file, 'part, and more');
+    utimesSync(file, new Date(now), new Date(now + 5));
+    await t.refresh([file]);
+    now += 1999;
+    expect(t.next()).toBeUndefined();
+    now += 1;
+    expect(t.next()).toMatchObject({ model: 'm', version: 1 });
+
+    version('m', 2); // with READY: offered at once, and before the older one (the newest goes first)
+    await t.refresh([join(root, 'm', '2'), join(root, 'm', '2', 'model.onnx'), join(root, 'm', '2', 'READY')]);
+    expect(t.next()).toMatchObject({ model: 'm', version: 2 });
+  });
+
   it('never follows a symlinked version or model folder', async () => {
     const real = version('real', 1);
     const t = tracker();

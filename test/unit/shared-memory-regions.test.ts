@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../src-main/inference/protocol-error.js';
 import { SharedMemoryRegions, type ShmReference } from '../../src-main/inference/shm/shared-memory-regions.js';
 import { shmReferenceOf } from '../../src-main/inference/shm/shm-parameters.js';
-import { checkRegionName, KEY_RULE, REGION_NAME_RULE, SHM_FOLDER, shmFileOf } from '../../src-main/inference/shm/shm-key.js';
+import { checkRegionName, KEY_RULE, REGION_NAME_RULE, shmFileOf } from '../../src-main/inference/shm/shm-key.js';
 import { ShmTensors } from '../../src-main/inference/shm/shm-tensors.js';
 import type { TensorSource } from '../../src-main/engine/index.js';
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { TelemetryPacer } from '../../src-main/host/telemetry-pacer.js';
+import { TelemetryPacer, telemetryRate } from '../../src-main/host/telemetry-pacer.js';
 
 describe('telemetry pacer', () => {
   beforeEach(() => vi.useFakeTimers());
@@ -47,5 +47,33 @@ describe('telemetry pacer', () => {
     vi.advanceTimersByTime(1000);
     expect(sent).toBe(1); // sent, so now it waits to be taken
     pacer.close();
+  });
+});
+
+describe('telemetry rate', () => {
+  it('takes the rate a dashboard asks for with ?hz=, held to 1-30 a second, else the server default (--telemetry-hz)', () => {
+    expect(telemetryRate('10')).toBe(10);
+    expect(telemetryRate('2.5')).toBe(2.5);
+    expect(telemetryRate('1000')).toBe(30);
+    expect(telemetryRate('0.2')).toBe(1);
+    for (const nonsense of ['0', '-3', 'fast', '', 'Infinity']) expect(telemetryRate(nonsense, 7)).toBe(7);
+    expect(telemetryRate(null, 7)).toBe(7);
+    expect(telemetryRate(null)).toBe(4);
+    expect(telemetryRate(null, 100)).toBe(30); // a server default beyond the cap is held to it too
+  });
+
+  it('paces snapshots at the rate taken from the query', () => {
+    vi.useFakeTimers();
+    let sent = 0;
+    const pacer = new TelemetryPacer(telemetryRate('20'), () => void sent++);
+    pacer.ready();
+    sent = 0;
+    for (let ms = 0; ms < 1000; ms += 10) {
+      vi.advanceTimersByTime(10);
+      pacer.ready(); // a dashboard that takes each snapshot at once
+    }
+    expect(sent).toBe(20);
+    pacer.close();
+    vi.useRealTimers();
   });
 });

@@ -61,7 +61,13 @@ function start(options: Partial<SupervisorOptions> = {}): UpdaterSupervisor {
       launched.push(child);
       return child;
     },
-    { settings: { repository: '/repo', heartbeatIntervalMs: 100 }, backoffInitialMs: 50, backoffMaxMs: 300, readyTimeoutMs: 1000, ...options },
+    {
+      settings: { repository: '/repo', heartbeatIntervalMs: 100 },
+      backoffInitialMs: 50,
+      backoffMaxMs: 300,
+      readyTimeoutMs: 1000,
+      ...options,
+    },
     events,
   );
   supervisor.start();
