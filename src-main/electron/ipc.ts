@@ -1,16 +1,15 @@
 /**
- * The desktop app's side of the contract: one sender-checked handler for commands, and
- * telemetry pushed to the window at a fixed rate with at most one snapshot in flight
- * (TelemetryPacer; the preload says when the page listens and when it took each one).
+ * The desktop app's side of the contract, wired to Electron: the command executor with the
+ * main-process file dialog, and the window's sender-checked channel (window-channel.ts,
+ * where the checks live and are tested without Electron).
  */
 import { createReadStream } from 'node:fs';
-import { app, dialog, ipcMain, type BrowserWindow, type IpcMainEvent, type IpcMainInvokeEvent } from 'electron';
-import { IPC, type CommandReply } from '../../src-preload/contract.js';
+import { app, dialog, ipcMain, type BrowserWindow } from 'electron';
 import type { ProcessMetric } from '../../src-preload/wire.js';
 import type { SwitchboardHost } from '../host/switchboard-host.js';
-import { TelemetryPacer } from '../host/telemetry-pacer.js';
 import { CommandExecutor } from '../host/command-executor.js';
-import { isTrustedSender, type TrustedOrigins } from './sender-policy.js';
+import type { TrustedOrigins } from './sender-policy.js';
+import { serveWindow } from './window-channel.js';
 
 function processMetrics(): ProcessMetric[] {
   return app.getAppMetrics().map((m) => ({
@@ -34,29 +33,11 @@ export function connectWindow(host: SwitchboardHost, window: BrowserWindow, trus
       return picked.canceled || picked.filePaths.length === 0 ? null : createReadStream(picked.filePaths[0]!);
     },
   });
-  const trustedEvent = (event: IpcMainInvokeEvent | IpcMainEvent) => isTrustedSender(event, window.webContents, trusted);
-
-  ipcMain.handle(IPC.command, async (event, raw: unknown): Promise<CommandReply> => {
-    if (!trustedEvent(event))
-      return { id: -1, ok: false, error: { code: 'FORBIDDEN', message: 'commands are accepted only from the Switchboard window' } };
-    return executor.execute(raw);
-  });
-
-  const telemetry = new TelemetryPacer(telemetryHz, () => {
-    if (!window.isDestroyed()) window.webContents.send(IPC.telemetry, host.snapshot(processMetrics()));
-  });
-  // The preload says ready when the page subscribes (also after a reload) and after each snapshot.
-  const onAck = (event: IpcMainEvent) => {
-    if (trustedEvent(event)) telemetry.ready();
-  };
-  ipcMain.on(IPC.telemetryAck, onAck);
-  const unsubscribe = host.engine.onEvent((event) => {
-    if (!window.isDestroyed()) window.webContents.send(IPC.event, event);
-  });
-  return () => {
-    telemetry.close();
-    unsubscribe();
-    ipcMain.removeHandler(IPC.command);
-    ipcMain.off(IPC.telemetryAck, onAck);
-  };
+  return serveWindow(
+    ipcMain,
+    window,
+    trusted,
+    { execute: (raw) => executor.execute(raw), snapshot: () => host.snapshot(processMetrics()), onEvent: (l) => host.engine.onEvent(l) },
+    telemetryHz,
+  );
 }
