@@ -92,7 +92,9 @@ test('rejects malformed commands with a typed error', async () => {
   expect((await snapshot()).engine.queues[0]!.capacity).toBe(4096);
 });
 
-test('shows the same figures as /api/snapshot', async ({ page }) => {
+test('shows the snapshot’s versions, worker states, queue settings, processes and verdicts (live figures: figures.spec.ts)', async ({
+  page,
+}) => {
   await open(page);
   const s = await snapshot();
   const model = s.engine.models[0]!;
