@@ -58,6 +58,11 @@ export class BoundedQueue<T extends Queueable> {
     return this.config.capacity;
   }
 
+  /** Places the backing array holds, live or spent: what compaction keeps near the depth in a long run. */
+  get heldSlots(): number {
+    return this.items.length;
+  }
+
   get waiting(): number {
     return this.waiters.length;
   }

@@ -154,8 +154,9 @@ describe('batches grouped by shape', () => {
     }
     const source = new Counting(4, 50);
     const fromRegion = { ...seq('b', 2, 2, 1, 0), data: [source] };
-    const [x] = concatInputs([{ name: 'x', dtype: 'float32' }], [seq('a', 1, 2, 1, 10), fromRegion, seq('c', 1, 2, 1, 30)], 4);
-    expect(Array.from(x!.data as Float32Array)).toEqual([10, 11, 50, 51, 52, 53, 30, 31]);
+    const requests = [seq('a', 1, 2, 1, 10), fromRegion, seq('c', 1, 2, 1, 30), seq('d', 1, 2, 1, 40)];
+    const [x] = concatInputs([{ name: 'x', dtype: 'float32' }], requests, 5);
+    expect(Array.from(x!.data as Float32Array)).toEqual([10, 11, 50, 51, 52, 53, 30, 31, 40, 41]);
     expect(source.targets).toEqual([4]); // read once, into exactly its rows
   });
 

@@ -127,6 +127,7 @@ describe('BoundedQueue', () => {
 
   it('counts a waiter that timed out as refused, says how long it waited, and admits the next one in its place', async () => {
     vi.useFakeTimers();
+    vi.advanceTimersByTime(10_000); // the fake clock starts at 0: move it, so a wait is a difference of two times
     const q = new BoundedQueue('q', config({ capacity: 1, fullPolicy: 'wait', fullWaitTimeoutMs: 50 }));
     put(q, item());
     const first = (q.offer(item()) as Promise<void>).then(
@@ -179,6 +180,22 @@ describe('BoundedQueue', () => {
     for (let it = q.shift(); it; it = q.shift()) taken.push(it);
     expect(taken).toEqual(all);
     expect(q.depth).toBe(0);
+  });
+
+  it('gives back the places of what it handed out: compacted once the spent head is over 1,024 and half the array', () => {
+    const q = new BoundedQueue('q', config({ capacity: 5000 }));
+    const internal = (queue: BoundedQueue<Queueable>) => queue.heldSlots;
+    for (let i = 0; i < 3000; i++) put(q, item());
+    for (let i = 0; i < 1500; i++) q.shift();
+    expect(internal(q)).toBe(3000); // head 1500: not yet past half of 3000
+    q.shift();
+    expect(internal(q)).toBe(1499); // head 1501: the spent places are dropped
+    const small = new BoundedQueue('s', config({ capacity: 20 }));
+    for (let i = 0; i < 10; i++) put(small, item());
+    for (let i = 0; i < 6; i++) small.shift();
+    expect(internal(small)).toBe(10); // a short queue is not copied for a few spent places
+    for (let i = 0; i < 4; i++) small.shift();
+    expect(internal(small)).toBe(0); // emptied: the array starts again
   });
 
   it('puts a retried item back at the head even when full, counting its rows again', () => {

@@ -43,6 +43,13 @@ describe('CartPole (Gymnasium CartPole-v1 dynamics)', () => {
     expect([landing(0, THETA_LIMIT + past), landing(0, -THETA_LIMIT - past)]).toEqual([true, true]);
     expect([landing(X_LIMIT - past, 0), landing(-X_LIMIT + past, 0)]).toEqual([false, false]);
     expect([landing(0, THETA_LIMIT - past), landing(0, -THETA_LIMIT + past)]).toEqual([false, false]);
+    // Exactly on a limit (placed there, not moving) is still inside: Gymnasium terminates past it.
+    const onLimit = (state: number[]) => {
+      env.state.set(state);
+      return env.step(0).terminated;
+    };
+    expect([onLimit([X_LIMIT, 0, 0, 0]), onLimit([-X_LIMIT, 0, 0, 0])]).toEqual([false, false]);
+    expect([onLimit([0, 0, THETA_LIMIT, 0]), onLimit([0, 0, -THETA_LIMIT, 0])]).toEqual([false, false]);
   });
 
   it('reports step 500 as truncated, not terminated (a critic bootstraps through it), and a fall on step 500 as terminated', () => {

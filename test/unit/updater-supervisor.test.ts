@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EventLog } from '../../src-main/engine/events.js';
 import type { UpdaterProcess } from '../../src-main/updater/launcher.js';
-import { PROTOCOL_VERSION, SETTINGS_ENV } from '../../src-main/updater/protocol.js';
+import { LIMITS, PROTOCOL_VERSION, SETTINGS_ENV } from '../../src-main/updater/protocol.js';
 import { UpdaterSupervisor, type SupervisorOptions } from '../../src-main/updater/supervisor.js';
 
 class ScriptedUpdater implements UpdaterProcess {
@@ -103,6 +103,110 @@ describe('UpdaterSupervisor', () => {
     expect(supervisor.stats()).toMatchObject({ state: 'ready', pid: 100, restarts: 0 });
   });
 
+  it('starts once, waits for ready before it resolves whenReady or sends, and resolves at once when ready', async () => {
+    start();
+    supervisor.start(); // already running: no second process
+    expect(launched).toHaveLength(1);
+    let resolved = false;
+    void supervisor.whenReady().then(() => (resolved = true));
+    await Promise.resolve();
+    expect(resolved).toBe(false);
+    expect(supervisor.ready).toBe(false);
+    expect(supervisor.send({ type: 'rescan', revalidate: false })).toBe(false); // nobody to take it yet
+    expect(latest().sent).toEqual([]);
+    latest().ready();
+    await Promise.resolve();
+    expect(resolved).toBe(true);
+    let again = false;
+    void supervisor.whenReady().then(() => (again = true));
+    await Promise.resolve();
+    expect(again).toBe(true);
+    expect(events.since(0).find((e) => e.kind === 'updater-ready')!.message).toBe('updater ready (pid 100)');
+  });
+
+  it('reports the heartbeat age, the uptime and whether it validates, by the clock, and forgets them with the process', () => {
+    start();
+    expect(supervisor.stats()).toMatchObject({ lastHeartbeatAgeMs: null, uptimeMs: 0, validating: false });
+    vi.advanceTimersByTime(30);
+    latest().ready();
+    latest().say({ type: 'heartbeat', seq: 1, sentAtMs: Date.now(), validating: true, cpuMs: 0, rssBytes: 1 });
+    vi.advanceTimersByTime(40);
+    expect(supervisor.stats()).toMatchObject({ lastHeartbeatAgeMs: 40, uptimeMs: 70, validating: true, rssBytes: 1 });
+    latest().exit(1);
+    expect(supervisor.stats().uptimeMs).toBe(0);
+    vi.advanceTimersByTime(50);
+    expect(supervisor.stats()).toMatchObject({ lastHeartbeatAgeMs: null, validating: false, state: 'starting' });
+  });
+
+  it('lets listeners go when they unsubscribe', () => {
+    start();
+    const messages: unknown[] = [];
+    let readies = 0;
+    const offMessage = supervisor.onMessage((m) => messages.push(m));
+    const offReady = supervisor.onReady(() => readies++);
+    latest().ready();
+    latest().say({ type: 'repository', models: [] });
+    offMessage();
+    offReady();
+    latest().say({ type: 'repository', models: [] });
+    supervisor.restart();
+    vi.advanceTimersByTime(0);
+    latest().ready();
+    expect(messages).toHaveLength(1);
+    expect(readies).toBe(1);
+  });
+
+  it('ignores what a replaced process still says', () => {
+    start();
+    const old = latest();
+    old.ready();
+    supervisor.restart();
+    vi.advanceTimersByTime(0);
+    expect(launched).toHaveLength(2);
+    old.ready(); // the old process, late
+    expect(supervisor.stats().state).toBe('starting');
+    old.exit(1);
+    expect(supervisor.stats()).toMatchObject({ state: 'starting', restarts: 1 });
+  });
+
+  it('passes a message on with what it had to repair, counting it and saying what', () => {
+    start();
+    latest().ready();
+    const passed: unknown[] = [];
+    supervisor.onMessage((m) => passed.push(m));
+    const name = 'n'.repeat(LIMITS.tensorName + 1);
+    latest().say({
+      type: 'version',
+      model: 'm',
+      version: {
+        version: 7,
+        state: 'valid',
+        reason: null,
+        sha256: 'a'.repeat(64),
+        sizeBytes: 1,
+        mtimeMs: 1,
+        signature: { inputs: [{ name, dtype: 'float32', shape: [1] }], outputs: [] },
+        timings: null,
+        batching: null,
+      },
+    });
+    expect(passed).toMatchObject([{ type: 'version', model: 'm', version: { version: 7, state: 'invalid' } }]);
+    expect(supervisor.stats().invalidMessages).toBe(1);
+    expect(
+      events
+        .since(0)
+        .filter((e) => e.kind === 'updater-invalid-message')
+        .map((e) => e.message),
+    ).toEqual([expect.stringMatching(/^from the updater: model "m" version 7: /)]);
+  });
+
+  it("logs the updater's log lines at their level", () => {
+    start();
+    latest().ready();
+    latest().say({ type: 'log', level: 'warn', message: 'disk is slow' });
+    expect(events.since(0).filter((e) => e.kind === 'updater-log')).toMatchObject([{ level: 'warn', message: 'updater: disk is slow' }]);
+  });
+
   it('restarts a crashed updater after a backoff that doubles with each crash in a row up to its cap, and starts again from the first after a heartbeat', () => {
     start();
     const crashAndRelaunch = (backoff: number) => {
@@ -129,37 +233,52 @@ describe('UpdaterSupervisor', () => {
     vi.advanceTimersByTime(1);
     expect(launched[0]!.killed).toBe(true);
     expect(supervisor.stats()).toMatchObject({ state: 'dead', readyTimeouts: 1, lastError: 'no ready message within 400 ms' });
-    vi.advanceTimersByTime(50);
+    vi.advanceTimersByTime(49);
+    expect(launched).toHaveLength(1); // the backoff holds after a ready timeout too
+    vi.advanceTimersByTime(1);
     expect(launched).toHaveLength(2);
     expect(supervisor.stats().state).toBe('starting');
   });
 
   it('calls a late updater degraded on its own, ready again at its next heartbeat, and kills it after the missed heartbeats', () => {
-    start({ missedHeartbeats: 3 });
+    start({ missedHeartbeats: 5 });
     latest().ready();
-    // The watchdog looks every 100 ms: degraded once a heartbeat is more than 150 ms late.
-    vi.advanceTimersByTime(100);
+    // The watchdog looks every 100 ms: degraded once a heartbeat is more than 150 ms late, killed past 500.
+    vi.advanceTimersByTime(50);
+    latest().beat(); // at 50 ms: the looks at 100, 200, 300 find it 50, exactly 150, then 250 ms old
+    vi.advanceTimersByTime(150);
     expect(supervisor.stats().state).toBe('ready');
     vi.advanceTimersByTime(100);
     expect(supervisor.stats().state).toBe('degraded');
+    vi.advanceTimersByTime(100); // still late at 350 ms: said once, not at every look
+    expect(
+      events
+        .since(0)
+        .filter((e) => e.kind === 'updater-degraded')
+        .map((e) => e.message),
+    ).toEqual(['updater heartbeat late (250 ms)']);
     expect(supervisor.ready).toBe(true); // degraded still serves messages
-    expect(events.since(0).filter((e) => e.kind === 'updater-degraded')).toHaveLength(1);
     latest().beat();
     expect(supervisor.stats().state).toBe('ready');
-    vi.advanceTimersByTime(300);
+    vi.advanceTimersByTime(500); // exactly 500 ms old at the last look: late, not yet given up on
     expect(supervisor.stats().state).toBe('degraded');
     expect(latest().killed).toBe(false);
-    vi.advanceTimersByTime(100); // 400 ms without a heartbeat: more than 3 intervals
+    vi.advanceTimersByTime(100); // 600 ms without a heartbeat: more than 5 intervals
     expect(launched[0]!.killed).toBe(true);
-    expect(supervisor.stats()).toMatchObject({ state: 'dead', missedHeartbeatKills: 1 });
-    expect(supervisor.stats().lastError).toMatch(/^no heartbeat for \d+ ms$/);
+    expect(supervisor.stats()).toMatchObject({ state: 'dead', missedHeartbeatKills: 1, lastError: 'no heartbeat for 600 ms' });
+    vi.advanceTimersByTime(49);
+    expect(launched).toHaveLength(1); // a hung updater is restarted after the backoff too
+    expect(supervisor.stats().missedHeartbeatKills).toBe(1); // a dead one is not judged again while it waits
+    vi.advanceTimersByTime(1);
+    expect(launched).toHaveLength(2);
   });
 
   it('restarts at once when the operator asks, with no backoff', () => {
     start();
     latest().ready();
-    supervisor.restart('operator');
+    supervisor.restart();
     expect(launched[0]!.killed).toBe(true);
+    expect(supervisor.stats().lastError).toBe('restart requested');
     vi.advanceTimersByTime(0);
     expect(launched).toHaveLength(2);
     expect(restartDelays()).toEqual([0]);
@@ -173,6 +292,12 @@ describe('UpdaterSupervisor', () => {
     latest().say({ type: 'nonsense' });
     latest().say('not even an object');
     expect(supervisor.stats().invalidMessages).toBe(3);
+    const warnings = events
+      .since(0)
+      .filter((e) => e.kind === 'updater-invalid-message')
+      .map((e) => e.message);
+    expect(warnings[0]).toBe('updater sent "repository" before "ready"; dropped');
+    expect(warnings[1]).toMatch(/^invalid message from the updater dropped: /);
     expect(supervisor.stats().state).toBe('starting');
     latest().ready();
     latest().say({ type: 'repository', models: [] });
@@ -209,5 +334,8 @@ describe('UpdaterSupervisor', () => {
     expect(supervisor.stats().state).toBe('stopped');
     vi.advanceTimersByTime(10_000);
     expect(launched).toHaveLength(1); // stopped means no restart
+    supervisor.restart();
+    vi.advanceTimersByTime(10_000);
+    expect(launched).toHaveLength(1); // nor an operator's restart
   });
 });
