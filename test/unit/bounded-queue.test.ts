@@ -190,6 +190,12 @@ describe('BoundedQueue', () => {
     expect(internal(q)).toBe(3000); // head 1500: not yet past half of 3000
     q.shift();
     expect(internal(q)).toBe(1499); // head 1501: the spent places are dropped
+    const edge = new BoundedQueue('e', config({ capacity: 5000 }));
+    for (let i = 0; i < 2000; i++) put(edge, item());
+    for (let i = 0; i < 1024; i++) edge.shift();
+    expect(internal(edge)).toBe(2000); // a spent head of exactly 1,024 is kept
+    edge.shift();
+    expect(internal(edge)).toBe(975);
     const small = new BoundedQueue('s', config({ capacity: 20 }));
     for (let i = 0; i < 10; i++) put(small, item());
     for (let i = 0; i < 6; i++) small.shift();

@@ -103,6 +103,11 @@ describe('UpdaterSupervisor', () => {
     expect(supervisor.stats()).toMatchObject({ state: 'ready', pid: 100, restarts: 0 });
   });
 
+  it('is stopped, with nothing to report, before it starts', () => {
+    supervisor = new UpdaterSupervisor(() => new ScriptedUpdater(1, {}), { settings: { repository: '/repo' } }, new EventLog());
+    expect(supervisor.stats()).toMatchObject({ state: 'stopped', pid: null, validating: false, uptimeMs: 0, lastHeartbeatAgeMs: null });
+  });
+
   it('starts once, waits for ready before it resolves whenReady or sends, and resolves at once when ready', async () => {
     start();
     supervisor.start(); // already running: no second process
@@ -200,6 +205,26 @@ describe('UpdaterSupervisor', () => {
     ).toEqual([expect.stringMatching(/^from the updater: model "m" version 7: /)]);
   });
 
+  it('says at most 20 of the repairs one message needed, and counts the message once', () => {
+    start();
+    latest().ready();
+    const long = 'n'.repeat(LIMITS.tensorName + 1);
+    const versions = Array.from({ length: 25 }, (_, i) => ({
+      version: i + 1,
+      state: 'valid',
+      reason: null,
+      sha256: 'a'.repeat(64),
+      sizeBytes: 1,
+      mtimeMs: 1,
+      signature: { inputs: [{ name: long, dtype: 'float32', shape: [1] }], outputs: [] },
+      timings: null,
+      batching: null,
+    }));
+    latest().say({ type: 'repository', models: [{ name: 'm', config: null, configError: null, versions }] });
+    expect(events.since(0).filter((e) => e.kind === 'updater-invalid-message')).toHaveLength(20);
+    expect(supervisor.stats().invalidMessages).toBe(1);
+  });
+
   it("logs the updater's log lines at their level", () => {
     start();
     latest().ready();
@@ -241,7 +266,7 @@ describe('UpdaterSupervisor', () => {
   });
 
   it('calls a late updater degraded on its own, ready again at its next heartbeat, and kills it after the missed heartbeats', () => {
-    start({ missedHeartbeats: 5 });
+    start({ missedHeartbeats: 5, backoffInitialMs: 250 });
     latest().ready();
     // The watchdog looks every 100 ms: degraded once a heartbeat is more than 150 ms late, killed past 500.
     vi.advanceTimersByTime(50);
@@ -266,9 +291,9 @@ describe('UpdaterSupervisor', () => {
     vi.advanceTimersByTime(100); // 600 ms without a heartbeat: more than 5 intervals
     expect(launched[0]!.killed).toBe(true);
     expect(supervisor.stats()).toMatchObject({ state: 'dead', missedHeartbeatKills: 1, lastError: 'no heartbeat for 600 ms' });
-    vi.advanceTimersByTime(49);
+    vi.advanceTimersByTime(249);
     expect(launched).toHaveLength(1); // a hung updater is restarted after the backoff too
-    expect(supervisor.stats().missedHeartbeatKills).toBe(1); // a dead one is not judged again while it waits
+    expect(supervisor.stats().missedHeartbeatKills).toBe(1); // a dead one is not judged again at the looks while it waits
     vi.advanceTimersByTime(1);
     expect(launched).toHaveLength(2);
   });

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { IPC, type CommandReply } from '../../src-preload/contract.js';
 import type { EngineEvent } from '../../src-main/engine/index.js';
 import type { IpcSenderEvent } from '../../src-main/electron/sender-policy.js';
-import { FORBIDDEN_SENDER, serveWindow, type IpcMainLike } from '../../src-main/electron/window-channel.js';
+import { serveWindow, type IpcMainLike } from '../../src-main/electron/window-channel.js';
 
 class FakeIpcMain implements IpcMainLike {
   readonly handlers = new Map<string, (event: IpcSenderEvent, raw: unknown) => Promise<CommandReply>>();
@@ -91,7 +91,11 @@ describe("the desktop window's IPC channel", () => {
   });
 
   it.each(foreign)('refuses a command from %s, running nothing', async (_, event) => {
-    await expect(ipc.invoke(event, { id: 1, command: 'engine.pause' })).resolves.toEqual(FORBIDDEN_SENDER);
+    await expect(ipc.invoke(event, { id: 1, command: 'engine.pause' })).resolves.toEqual({
+      id: -1,
+      ok: false,
+      error: { code: 'FORBIDDEN', message: 'commands are accepted only from the Switchboard window' },
+    });
     expect(executed).toEqual([]);
   });
 
@@ -103,6 +107,13 @@ describe("the desktop window's IPC channel", () => {
     expect(sent).toEqual([]); // no foreign frame can start (or speed up) the telemetry
     ipc.emit(IPC.telemetryAck, fromTop());
     expect(sent.map((m) => m.channel)).toEqual([IPC.telemetry]);
+  });
+
+  it('sends no telemetry to a window that is gone', () => {
+    destroyed = true;
+    ipc.emit(IPC.telemetryAck, fromTop());
+    vi.advanceTimersByTime(1000);
+    expect(sent).toEqual([]);
   });
 
   it('forwards engine events while the window lives, and removes every handler when closed', () => {
