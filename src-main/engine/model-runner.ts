@@ -113,6 +113,7 @@ export class ModelRunner {
         this.stats.counts[reason]++; // each reason is the name of its counter
         this.rejectRequest(request, error);
       },
+      now: () => this.clock.monotonicMs(),
     });
     this.stats = new ModelStats(windowSeconds);
     this.counters = { running: this.running, stats: this.stats };

@@ -15,6 +15,8 @@ export class QueueSweep<R extends Aged> {
     private readonly timeoutMs: () => number,
     /** Reject the request (it leaves the queue, so the next one becomes the head). */
     private readonly expire: (request: R, timeoutMs: number) => void,
+    /** The clock `acceptedAt` was read from. */
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /** A request was queued: make sure a sweep is due for the head. */
@@ -23,11 +25,11 @@ export class QueueSweep<R extends Aged> {
     const head = this.head();
     const timeoutMs = this.timeoutMs();
     if (!head || timeoutMs === 0) return;
-    const dueIn = head.acceptedAt + timeoutMs - performance.now();
+    const dueIn = head.acceptedAt + timeoutMs - this.now();
     this.timer = setTimeout(
       () => {
         this.timer = undefined;
-        const now = performance.now();
+        const now = this.now();
         for (let oldest = this.head(); oldest && oldest.acceptedAt + timeoutMs <= now; oldest = this.head()) this.expire(oldest, timeoutMs);
         this.arm();
       },

@@ -18,18 +18,22 @@ export interface RequestWatchOptions {
   head(): InferRequest | undefined;
   queueTimeoutMs(): number;
   end(request: InferRequest, reason: EndReason, error: Error): void;
+  /** The clock requests' `acceptedAt` was read from: deadlines are times on it. */
+  now(): number;
 }
 
 export class RequestWatch {
-  private readonly deadlines = new DeadlineScheduler();
+  private readonly deadlines: DeadlineScheduler;
   private readonly sweep: QueueSweep<InferRequest>;
   private readonly cancelDeadline = (deadline: Deadline) => this.deadlines.cancel(deadline);
 
   constructor(private readonly options: RequestWatchOptions) {
+    this.deadlines = new DeadlineScheduler(() => options.now());
     this.sweep = new QueueSweep<InferRequest>(
       () => options.head(),
       () => options.queueTimeoutMs(),
       (request, timeoutMs) => options.end(request, 'queueTimedOut', new QueueTimeoutError(options.queueName, timeoutMs)),
+      () => options.now(),
     );
   }
 

@@ -95,6 +95,45 @@ describe('ModelRunner with scripted workers', () => {
     expect(runner.arenaStats().every((a) => a.slotsInUse === 0)).toBe(true);
   });
 
+  it.each([
+    ['first timed out, third aborted', ['timeout', 'answer', 'abort', 'answer']],
+    ['first aborted, last timed out', ['abort', 'answer', 'answer', 'timeout']],
+    ['middle two gone', ['answer', 'timeout', 'abort', 'answer']],
+  ] as const)(
+    'answers the rest of a running batch with their own rows when requests in it time out or are aborted (%s)',
+    async (_, fates) => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] }); // a deadline is a timer on the injected clock
+      const { runner, farm, clock } = await startRunner({ workers: { count: 1, maxInflightBatches: 1 } });
+      const first = runner.infer(rowsOf([0, 0, 0, 0]));
+      await turns();
+      const controllers = fates.map(() => new AbortController());
+      const outcomes = fates.map((fate, i) =>
+        runner
+          .infer(rowsOf([i + 1, i + 1, i + 1, i + 1]), {
+            ...(fate === 'timeout' ? { timeoutMs: 50 } : {}),
+            ...(fate === 'abort' ? { signal: controllers[i]!.signal } : {}),
+          })
+          .then(yOf, (error: unknown) => error),
+      );
+      await turns();
+      farm.runningBatches()[0]!.thread.finish();
+      await first;
+      await turns();
+      expect(farm.runningBatches().map((b) => b.run.rows)).toEqual([4]); // all four run together
+      fates.forEach((fate, i) => fate === 'abort' && controllers[i]!.abort());
+      clock.advance(50);
+      vi.advanceTimersByTime(50);
+      farm.runningBatches()[0]!.thread.finish();
+      const settled = await Promise.all(outcomes);
+      fates.forEach((fate, i) => {
+        if (fate === 'answer') expect(settled[i]).toEqual([2, 2, 2, 2].map((v) => v * (i + 1)));
+        else if (fate === 'timeout') expect(settled[i]).toMatchObject({ code: 'REQUEST_TIMEOUT' });
+        else expect(settled[i]).toMatchObject({ code: 'ABORTED', stage: 'running' });
+      });
+      expect(runner.snapshotModel().requests).toMatchObject({ timedOut: 1, aborted: 1, succeeded: 3, running: 0 });
+    },
+  );
+
   it('sends the next batch to the worker expected to finish first', async () => {
     const { runner, farm } = await startRunner({ workers: { count: 2, maxInflightBatches: 2 } });
     void runner.infer(rowsOf([1, 1, 1, 1]));
