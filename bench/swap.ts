@@ -6,8 +6,10 @@
  * in, one after another. Measures what a swap costs the clients: failures, lost
  * requests (each client gives a request LOST_AFTER_MS; one neither answered nor failed by
  * then is counted lost and the client goes on, so a lost request shows instead of hanging the run), p99 latency in steady state and during swaps, the longest stall (no answer
- * while requests were outstanding), and the host's RSS across the swaps. The last line
- * printed is the JSON result.
+ * while requests were outstanding), and the host's RSS across the swaps. It also says where
+ * the slowest requests of the swaps fall: sent while the updater validated the next version
+ * (from one swap to the next version's verdict) or while the engine loaded it (from the
+ * verdict to the swap). The last line printed is the JSON result.
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -61,6 +63,30 @@ async function withDeadline<T>(request: Promise<T>): Promise<T | typeof LOST> {
   return outcome;
 }
 let lastAnswerAt = 0;
+/** Requests of the swap phase (sent at, took ms) and when each version's verdict and swap came. */
+const sentDuringSwaps: [number, number][] = [];
+const swapMarks: { kind: 'validated' | 'swapped'; atMs: number }[] = [];
+engine.onEvent((event) => {
+  if (phase !== 'swaps') return;
+  if (event.kind === 'version-validated') swapMarks.push({ kind: 'validated', atMs: performance.now() });
+  if (event.kind === 'model-swapped') swapMarks.push({ kind: 'swapped', atMs: performance.now() });
+});
+
+/** Of the requests at or above the swap phase's p99, how many were sent in each stretch. */
+function slowestByStretch(p99Ms: number): Record<'validating' | 'loading', { requests: number; at_or_over_p99: number; ms: number }> {
+  const stretches = { validating: { requests: 0, at_or_over_p99: 0, ms: 0 }, loading: { requests: 0, at_or_over_p99: 0, ms: 0 } };
+  const stretchOf = (kind: 'validated' | 'swapped') => (kind === 'validated' ? stretches.loading : stretches.validating);
+  for (let i = 0; i + 1 < swapMarks.length; i++) stretchOf(swapMarks[i]!.kind).ms += swapMarks[i + 1]!.atMs - swapMarks[i]!.atMs;
+  let mark = -1;
+  for (const [sentAt, tookMs] of sentDuringSwaps.sort((a, b) => a[0] - b[0])) {
+    while (mark + 1 < swapMarks.length && swapMarks[mark + 1]!.atMs <= sentAt) mark++;
+    const stretch = stretchOf(mark >= 0 ? swapMarks[mark]!.kind : 'swapped'); // before the first verdict: validating
+    stretch.requests++;
+    if (tookMs >= p99Ms) stretch.at_or_over_p99++;
+  }
+  for (const s of Object.values(stretches)) s.ms = round(s.ms);
+  return stretches;
+}
 let maxStallMs = 0;
 let running = true;
 
@@ -97,7 +123,10 @@ async function client(index: number): Promise<void> {
       answered++;
       const now = performance.now();
       if (phase === 'steady' || phase === 'swaps') latency[phase].recordValue(Math.max(1, Math.round((now - t0) * 1000)));
-      if (phase === 'swaps') maxStallMs = Math.max(maxStallMs, now - lastAnswerAt);
+      if (phase === 'swaps') {
+        maxStallMs = Math.max(maxStallMs, now - lastAnswerAt);
+        sentDuringSwaps.push([t0, now - t0]);
+      }
       lastAnswerAt = now;
     } catch (error) {
       failed++;
@@ -165,6 +194,7 @@ try {
     max_stall_ms: round(maxStallMs),
     rss_mb_start: round(rssStart / 2 ** 20, 1),
     rss_mb_end: round(rssEnd / 2 ** 20, 1),
+    slowest_by_stretch: slowestByStretch(latency.swaps.getValueAtPercentile(99) / 1000),
   };
   log(`${SWAPS} swaps in ${(swapMs / 1000).toFixed(1)} s (${(swapMs / SWAPS).toFixed(0)} ms each, publish to active)`);
   console.log(JSON.stringify(result));
