@@ -75,9 +75,13 @@ export function answerDirect(
     const sinks = request.options.outputSinks;
     for (const t of outputs) {
       const sink = sinks?.[t.name];
+      let data = t.data;
       // A run's outputs are its own (transferred from the thread): a sink takes them as they are, once.
-      if (sink && !Array.isArray(t.data)) sink(t.data);
-      tensors[t.name] = { data: sink && !Array.isArray(t.data) ? t.data.subarray(0, 0) : t.data, dims: [...t.dims], dtype: t.dtype };
+      if (sink && !Array.isArray(data)) {
+        sink(data);
+        data = data.subarray(0, 0);
+      }
+      tensors[t.name] = { data, dims: [...t.dims], dtype: t.dtype };
     }
     answer(request, tensors, batch, computeMs, nowMs, counters);
   }
