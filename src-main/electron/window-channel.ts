@@ -30,11 +30,11 @@ export interface WindowSources {
   onEvent(listener: (event: EngineEvent) => void): () => void;
 }
 
-export const FORBIDDEN_SENDER: CommandReply = {
+const FORBIDDEN_SENDER: CommandReply = Object.freeze({
   id: -1,
   ok: false,
   error: { code: 'FORBIDDEN', message: 'commands are accepted only from the Switchboard window' },
-};
+});
 
 /** Install the window's handlers; returns what removes them. */
 export function serveWindow(
