@@ -99,23 +99,17 @@ describe('OriginPolicy', () => {
     expect(urlHost('::1')).toBe('[::1]');
     expect(urlHost('[::1]')).toBe('[::1]');
     expect(urlHost('127.0.0.1')).toBe('127.0.0.1');
-    const v6 = new OriginPolicy('::1');
-    v6.listening(80);
-    expect(v6.hostAllowed('[::1]:80')).toBe(true);
-    const any = new OriginPolicy('0.0.0.0');
-    any.listening(81);
-    expect(any.hostAllowed('127.0.0.1:81')).toBe(true);
-    expect(any.hostAllowed('0.0.0.0:81')).toBe(true);
-    expect(any.hostAllowed('192.0.2.7:81')).toBe(true);
-    expect(any.hostAllowed('[fe80::1]:81')).toBe(true);
-    const anyV6 = new OriginPolicy('::');
-    anyV6.listening(83);
-    expect(anyV6.hostAllowed('192.0.2.7:83')).toBe(true);
-    const unnamed = new OriginPolicy(''); // listen() without a host: every interface too
-    unnamed.listening(84);
-    expect(unnamed.hostAllowed('192.0.2.7:84')).toBe(true);
-    const bound = new OriginPolicy('10.1.2.3');
-    bound.listening(82);
+    const listeningOn = (address: string, port: number) => {
+      const policy = new OriginPolicy(address);
+      policy.listening(port);
+      return policy;
+    };
+    expect(listeningOn('::1', 80).hostAllowed('[::1]:80')).toBe(true);
+    const any = listeningOn('0.0.0.0', 81);
+    for (const host of ['127.0.0.1:81', '0.0.0.0:81', '192.0.2.7:81', '[fe80::1]:81']) expect(any.hostAllowed(host)).toBe(true);
+    expect(listeningOn('::', 83).hostAllowed('192.0.2.7:83')).toBe(true);
+    expect(listeningOn('', 84).hostAllowed('192.0.2.7:84')).toBe(true); // listen() without a host: every interface too
+    const bound = listeningOn('10.1.2.3', 82);
     expect(bound.hostAllowed('10.1.2.3:82')).toBe(true);
     expect(bound.hostAllowed('10.1.2.4:82')).toBe(false);
     expect(bound.hostAllowed('192.0.2.7:82')).toBe(false); // another of the machine's addresses: not what it is bound to
