@@ -5,7 +5,7 @@
  * backed off from, as a well-behaved client would.
  */
 import type { ModelHandle } from '../engine/index.js';
-import { EngineError, movesByTransfer, QueueFullError, RateLimitedError, ShuttingDownError } from '../engine/index.js';
+import { EngineError, isPackedPlan, QueueFullError, RateLimitedError, ShuttingDownError } from '../engine/index.js';
 import { mulberry32 } from '../util/prng.js';
 
 export interface SyntheticLoadOptions {
@@ -60,7 +60,7 @@ export class SyntheticLoad {
     const rows = this.options.rowsPerRequest ?? 1;
     const random = mulberry32((this.options.seed ?? 1) * 7919 + index);
     // One request per run takes the declared shape, its symbolic dims `rows` long.
-    const dims = movesByTransfer(plan)
+    const dims = isPackedPlan(plan)
       ? plan.inputs[0]!.shape.map((d) => (typeof d === 'number' ? d : rows))
       : [rows, ...plan.inputs[0]!.rowShape];
     const data = new Float32Array(dims.reduce((a, b) => a * b, 1));

@@ -24,14 +24,34 @@ export interface ArenaLayout {
 
 export interface ArenaStats {
   name: string;
-  /** A SharedArrayBuffer arena, or a lane whose tensors move by transfer (no capacity reserved; bytes in flight). */
-  kind: 'arena' | 'transfer';
+  /**
+   * arena: slots cut into rows (a plan with fixed rows); bytes: slots sized in bytes, each
+   * run packing its tensors in (variable shapes; byte-arena.ts); transfer: a lane of 0-byte
+   * slots, everything moving by transfer.
+   */
+  kind: 'arena' | 'bytes' | 'transfer';
   slots: number;
   slotsInUse: number;
+  /** Shared memory reserved. */
   capacityBytes: number;
+  /** Shared memory the runs in flight hold. */
   usedBytes: number;
+  /** Bytes the runs in flight move by transfer instead (tensors a slot cannot hold, strings). */
+  transferBytes: number;
+  /** The most both together have been at once. */
   highWaterBytes: number;
+  /** Runs (batches) the slots were lent to. */
   acquired: number;
+  /** Of those, the runs that moved any tensor by transfer. */
+  transferRuns: number;
+}
+
+/** Slots lent to runs and taken back: an arena's, or a byte arena's (byte-arena.ts); the pool treats both alike. */
+export interface SlotSource {
+  readonly available: number;
+  acquire(): number | undefined;
+  release(slot: number): void;
+  stats(): ArenaStats;
 }
 
 const ALIGN = 64; // cache line: regions never share one
@@ -67,17 +87,30 @@ export interface ServingReservation {
   readonly totalBytes: number;
 }
 
-/** What serving a plan reserves over `workers` workers with `slotsPerWorker` batches in flight each. */
+/** How many slots each worker's arena has, and how large a byte arena's slots are (a plan with variable shapes). */
+export interface ArenaSizing {
+  readonly slotsPerWorker: number;
+  readonly variableSlotBytes: number;
+}
+
+/** What serving a plan reserves over `workers` workers. */
 export function servingReservation(
   plan: { readonly inputs: readonly PlannedTensor[]; readonly outputs: readonly PlannedTensor[]; readonly maxRows: number },
   workers: number,
-  slotsPerWorker: number,
+  sizing: ArenaSizing,
 ): ServingReservation {
-  const layout = planArena(plan.inputs, plan.outputs, plan.maxRows, slotsPerWorker);
-  const arenaBytes = layout.slotBytes * slotsPerWorker * workers;
+  const layout = planArena(plan.inputs, plan.outputs, plan.maxRows, sizing.slotsPerWorker);
+  const arenaBytes = layout.slotBytes * sizing.slotsPerWorker * workers;
   let stagingRowBytes = 0;
   for (const t of plan.inputs) stagingRowBytes += t.rowElements * dtypeInfo(t.dtype).bytes;
   const stagingBytes = stagingRowBytes * plan.maxRows * workers;
+  return { arenaBytes, stagingBytes, totalBytes: arenaBytes + stagingBytes };
+}
+
+/** What serving a plan with variable shapes reserves: each worker's byte slots, and one slot's private copy to stage a run in. */
+export function packedReservation(workers: number, sizing: ArenaSizing): ServingReservation {
+  const arenaBytes = sizing.variableSlotBytes * sizing.slotsPerWorker * workers;
+  const stagingBytes = sizing.variableSlotBytes * workers;
   return { arenaBytes, stagingBytes, totalBytes: arenaBytes + stagingBytes };
 }
 
@@ -96,7 +129,7 @@ export function slotViews(
   });
 }
 
-export class ArenaPool {
+export class ArenaPool implements SlotSource {
   readonly sab: SharedArrayBuffer;
   private readonly free: number[] = [];
   private readonly usedBySlot: Float64Array;
@@ -147,8 +180,10 @@ export class ArenaPool {
       slotsInUse: this.layout.slots - this.free.length,
       capacityBytes: this.sab.byteLength,
       usedBytes: this.usedBytes,
+      transferBytes: 0,
       highWaterBytes: this.highWaterBytes,
       acquired: this.acquired,
+      transferRuns: 0,
     };
   }
 }

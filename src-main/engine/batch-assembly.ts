@@ -3,9 +3,10 @@
  * into the next batch, copying their inputs into an arena slot one after another, and
  * slicing each one's rows back out of the slot's outputs.
  */
-import { dtypeInfo, type DType, type NumericDType, type TensorData, type TensorValues } from './dtypes.js';
+import { type DType, type NumericDType, type TensorData, type TensorValues } from './dtypes.js';
 import type { PlannedTensor } from './signature.js';
 import { TensorSource, type InputValues, type OutputSink } from './tensor-source.js';
+import type { RunTensor, SlotPacker } from './byte-arena.js';
 import type { WireTensor } from './worker/protocol.js';
 
 export interface Batchable {
@@ -79,25 +80,47 @@ export function gatherGroup<R extends GroupedBatchable>(
 }
 
 /**
- * Each input of a grouped batch: its requests' tensors one after another along dim 0, in
- * new memory (transferred to the worker; the callers' arrays stay theirs for a retry).
+ * Each input of a grouped batch: its requests' tensors one after another along dim 0, packed
+ * into the run's slot (or new memory to transfer). The callers' arrays stay theirs, for a
+ * retry after a worker loss.
  */
 export function concatInputs(
   specs: readonly { readonly name: string; readonly dtype: DType }[],
   requests: readonly GroupedBatchable[],
   rows: number,
-): { name: string; dtype: DType; dims: number[]; data: TensorData }[] {
+  packer: SlotPacker,
+): RunTensor[] {
   return specs.map((spec, i) => {
     const innerDims = requests[0]!.dims![i]!.slice(1);
     const rowElements = innerDims.reduce((a, b) => a * b, 1);
-    const data = new (dtypeInfo(spec.dtype as NumericDType).ctor)(rows * rowElements); // grouped plans are numeric
-    let offset = 0;
-    for (const request of requests) {
-      const part = request.data[i]!;
-      copyInto(data, part, offset);
-      offset += part.length;
-    }
-    return { name: spec.name, dtype: spec.dtype, dims: [rows, ...innerDims], data };
+    // A grouped plan is numeric: strings have no rows to concatenate (signature.ts).
+    return packer.pack(spec.name, spec.dtype as NumericDType, [rows, ...innerDims], rows * rowElements, (target) => {
+      let offset = 0;
+      for (const request of requests) {
+        const part = request.data[i]!;
+        copyInto(target, part, offset);
+        offset += part.length;
+      }
+    });
+  });
+}
+
+/**
+ * A direct plan's request as its run's tensors: numeric ones packed into the slot (or new
+ * memory to transfer), strings as they are (a message clones them). The caller's arrays
+ * stay the caller's, for a retry after a worker loss.
+ */
+export function packRequest(
+  specs: readonly { readonly name: string; readonly dtype: DType }[],
+  request: Batchable & { readonly dims?: readonly (readonly number[])[] },
+  packer: SlotPacker,
+): RunTensor[] {
+  return specs.map((spec, i) => {
+    const data = request.data[i]!;
+    const dims = request.dims![i]!;
+    if (Array.isArray(data)) return { name: spec.name, dtype: spec.dtype, dims, data };
+    // validate.ts made a numeric array's dtype the spec's.
+    return packer.pack(spec.name, spec.dtype as NumericDType, dims, data.length, (target) => copyInto(target, data, 0));
   });
 }
 

@@ -59,7 +59,10 @@ export function answerBatch(
   return answered;
 }
 
-/** Answer a direct plan's one request with the tensors onnxruntime returned, shapes and all; returns how many were answered. */
+/**
+ * Answer a direct plan's one request with the tensors onnxruntime returned, shapes and all
+ * (views of its slot, or transferred); returns how many were answered.
+ */
 export function answerDirect(
   batch: RunnerBatch,
   outputs: readonly WireTensor[],
@@ -76,11 +79,12 @@ export function answerDirect(
     for (const t of outputs) {
       const sink = sinks?.[t.name];
       let data = t.data;
-      // A run's outputs are its own (transferred from the thread): a sink takes them as they are, once.
+      // A sink takes the output where it lies, once. Otherwise one in the slot is copied out
+      // (the slot is lent to the next run); one transferred from the thread is the run's own.
       if (sink && !Array.isArray(data)) {
         sink(data);
         data = data.subarray(0, 0);
-      }
+      } else if (!Array.isArray(data) && data.buffer instanceof SharedArrayBuffer) data = data.slice();
       tensors[t.name] = { data, dims: [...t.dims], dtype: t.dtype };
     }
     answer(request, tensors, batch, computeMs, nowMs, counters);

@@ -3,11 +3,9 @@
  * (batch-policy.ts) says go, gather the oldest requests into a slot the pool lends, and
  * run them; otherwise wait for enough rows or for the flush the policy schedules.
  */
-import type { ArenaPool } from './arena.js';
-import type { SlotSource, TransferLane } from './transfer-lane.js';
-import { TensorSource } from './tensor-source.js';
-import type { WireTensor } from './worker/protocol.js';
-import { concatInputs, copyInputs, gatherBatch, gatherGroup } from './batch-assembly.js';
+import type { ArenaPool, SlotSource } from './arena.js';
+import type { ByteArena, RunTensor } from './byte-arena.js';
+import { concatInputs, copyInputs, gatherBatch, gatherGroup, packRequest } from './batch-assembly.js';
 import { decideBatch, RecentPeak } from './batch-policy.js';
 import type { BoundedQueue } from './bounded-queue.js';
 import type { EngineClock } from './clock.js';
@@ -17,7 +15,7 @@ import { FlushTimer } from './flush-timer.js';
 import type { ModelStats } from './model-stats.js';
 import type { InferRequest } from './request.js';
 import type { RunningRequests } from './running-requests.js';
-import { movesByTransfer, type DirectPlan, type RowPlan, type ServingPlan } from './signature.js';
+import { isPackedPlan, type RowPlan, type ServingPlan } from './signature.js';
 import { SlotViewCache } from './slot-view-cache.js';
 import type { InflightBatch, WorkerHandle, WorkerPool } from './worker-pool.js';
 
@@ -132,10 +130,13 @@ export class Batcher {
       const gatherStart = clock.monotonicMs();
       const { requests, rows } =
         plan.mode === 'grouped' ? gatherGroup(queue, targetRows, GROUP_SCAN_LIMIT) : gatherBatch(queue, version, targetRows);
-      let inputs: WireTensor[] | undefined;
-      if (movesByTransfer(plan)) {
-        inputs = plan.mode === 'direct' ? wireInputs(plan, requests[0]!) : concatInputs(plan.inputs, requests, rows);
-        (source as TransferLane).setUsed(slot, wireBytes(inputs)); // a transfer plan's slots are a lane's (worker-handle.ts attach)
+      let inputs: RunTensor[] | undefined;
+      if (isPackedPlan(plan)) {
+        const arena = source as ByteArena; // a packed plan's slots are a byte arena's (worker-handle.ts attach)
+        const packer = arena.packer(slot);
+        inputs =
+          plan.mode === 'direct' ? packRequest(plan.inputs, requests[0]!, packer) : concatInputs(plan.inputs, requests, rows, packer);
+        arena.setUsed(slot, inputs);
       } else {
         const arena = source as ArenaPool; // a row plan's slots are an arena's (worker-handle.ts attach)
         copyInputs(this.views.of(arena, plan).inputs[slot]!, requests);
@@ -148,24 +149,4 @@ export class Batcher {
       return { id: this.nextBatchId++, version, slot, rows, dispatchedAt: now, requests, arena: source, inputs, inputMs };
     });
   }
-}
-
-/**
- * A direct plan's request as the tensors sent with its run: copies, because their buffers
- * are transferred to the thread and the caller's arrays must stay the caller's (a retry
- * after a worker loss sends them again).
- */
-function wireInputs(plan: DirectPlan, request: InferRequest): WireTensor[] {
-  return plan.inputs.map((spec, i) => {
-    const data = request.data[i]!;
-    const copy = data instanceof TensorSource ? data.materialize() : Array.isArray(data) ? [...data] : data.slice();
-    return { name: spec.name, dtype: spec.dtype, dims: request.dims![i]!, data: copy };
-  });
-}
-
-/** What a run's tensors carry to the thread: their bytes, or for strings their UTF-16 length (an estimate). */
-function wireBytes(tensors: readonly WireTensor[]): number {
-  let total = 0;
-  for (const t of tensors) total += Array.isArray(t.data) ? t.data.reduce((n, v) => n + v.length * 2, 0) : t.data.byteLength;
-  return total;
 }

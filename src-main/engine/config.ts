@@ -15,6 +15,9 @@ export { MAX_BATCH_ROWS };
 /** What one model version may reserve for serving (arenas and staging over all its workers) unless its config says otherwise. */
 export const DEFAULT_MEMORY_BUDGET_BYTES = 2 * 1024 ** 3;
 
+/** Room for a request of 256K float32 elements, or a batch of such requests' outputs. */
+export const DEFAULT_VARIABLE_SLOT_BYTES = 1024 ** 2;
+
 export const BatchingConfigSchema = z.strictObject({
   /** auto: batch along dim 0 only on the probe's evidence; dim0: whenever the shapes allow; none: one request per run. */
   mode: z.enum(['auto', 'dim0', 'none']).default('auto'),
@@ -55,6 +58,12 @@ export const WorkerConfigSchema = z.strictObject({
   intraOpThreads: int(1, 64).default(1),
   /** Batches handed to one worker before it finishes the first: 2 keeps it busy while the next batch is posted. */
   maxInflightBatches: int(1, 8).default(2),
+  /**
+   * Bytes of each of a worker's shared-memory slots when the model's shapes vary per
+   * request (no rows to cut slots into): a run packs its tensors into its slot, and one the
+   * slot cannot hold moves by transfer. 0 moves every tensor by transfer.
+   */
+  variableSlotBytes: int(0, 2 ** 30).default(DEFAULT_VARIABLE_SLOT_BYTES),
   heartbeatIntervalMs: int(10, 60_000).default(250),
   /** An idle worker missing this many heartbeats in a row is declared hung. */
   missedHeartbeats: int(2, 100).default(4),

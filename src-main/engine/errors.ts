@@ -150,7 +150,7 @@ export class MemoryBudgetError extends EngineError {
     detail: string,
   ) {
     super(
-      `serving it would reserve ${formatBytes(reservedBytes)} (${detail}), over the budget of ${formatBytes(budgetBytes)}; raise memoryBudgetBytes in its config.json, or lower maxBatchSize, workers.count or workers.maxInflightBatches`,
+      `serving it would reserve ${formatBytes(reservedBytes)} (${detail}), over the budget of ${formatBytes(budgetBytes)}; raise memoryBudgetBytes in its config.json, or lower maxBatchSize, workers.count, workers.maxInflightBatches or (shapes that vary) workers.variableSlotBytes`,
     );
   }
 }

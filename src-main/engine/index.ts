@@ -14,7 +14,7 @@ export type { Tensor, TensorMap } from './validate.js';
 export { TensorSource, type InputValues, type OutputSink } from './tensor-source.js';
 export type { DType, TensorData, TensorValues } from './dtypes.js';
 export type { ModelSignature, TensorSpec, ServingPlan } from './signature.js';
-export { movesByTransfer } from './signature.js';
+export { isPackedPlan } from './signature.js';
 export type { ModelServingConfig, ModelServingConfigInput, BatchingConfig, QueueConfig, RateLimitConfig, WorkerConfig } from './config.js';
 export type {
   EngineSnapshot,

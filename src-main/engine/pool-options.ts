@@ -8,7 +8,7 @@ import type { WorkerTransport } from './worker-transport.js';
 import type { WireTensor } from './worker/protocol.js';
 
 export interface PoolCallbacks<B extends InflightBatch> {
-  /** `outputs`: a direct plan's tensors as onnxruntime returned them (row plans' outputs are in the slot). */
+  /** `outputs`: a packed plan's tensors as onnxruntime returned them, those in its slot as views valid during the call (row plans' outputs are in their arena). */
   onDone(batch: B, computeMs: number, outputs: WireTensor[] | undefined): void;
   onRunFailed(batch: B, message: string): void;
   /** A worker died or hung; these batches never finished. */

@@ -86,8 +86,8 @@ export interface RowPlan {
 
 /**
  * One request per run with shapes as the model declares them (any rank, symbolic dims
- * anywhere, strings, outputs of whatever shape onnxruntime returns): tensors travel to
- * and from the worker by transfer, not through an arena.
+ * anywhere, strings, outputs of whatever shape onnxruntime returns): each run's tensors are
+ * packed into a slot sized in bytes, or moved by transfer (byte-arena.ts).
  */
 export interface DirectPlan {
   readonly mode: 'direct';
@@ -101,8 +101,8 @@ export interface DirectPlan {
 /**
  * Batched along dim 0 with another dim symbolic (a sequence length): a request is batched
  * only with requests of the same shape past dim 0 (its group), as Triton does without
- * ragged batching. Rows differ in size from group to group, so tensors move by transfer,
- * concatenated along dim 0 and split back along dim 0 only.
+ * ragged batching. Rows differ in size from group to group, so a batch's tensors are
+ * packed per run like a direct plan's, concatenated along dim 0 and split back along dim 0 only.
  */
 export interface GroupedPlan {
   readonly mode: 'grouped';
@@ -113,10 +113,10 @@ export interface GroupedPlan {
   readonly decision: BatchingDecision;
 }
 
-/** The plans whose tensors travel with each run instead of through an arena. */
-export type TransferPlan = DirectPlan | GroupedPlan;
+/** The plans whose tensors' sizes vary per run: packed into a byte arena's slot per run, not laid out in rows ahead of time. */
+export type PackedPlan = DirectPlan | GroupedPlan;
 
-export function movesByTransfer(plan: ServingPlan): plan is TransferPlan {
+export function isPackedPlan(plan: ServingPlan): plan is PackedPlan {
   return plan.mode === 'direct' || plan.mode === 'grouped';
 }
 

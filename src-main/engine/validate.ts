@@ -5,7 +5,7 @@
  */
 import { dtypeInfo, dtypesOfArray, isFiniteHalf, isNumericDType, type DType, type TensorData, type TensorValues } from './dtypes.js';
 import { InvalidInputError } from './errors.js';
-import { movesByTransfer, type RowPlan, type ServingPlan, type TensorSpec, type TransferPlan } from './signature.js';
+import { isPackedPlan, type RowPlan, type ServingPlan, type TensorSpec, type PackedPlan } from './signature.js';
 import { TensorSource, type InputValues } from './tensor-source.js';
 
 export interface Tensor {
@@ -46,7 +46,7 @@ const checksFinite = (dtype: DType) => dtype === 'float16' || (isNumericDType(dt
 
 export function validateInputs(plan: ServingPlan, inputs: unknown, checkFinite: boolean): ValidatedRequest {
   const given = checkNames(plan, inputs);
-  return movesByTransfer(plan) ? validateShapes(plan, given, checkFinite) : validateRows(plan, given, checkFinite);
+  return isPackedPlan(plan) ? validateShapes(plan, given, checkFinite) : validateRows(plan, given, checkFinite);
 }
 
 function checkNames(plan: ServingPlan, inputs: unknown): Record<string, unknown> {
@@ -118,7 +118,7 @@ function checkBatch(name: string, batch: number, maxRows: number, rows: number):
  * Shapes as declared: rank and every fixed dim checked, symbolic dims free. One request per
  * run (direct), or batched with the requests of its shape past dim 0 (grouped).
  */
-function validateShapes(plan: TransferPlan, given: Record<string, unknown>, checkFinite: boolean): ValidatedRequest {
+function validateShapes(plan: PackedPlan, given: Record<string, unknown>, checkFinite: boolean): ValidatedRequest {
   const data: TensorValues[] = new Array<TensorValues>(plan.inputs.length);
   const allDims: (readonly number[])[] = new Array<readonly number[]>(plan.inputs.length);
   for (let i = 0; i < plan.inputs.length; i++) {

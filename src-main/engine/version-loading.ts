@@ -5,6 +5,7 @@
  * other worker must see the same. On any failure the version is unloaded from the
  * workers that took it, and what was serving before is untouched.
  */
+import type { ArenaSizing } from './arena.js';
 import { IncompatibleModelError, ModelLoadError, WorkerCrashedError } from './errors.js';
 import { checkMemoryBudget, type ServingFootprint } from './memory-budget.js';
 import { checkSameSignature, planKeyOf, type ServedVersion } from './served-version.js';
@@ -59,7 +60,7 @@ export interface LoadContext {
   readonly maxBatchSize: number;
   readonly batchingMode: BatchingMode;
   readonly intraOpThreads: number;
-  readonly slotsPerArena: number;
+  readonly sizing: ArenaSizing;
   /** What the plan is checked against before any arena is made. */
   readonly footprint: ServingFootprint;
   /** A worker is back in rotation. */
@@ -94,7 +95,7 @@ export async function loadVersion<B extends InflightBatch>(
     }
     const first = await decision;
     if (handle !== decidedOn) checkSameSignature(first.signature, reply, handle.id);
-    handle.attach(version, first.plan, first.planKey, context.slotsPerArena);
+    handle.attach(version, first.plan, first.planKey, context.sizing);
     loadedOn.push(handle);
     slowestMs = Math.max(slowestMs, reply.loadMs);
   };

@@ -4,15 +4,15 @@
  * block the thread writes heartbeats and counters into. The handle changes its own state;
  * the pool decides when.
  */
-import { ArenaPool, planArena } from './arena.js';
+import { ArenaPool, planArena, type ArenaSizing, type SlotSource } from './arena.js';
+import { ByteArena, transferList, type RunTensor } from './byte-arena.js';
 import type { EngineClock } from './clock.js';
 import { ModelLoadError, WorkerCrashedError, type EngineError } from './errors.js';
 import { SecondRing } from './stats/window.js';
 import type { WorkerReading } from './watchdog.js';
-import { STATUS_FIELDS, Status, WorkerPhase, type FromWorker, type ToWorker, type WireTensor } from './worker/protocol.js';
-import { movesByTransfer, type ProbeEvidence, type RawValueMetadata, type ServingPlan } from './signature.js';
+import { STATUS_FIELDS, Status, WorkerPhase, type FromWorker, type ToWorker } from './worker/protocol.js';
+import { isPackedPlan, type ProbeEvidence, type RawValueMetadata, type ServingPlan } from './signature.js';
 import { PendingReplies } from './pending-replies.js';
-import { TransferLane, type SlotSource } from './transfer-lane.js';
 import type { WorkerState } from './snapshot.js';
 import type { WorkerThread } from './worker-transport.js';
 
@@ -22,10 +22,10 @@ export interface InflightBatch {
   readonly slot: number;
   readonly rows: number;
   readonly dispatchedAt: number;
-  /** Where its slot came from: an arena (row plans) or a transfer lane (direct and grouped plans). */
+  /** Where its slot came from: an arena (row plans) or a byte arena (direct and grouped plans). */
   readonly arena: SlotSource;
-  /** A direct or grouped plan's input tensors, transferred with the run. */
-  readonly inputs?: WireTensor[];
+  /** A direct or grouped plan's input tensors: packed in the slot, or transferred with the run. */
+  readonly inputs?: RunTensor[];
 }
 
 export interface LoadedReply {
@@ -242,18 +242,18 @@ export class WorkerHandle<B extends InflightBatch> {
     this.threadValue.post(message);
   }
 
-  /** Give the thread the arena a loaded version runs in (made on first use of its plan; a transfer plan has a lane). */
-  attach(version: number, plan: ServingPlan, planKey: string, slotsPerArena: number): void {
+  /** Give the thread the arena a loaded version runs in (made on first use of its plan; a packed plan's is sized in bytes). */
+  attach(version: number, plan: ServingPlan, planKey: string, sizing: ArenaSizing): void {
     let source = this.arenas.get(planKey);
     if (!source) {
       const name = this.arenas.size === 0 ? this.id : `${this.id}/v${version}`;
-      source = movesByTransfer(plan)
-        ? new TransferLane(name, slotsPerArena)
-        : new ArenaPool(name, planArena(plan.inputs, plan.outputs, plan.maxRows, slotsPerArena));
+      source = isPackedPlan(plan)
+        ? new ByteArena(name, sizing.slotsPerWorker, sizing.variableSlotBytes)
+        : new ArenaPool(name, planArena(plan.inputs, plan.outputs, plan.maxRows, sizing.slotsPerWorker));
       this.arenas.set(planKey, source);
     }
-    if (source instanceof ArenaPool) this.post({ type: 'attach', version, sab: source.sab, layout: source.layout, plan });
-    else this.post({ type: 'attach', version, plan });
+    if (source instanceof ByteArena) this.post({ type: 'attach', version, plan, slots: source.geometry });
+    else if (source instanceof ArenaPool) this.post({ type: 'attach', version, sab: source.sab, layout: source.layout, plan });
     this.loadedVersions.add(version);
   }
 
@@ -277,8 +277,7 @@ export class WorkerHandle<B extends InflightBatch> {
     const batch = fill(arena, slot);
     this.batches.set(batch.id, batch);
     const { id: batchId, version, rows, inputs } = batch;
-    const transfer = inputs?.flatMap((t) => (ArrayBuffer.isView(t.data) ? [t.data.buffer as ArrayBuffer] : []));
-    this.post({ type: 'run', batchId, version, slot, rows, inputs }, transfer);
+    this.post({ type: 'run', batchId, version, slot, rows, inputs }, transferList(inputs));
     return batch;
   }
 

@@ -9,9 +9,9 @@
  * every loaded version. Each worker owns its arenas (SharedArrayBuffers cut into
  * `maxInflightBatches` slots), one per distinct signature; they survive restarts.
  */
-import type { ArenaStats } from './arena.js';
+import type { ArenaSizing, ArenaStats, SlotSource } from './arena.js';
+import type { ByteArena } from './byte-arena.js';
 import type { ProbeEvidence } from './signature.js';
-import type { SlotSource } from './transfer-lane.js';
 import { nextMsPerRow, pickWorker } from './balancer.js';
 import { systemClock, type EngineClock } from './clock.js';
 import type { WorkerConfig } from './config.js';
@@ -140,7 +140,7 @@ export class WorkerPool<B extends InflightBatch> {
         maxBatchSize: this.options.maxBatchSize,
         batchingMode: this.options.batchingMode,
         intraOpThreads: this.config.intraOpThreads,
-        slotsPerArena: this.config.maxInflightBatches,
+        sizing: this.sizing(),
         footprint: this.footprint(this.config.count),
         onCapacity: () => this.callbacks.onCapacity(),
         nowMs: () => this.clock.epochMs(),
@@ -191,7 +191,13 @@ export class WorkerPool<B extends InflightBatch> {
 
   /** The workers, batches in flight and budget a plan is checked against. */
   footprint(workers: number): ServingFootprint {
-    return { workers, maxInflightBatches: this.config.maxInflightBatches, memoryBudgetBytes: this.options.memoryBudgetBytes };
+    const { maxInflightBatches, variableSlotBytes } = this.config;
+    return { workers, maxInflightBatches, variableSlotBytes, memoryBudgetBytes: this.options.memoryBudgetBytes };
+  }
+
+  /** How each worker's arenas are cut. */
+  private sizing(): ArenaSizing {
+    return { slotsPerWorker: this.config.maxInflightBatches, variableSlotBytes: this.config.variableSlotBytes };
   }
 
   /** Grow or shrink the pool. Retiring workers finish their batches first. A pool that would outgrow the memory budget is refused. */
@@ -234,7 +240,7 @@ export class WorkerPool<B extends InflightBatch> {
         const reply = await handle.load(served.version, served.bytes, this.config.intraOpThreads);
         if (handle.incarnation !== incarnation) return;
         checkSameSignature(served.signature, reply, handle.id);
-        if (this.versionMap.has(served.version)) handle.attach(served.version, served.plan, served.planKey, this.config.maxInflightBatches);
+        if (this.versionMap.has(served.version)) handle.attach(served.version, served.plan, served.planKey, this.sizing());
       }
       if (handle.state === 'starting') this.markReady(handle);
     } catch (error) {
@@ -318,7 +324,9 @@ export class WorkerPool<B extends InflightBatch> {
     const batch = handle.finish(message.batchId, succeeded, (finished) => {
       if (message.type === 'done') {
         this.msPerRow = nextMsPerRow(this.msPerRow, message.computeMs, finished.rows);
-        this.callbacks.onDone(finished, message.computeMs, message.outputs);
+        // Only a packed plan's runs send outputs, and a packed plan's slots are a byte arena's (worker-handle.ts attach).
+        const outputs = message.outputs && (finished.arena as ByteArena).receive(finished.slot, message.outputs);
+        this.callbacks.onDone(finished, message.computeMs, outputs);
       } else {
         this.events.emit('error', 'batch-failed', `batch of ${finished.rows} rows failed on ${handle.id}: ${message.message}`, {
           model: this.model,

@@ -339,6 +339,7 @@ export class RepositoryTracker {
       batchingMode: config.batching.mode,
       workers: config.workers.count,
       maxInflightBatches: config.workers.maxInflightBatches,
+      variableSlotBytes: config.workers.variableSlotBytes,
       memoryBudgetBytes: config.memoryBudgetBytes,
     };
   }

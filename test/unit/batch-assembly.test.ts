@@ -5,9 +5,11 @@ import {
   gatherBatch,
   gatherGroup,
   groupedOutputs,
+  packRequest,
   scatterOutputs,
   type Batchable,
 } from '../../src-main/engine/batch-assembly.js';
+import { ByteArena, inSlot, slotTensorData, type RunTensor } from '../../src-main/engine/byte-arena.js';
 import type { PlannedTensor } from '../../src-main/engine/signature.js';
 import { TensorSource } from '../../src-main/engine/tensor-source.js';
 
@@ -123,11 +125,20 @@ describe('batches grouped by shape', () => {
     expect(read).toBe(4);
   });
 
-  it('concatenates a group along dim 0 and splits outputs back along dim 0 only', () => {
+  /** A run's packer over slot 0 of a byte arena of `slotBytes`, and a tensor's elements wherever they were packed. */
+  function packing(slotBytes: number) {
+    const arena = new ByteArena('test', 2, slotBytes);
+    const elements = (t: RunTensor) => (inSlot(t) ? slotTensorData(t, arena.geometry!.sab, 0) : t.data);
+    return { packer: arena.packer(0), elements };
+  }
+
+  it('concatenates a group along dim 0 into its slot, and splits outputs back along dim 0 only', () => {
     const requests = [seq('a', 1, 2, 1, 10), seq('b', 2, 2, 1, 20)];
-    const [x] = concatInputs([{ name: 'x', dtype: 'float32' }], requests, 3);
+    const { packer, elements } = packing(1024);
+    const [x] = concatInputs([{ name: 'x', dtype: 'float32' }], requests, 3, packer);
     expect(x!.dims).toEqual([3, 2]);
-    expect(Array.from(x!.data as Float32Array)).toEqual([10, 11, 20, 21, 22, 23]);
+    expect(inSlot(x!)).toBe(true);
+    expect(Array.from(elements(x!) as Float32Array)).toEqual([10, 11, 20, 21, 22, 23]);
     const y = { name: 'y', dtype: 'float32' as const, dims: [3, 2, 1], data: new Float32Array([1, 2, 3, 4, 5, 6]) };
     const split = groupedOutputs([y], 3);
     expect(split).toMatchObject({ specs: [{ name: 'y', rowShape: [2, 1], rowElements: 2 }] });
@@ -155,14 +166,36 @@ describe('batches grouped by shape', () => {
     const source = new Counting(4, 50);
     const fromRegion = { ...seq('b', 2, 2, 1, 0), data: [source] };
     const requests = [seq('a', 1, 2, 1, 10), fromRegion, seq('c', 1, 2, 1, 30), seq('d', 1, 2, 1, 40)];
-    const [x] = concatInputs([{ name: 'x', dtype: 'float32' }], requests, 5);
-    expect(Array.from(x!.data as Float32Array)).toEqual([10, 11, 50, 51, 52, 53, 30, 31, 40, 41]);
+    // A slot too small for the batch: the same copies go into new memory, moved by transfer.
+    const { packer, elements } = packing(16);
+    const [x] = concatInputs([{ name: 'x', dtype: 'float32' }], requests, 5, packer);
+    expect(inSlot(x!)).toBe(false);
+    expect(packer.transferBytes).toBe(40);
+    expect(Array.from(elements(x!) as Float32Array)).toEqual([10, 11, 50, 51, 52, 53, 30, 31, 40, 41]);
     expect(source.targets).toEqual([4]); // read once, into exactly its rows
+  });
+
+  it("packs a direct request's numeric inputs into the slot and passes its strings as they are", () => {
+    const { packer, elements } = packing(1024);
+    const strings = ['a', 'bc'];
+    const request = { version: 1, rows: 1, settled: false, data: [new Int32Array([7, 8, 9]), strings], dims: [[3], [2]] };
+    const [n, s] = packRequest(
+      [
+        { name: 'n', dtype: 'int32' },
+        { name: 's', dtype: 'string' },
+      ],
+      request,
+      packer,
+    );
+    expect(n).toMatchObject({ name: 'n', dtype: 'int32', dims: [3], slotOffset: 0, elements: 3 });
+    expect(Array.from(elements(n!) as Int32Array)).toEqual([7, 8, 9]);
+    expect(s).toEqual({ name: 's', dtype: 'string', dims: [2], data: strings });
+    expect(request.data[0]).toEqual(new Int32Array([7, 8, 9])); // the caller's array is untouched, for a retry
   });
 
   it('refuses to put strings into a numeric batch (a plan that did would be a bug, not a request to answer)', () => {
     const strings = { ...seq('s', 1, 2), data: [['a', 'b']] };
-    expect(() => concatInputs([{ name: 'x', dtype: 'float32' }], [strings], 1)).toThrow(
+    expect(() => concatInputs([{ name: 'x', dtype: 'float32' }], [strings], 1, packing(1024).packer)).toThrow(
       'strings never go into an arena (a row plan is numeric)',
     );
   });

@@ -6,7 +6,7 @@
  * so tests drive the runner and the pool with no onnxruntime and no timing.
  */
 import { slotViews, type ArenaLayout } from '../../src-main/engine/arena.js';
-import { movesByTransfer, type ProbeEvidence, type RawValueMetadata, type RowPlan } from '../../src-main/engine/signature.js';
+import { isPackedPlan, type ProbeEvidence, type RawValueMetadata, type RowPlan } from '../../src-main/engine/signature.js';
 import type { WorkerThread, WorkerThreadListener, WorkerTransport } from '../../src-main/engine/worker-transport.js';
 import { Status, WorkerPhase, type ToWorker, type WorkerInit } from '../../src-main/engine/worker/protocol.js';
 
@@ -72,7 +72,7 @@ export class FakeWorkerThread implements WorkerThread {
       }
       case 'attach':
         // The doubler's plan has rows: it is attached with its arena.
-        if (!movesByTransfer(message.plan) && message.sab && message.layout)
+        if (!isPackedPlan(message.plan) && message.sab && message.layout)
           this.attached.set(message.version, { sab: message.sab, layout: message.layout, plan: message.plan });
         break;
       case 'probe': {

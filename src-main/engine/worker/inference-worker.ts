@@ -1,23 +1,17 @@
 /**
  * Inference worker thread: one onnxruntime session per model version, running batches
- * that the engine assembled in a shared arena (row plans), or one request's tensors sent
- * with the run (direct plans), and the batching probe. ORT blocks the thread it runs on,
- * which is why this is a worker and not the main thread. ORT also refuses
- * SharedArrayBuffer tensors, so each input is copied into a private ArrayBuffer before `run`.
+ * that the engine assembled in a shared arena (row plans) or packed into a byte-sized slot
+ * (packed plans: direct and grouped), and the batching probe. ORT blocks the thread it
+ * runs on, which is why this is a worker and not the main thread. ORT also refuses
+ * SharedArrayBuffer tensors, so inputs are copied into private memory before `run`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { slotViews, type ArenaLayout } from '../arena.js';
-import { copyTensorBytes, dtypeInfo, type TensorData } from '../dtypes.js';
+import { slotViews } from '../arena.js';
+import { inSlot, slotExtent, slotTensorData, SlotPacker, transferList, type RunTensor, type SlotGeometry } from '../byte-arena.js';
+import { copyTensorBytes, dtypeInfo, isNumericDType, type TensorData } from '../dtypes.js';
 import { PROBE_TOLERANCE, probeBatching, type ProbeTensor } from '../batching-probe.js';
-import {
-  movesByTransfer,
-  signatureFromMetadata,
-  type PlannedTensor,
-  type RowPlan,
-  type ServingPlan,
-  type TransferPlan,
-} from '../signature.js';
+import { isPackedPlan, signatureFromMetadata, type PlannedTensor, type RowPlan, type PackedPlan } from '../signature.js';
 import {
   STATUS_FIELDS,
   Status,
@@ -41,12 +35,22 @@ interface Attached {
   readonly staging: TensorData[]; // ArrayBuffer-backed, one per input
 }
 
+/** A packed plan's slots, and the private memory a run's slot is staged in (one per arena: runs are serialised). */
+interface Packed {
+  readonly plan: PackedPlan;
+  readonly slots: SlotGeometry | undefined;
+  readonly staging: ArrayBuffer | undefined;
+}
+
 interface VersionState {
   session: ort.InferenceSession;
   attached?: Attached;
-  /** Set when the version's plan moves tensors by transfer (direct or grouped): they come with each run. */
-  direct?: TransferPlan;
+  /** Set when the version's plan is packed per run (direct or grouped). */
+  packed?: Packed;
 }
+
+/** Staging by arena: versions that share an arena share its staging. */
+const stagingOf = new WeakMap<SharedArrayBuffer, ArrayBuffer>();
 
 const versions = new Map<number, VersionState>();
 let pendingFault: FaultKind | undefined;
@@ -99,11 +103,14 @@ async function load(version: number, model: Uint8Array, intraOpThreads: number):
   }
 }
 
-function attach(version: number, plan: ServingPlan, sab: SharedArrayBuffer | undefined, layout: ArenaLayout | undefined): void {
+function attach(message: Extract<ToWorker, { type: 'attach' }>): void {
+  const { version, plan, sab, layout, slots } = message;
   const state = versions.get(version);
   if (!state) return;
-  if (movesByTransfer(plan)) {
-    state.direct = plan;
+  if (isPackedPlan(plan)) {
+    let staging = slots && stagingOf.get(slots.sab);
+    if (slots && !staging) stagingOf.set(slots.sab, (staging = new ArrayBuffer(slots.slotBytes)));
+    state.packed = { plan, slots, staging };
     return;
   }
   if (!sab || !layout) throw new Error(`version ${version}: a row plan is attached with its arena`);
@@ -129,9 +136,9 @@ function fromOrt(name: string, tensor: ort.Tensor): WireTensor {
   return { name, dtype: tensor.type as WireTensor['dtype'], dims: [...tensor.dims], data };
 }
 
-async function run(batchId: number, version: number, slot: number, rows: number, inputs: WireTensor[] | undefined): Promise<void> {
+async function run(batchId: number, version: number, slot: number, rows: number, inputs: RunTensor[] | undefined): Promise<void> {
   const state = versions.get(version);
-  if (!state?.attached && !state?.direct) {
+  if (!state?.attached && !state?.packed) {
     send({ type: 'run-failed', batchId, message: `model version ${version} is not loaded in this worker` });
     return;
   }
@@ -141,13 +148,12 @@ async function run(batchId: number, version: number, slot: number, rows: number,
   Atomics.store(status, Status.state, WorkerPhase.busy);
   if (pendingFault === 'hang-next-batch') spinForever(); // as a native run that never returns
   try {
-    const outputs = state.direct ? await runDirect(state.session, state.direct, inputs ?? []) : await runRows(state, slot, rows);
+    const outputs = state.packed ? await runPacked(state.session, state.packed, slot, inputs ?? []) : await runRows(state, slot, rows);
     const computeMs = performance.now() - started;
     Atomics.add(status, Status.batches, 1n);
     Atomics.add(status, Status.rows, BigInt(rows));
     Atomics.add(status, Status.busyUs, BigInt(Math.round(computeMs * 1000)));
-    const transfer = outputs?.flatMap((t) => (ArrayBuffer.isView(t.data) ? [t.data.buffer as ArrayBuffer] : []));
-    send({ type: 'done', batchId, computeMs, outputs }, transfer);
+    send({ type: 'done', batchId, computeMs, outputs }, transferList(outputs));
     if (pendingFault === 'crash-after-batch') process.exit(70);
   } catch (error) {
     send({ type: 'run-failed', batchId, message: error instanceof Error ? error.message : String(error) });
@@ -157,16 +163,31 @@ async function run(batchId: number, version: number, slot: number, rows: number,
   }
 }
 
-/** A run by transfer: the tensors sent in, whatever onnxruntime returns out. */
-async function runDirect(session: ort.InferenceSession, plan: TransferPlan, inputs: WireTensor[]): Promise<WireTensor[]> {
+/**
+ * A packed plan's run: the slot staged in private memory, the inputs fed from there or as
+ * sent, and whatever onnxruntime returns packed back into the slot (the inputs are staged,
+ * so the outputs may take the whole slot) or, when it cannot hold them, transferred.
+ */
+async function runPacked(session: ort.InferenceSession, packed: Packed, slot: number, inputs: RunTensor[]): Promise<RunTensor[]> {
+  const { plan, slots, staging } = packed;
+  const slotStart = slots ? slot * slots.slotBytes : 0;
+  const staged = slotExtent(inputs);
+  if (slots && staging && staged > 0) new Uint8Array(staging, 0, staged).set(new Uint8Array(slots.sab, slotStart, staged));
   const feeds: Record<string, ort.Tensor> = {};
-  for (const tensor of inputs) feeds[tensor.name] = toOrt(tensor);
+  for (const tensor of inputs) {
+    // A slot tensor is only sent when the arena has slots, and so staging (attach above).
+    const data = inSlot(tensor) ? slotTensorData(tensor, staging!, 0) : tensor.data;
+    feeds[tensor.name] = toOrt({ dtype: tensor.dtype, dims: tensor.dims, data });
+  }
   const results = await session.run(feeds);
-  return plan.outputs.map((spec) => {
+  const packer = new SlotPacker(slots, slot);
+  return plan.outputs.map((spec): RunTensor => {
     const out = results[spec.name];
     if (!out) throw new Error(`onnxruntime returned no output "${spec.name}"`);
     if (out.type !== spec.dtype) throw new Error(`output "${spec.name}" is ${out.type}, the model declares ${spec.dtype}`);
-    return fromOrt(spec.name, out);
+    const data = out.data;
+    if (!ArrayBuffer.isView(data) || !isNumericDType(spec.dtype)) return fromOrt(spec.name, out);
+    return packer.pack(spec.name, spec.dtype, [...out.dims], out.size, (target) => copyTensorBytes(target, data));
   });
 }
 
@@ -250,7 +271,7 @@ port.on('message', (message: ToWorker) => {
       chain = chain.then(() => load(message.version, message.model, message.intraOpThreads));
       break;
     case 'attach':
-      chain = chain.then(() => attach(message.version, message.plan, message.sab, message.layout));
+      chain = chain.then(() => attach(message));
       break;
     case 'probe':
       chain = chain.then(() => probe(message.version));

@@ -4,10 +4,11 @@
  * the shared status block carries what must stay readable while a worker is busy.
  */
 import type { ArenaLayout } from '../arena.js';
+import type { RunTensor, SlotGeometry } from '../byte-arena.js';
 import type { DType, TensorValues } from '../dtypes.js';
 import type { ProbeEvidence, RawValueMetadata, ServingPlan } from '../signature.js';
 
-/** A tensor carried in a message (a direct plan's inputs and outputs), its buffer transferred. */
+/** A tensor carried in a message (a packed plan's tensors its slot cannot hold), its buffer transferred. */
 export interface WireTensor {
   readonly name: string;
   readonly dtype: DType;
@@ -25,12 +26,12 @@ export type FaultKind = 'crash-now' | 'hang-now' | 'crash-next-batch' | 'hang-ne
 
 export type ToWorker =
   | { type: 'load'; version: number; model: Uint8Array; intraOpThreads: number }
-  /** A row plan runs in `sab`; a direct plan has no arena (its tensors come with each run). */
-  | { type: 'attach'; version: number; plan: ServingPlan; sab?: SharedArrayBuffer; layout?: ArenaLayout }
+  /** A row plan runs in `sab` cut as `layout`; a packed plan in the byte slots `slots` (none: everything by transfer). */
+  | { type: 'attach'; version: number; plan: ServingPlan; sab?: SharedArrayBuffer; layout?: ArenaLayout; slots?: SlotGeometry }
   /** Run the batching probe (batching-probe.ts) on a loaded version. */
   | { type: 'probe'; version: number }
   | { type: 'release'; version: number }
-  | { type: 'run'; batchId: number; version: number; slot: number; rows: number; inputs?: WireTensor[] }
+  | { type: 'run'; batchId: number; version: number; slot: number; rows: number; inputs?: RunTensor[] }
   | { type: 'fault'; kind: FaultKind }
   | { type: 'shutdown' };
 
@@ -38,8 +39,8 @@ export type FromWorker =
   | { type: 'loaded'; version: number; inputs: RawValueMetadata[]; outputs: RawValueMetadata[]; loadMs: number }
   | { type: 'load-failed'; version: number; message: string }
   | { type: 'probed'; version: number; evidence: ProbeEvidence }
-  /** `outputs` for a direct plan's run: shapes as onnxruntime returned them. */
-  | { type: 'done'; batchId: number; computeMs: number; outputs?: WireTensor[] }
+  /** `outputs` for a packed plan's run: shapes as onnxruntime returned them, each in the slot or transferred. */
+  | { type: 'done'; batchId: number; computeMs: number; outputs?: RunTensor[] }
   | { type: 'run-failed'; batchId: number; message: string };
 
 export interface WorkerInit {
