@@ -68,15 +68,25 @@ export function hostMetrics(sources: HostMetricSources): FrameMetric[] {
     }),
     gauge(
       'switchboard_shared_memory_bytes',
-      'Shared-memory arena bytes, by arena and measure (capacity, used, high_water); transfer lanes have no capacity',
+      'Shared-memory arena bytes, by arena and measure (capacity, used, transfer: bytes of the runs in flight moved by transfer instead, high_water: of used plus transfer); kind is arena (rows), bytes (slots sized in bytes) or transfer (0-byte slots)',
       ['arena', 'kind', 'measure'],
       function* (f) {
         for (const a of f.engine.arenas) {
           yield [{ arena: a.name, kind: a.kind, measure: 'capacity' }, a.capacityBytes];
           yield [{ arena: a.name, kind: a.kind, measure: 'used' }, a.usedBytes];
+          yield [{ arena: a.name, kind: a.kind, measure: 'transfer' }, a.transferBytes];
           yield [{ arena: a.name, kind: a.kind, measure: 'high_water' }, a.highWaterBytes];
         }
       },
+    ),
+    counter('switchboard_arena_runs', 'Runs that took a slot of the arena', ['arena', 'kind'], (f) =>
+      f.engine.arenas.map((a) => [{ arena: a.name, kind: a.kind }, a.acquired]),
+    ),
+    counter(
+      'switchboard_arena_transfer_runs',
+      'Runs that moved any tensor by transfer because their slot could not hold it (strings always move so)',
+      ['arena', 'kind'],
+      (f) => f.engine.arenas.map((a) => [{ arena: a.name, kind: a.kind }, a.transferRuns]),
     ),
     gauge('switchboard_workers', 'Inference worker threads, by state', ['model', 'state'], function* (f) {
       const models = new Set(f.engine.workers.map((w) => w.model));

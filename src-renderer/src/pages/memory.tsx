@@ -1,10 +1,17 @@
 /** Shared memory: the engine's arenas (capacity, use and high-water, over time), clients' registered regions and the experience buffer. */
 import type { ReactNode } from 'react';
 import { bytes, count } from '../../../src-preload/format.js';
+import type { EngineSnapshot } from '../../../src-preload/wire.js';
 import { color, TimeChart } from '../components/chart.js';
 import { ClientRegions } from '../components/client-regions.js';
 import { Stat } from '../components/controls.js';
 import { useDashboard } from '../store.js';
+
+const ARENA_KIND: Record<EngineSnapshot['arenas'][number]['kind'], string> = {
+  arena: 'shared memory, in rows',
+  bytes: 'shared memory, in bytes',
+  transfer: 'by transfer',
+};
 
 export function Memory(): ReactNode {
   const engine = useDashboard((s) => s.snapshot!.engine);
@@ -30,8 +37,9 @@ export function Memory(): ReactNode {
       <section className="panel">
         <h2>Arenas</h2>
         <p className="muted">
-          A model whose rows are fixed is served through SharedArrayBuffer arenas; other shapes move by transfer, and their lanes show the
-          bytes of the runs in flight.
+          A model whose rows are fixed is served through SharedArrayBuffer arenas cut into rows. Shapes that vary are packed into slots
+          sized in bytes (workers.variableSlotBytes); a tensor its slot cannot hold, and every string, moves by transfer instead. Runs that
+          needed a transfer often want larger slots.
         </p>
         {engine.arenas.length === 0 ? (
           <p className="empty">No arena: no model is loaded.</p>
@@ -44,22 +52,26 @@ export function Memory(): ReactNode {
                 <th>Slots in use</th>
                 <th>Capacity</th>
                 <th>In use</th>
+                <th>By transfer</th>
                 <th>High-water</th>
-                <th>Batches assembled</th>
+                <th>Runs</th>
+                <th>Runs by transfer</th>
               </tr>
             </thead>
             <tbody>
               {engine.arenas.map((a) => (
                 <tr key={a.name}>
                   <td>{a.name}</td>
-                  <td data-testid={`arena-kind-${a.name}`}>{a.kind === 'arena' ? 'shared memory' : 'by transfer'}</td>
+                  <td data-testid={`arena-kind-${a.name}`}>{ARENA_KIND[a.kind]}</td>
                   <td>
                     {a.slotsInUse} / {a.slots}
                   </td>
-                  <td data-testid={`arena-capacity-${a.name}`}>{a.kind === 'arena' ? bytes(a.capacityBytes) : 'none reserved'}</td>
+                  <td data-testid={`arena-capacity-${a.name}`}>{a.kind === 'transfer' ? 'none reserved' : bytes(a.capacityBytes)}</td>
                   <td>{bytes(a.usedBytes)}</td>
+                  <td>{bytes(a.transferBytes)}</td>
                   <td>{bytes(a.highWaterBytes)}</td>
                   <td>{count(a.acquired)}</td>
+                  <td data-testid={`arena-transfer-runs-${a.name}`}>{count(a.transferRuns)}</td>
                 </tr>
               ))}
             </tbody>
