@@ -218,7 +218,7 @@ export class Engine {
     const arenas = runners.flatMap((r) => r.arenaStats());
     const totals = { capacityBytes: 0, usedBytes: 0, highWaterBytes: 0 };
     for (const a of arenas) {
-      if (a.kind !== 'arena') continue; // the totals are shared memory; transfers are listed beside them
+      if (a.kind === 'transfer') continue; // the totals are shared memory (rows and byte slots); a 0-byte lane holds none
       totals.capacityBytes += a.capacityBytes;
       totals.usedBytes += a.usedBytes;
       totals.highWaterBytes += a.highWaterBytes;

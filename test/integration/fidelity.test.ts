@@ -145,6 +145,8 @@ describe('tensors a byte slot cannot hold move by transfer, with the same answer
         }
         const arenas = packedArenas(engine);
         expect(arenas.every((a) => a.kind === kind && a.capacityBytes === a.slots * slotBytes)).toBe(true);
+        // The totals are shared memory: the byte slots, and nothing for a 0-byte lane.
+        expect(engine.snapshot().arenaTotals.capacityBytes).toBe(slotBytes * arenas.reduce((n, a) => n + a.slots, 0));
         const runs = arenas.reduce((n, a) => n + a.acquired, 0);
         const transferRuns = arenas.reduce((n, a) => n + a.transferRuns, 0);
         if (slotBytes === 0) expect(transferRuns).toBe(runs);
