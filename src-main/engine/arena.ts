@@ -129,13 +129,45 @@ export function slotViews(
   });
 }
 
+/** The slots an arena lends, one run at a time each: the last released is lent first (its memory is warm). */
+export class FreeSlots {
+  private readonly free: number[] = [];
+  private lent = 0;
+
+  constructor(readonly count: number) {
+    for (let i = count - 1; i >= 0; i--) this.free.push(i);
+  }
+
+  get available(): number {
+    return this.free.length;
+  }
+
+  get inUse(): number {
+    return this.count - this.free.length;
+  }
+
+  /** Slots lent since the arena was made. */
+  get acquired(): number {
+    return this.lent;
+  }
+
+  acquire(): number | undefined {
+    const slot = this.free.pop();
+    if (slot !== undefined) this.lent++;
+    return slot;
+  }
+
+  release(slot: number): void {
+    this.free.push(slot);
+  }
+}
+
 export class ArenaPool implements SlotSource {
   readonly sab: SharedArrayBuffer;
-  private readonly free: number[] = [];
+  private readonly slots: FreeSlots;
   private readonly usedBySlot: Float64Array;
   private usedBytes = 0;
   private highWaterBytes = 0;
-  private acquired = 0;
 
   constructor(
     readonly name: string,
@@ -143,17 +175,15 @@ export class ArenaPool implements SlotSource {
   ) {
     this.sab = new SharedArrayBuffer(layout.slotBytes * layout.slots);
     this.usedBySlot = new Float64Array(layout.slots);
-    for (let i = layout.slots - 1; i >= 0; i--) this.free.push(i);
+    this.slots = new FreeSlots(layout.slots);
   }
 
   get available(): number {
-    return this.free.length;
+    return this.slots.available;
   }
 
   acquire(): number | undefined {
-    const slot = this.free.pop();
-    if (slot !== undefined) this.acquired++;
-    return slot;
+    return this.slots.acquire();
   }
 
   /** Record how many bytes of the slot the batch occupies. */
@@ -169,7 +199,7 @@ export class ArenaPool implements SlotSource {
   release(slot: number): void {
     this.usedBytes -= this.usedBySlot[slot]!;
     this.usedBySlot[slot] = 0;
-    this.free.push(slot);
+    this.slots.release(slot);
   }
 
   stats(): ArenaStats {
@@ -177,12 +207,12 @@ export class ArenaPool implements SlotSource {
       name: this.name,
       kind: 'arena',
       slots: this.layout.slots,
-      slotsInUse: this.layout.slots - this.free.length,
+      slotsInUse: this.slots.inUse,
       capacityBytes: this.sab.byteLength,
       usedBytes: this.usedBytes,
       transferBytes: 0,
       highWaterBytes: this.highWaterBytes,
-      acquired: this.acquired,
+      acquired: this.slots.acquired,
       transferRuns: 0,
     };
   }

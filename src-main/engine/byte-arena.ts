@@ -10,7 +10,7 @@
  * The main thread owns the bookkeeping; the worker only reads and writes the slot a run
  * names, and both sides pack with the same SlotPacker.
  */
-import type { ArenaStats, SlotSource } from './arena.js';
+import { FreeSlots, type ArenaStats, type SlotSource } from './arena.js';
 import { dtypeInfo, type NumericDType, type TensorData } from './dtypes.js';
 import type { WireTensor } from './worker/protocol.js';
 
@@ -107,14 +107,13 @@ export function transferBytes(tensors: readonly RunTensor[]): number {
 export class ByteArena implements SlotSource {
   /** Undefined for a lane of 0-byte slots (everything by transfer). */
   readonly geometry: SlotGeometry | undefined;
-  private readonly free: number[] = [];
+  private readonly lending: FreeSlots;
   private readonly slotBytesUsed: number[];
   private readonly transferBytesUsed: number[];
   private readonly transferredBySlot: boolean[];
   private usedBytes = 0;
   private inTransit = 0;
   private highWaterBytes = 0;
-  private acquired = 0;
   private transferRuns = 0;
 
   constructor(
@@ -123,20 +122,18 @@ export class ByteArena implements SlotSource {
     slotBytes: number,
   ) {
     this.geometry = slotBytes > 0 ? { sab: new SharedArrayBuffer(slotBytes * slots), slotBytes } : undefined;
-    for (let i = slots - 1; i >= 0; i--) this.free.push(i);
+    this.lending = new FreeSlots(slots);
     this.slotBytesUsed = new Array<number>(slots).fill(0);
     this.transferBytesUsed = new Array<number>(slots).fill(0);
     this.transferredBySlot = new Array<boolean>(slots).fill(false);
   }
 
   get available(): number {
-    return this.free.length;
+    return this.lending.available;
   }
 
   acquire(): number | undefined {
-    const slot = this.free.pop();
-    if (slot !== undefined) this.acquired++;
-    return slot;
+    return this.lending.acquire();
   }
 
   /** A packer for the inputs of the run about to be sent in `slot`. */
@@ -178,7 +175,7 @@ export class ByteArena implements SlotSource {
     this.slotBytesUsed[slot] = 0;
     this.transferBytesUsed[slot] = 0;
     this.transferredBySlot[slot] = false;
-    this.free.push(slot);
+    this.lending.release(slot);
   }
 
   stats(): ArenaStats {
@@ -186,12 +183,12 @@ export class ByteArena implements SlotSource {
       name: this.name,
       kind: this.geometry ? 'bytes' : 'transfer',
       slots: this.slots,
-      slotsInUse: this.slots - this.free.length,
+      slotsInUse: this.lending.inUse,
       capacityBytes: this.geometry?.sab.byteLength ?? 0,
       usedBytes: this.usedBytes,
       transferBytes: this.inTransit,
       highWaterBytes: this.highWaterBytes,
-      acquired: this.acquired,
+      acquired: this.lending.acquired,
       transferRuns: this.transferRuns,
     };
   }
