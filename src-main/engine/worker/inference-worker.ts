@@ -265,32 +265,46 @@ async function probe(version: number): Promise<void> {
 let chain: Promise<void> = Promise.resolve();
 const heartbeat = setInterval(beat, init.heartbeatIntervalMs);
 
+/**
+ * Queues a task behind the others. Loads, runs and probes report their own failures; a
+ * task that throws anyway broke an invariant of this thread, so the thread ends with the
+ * reason (the pool hears it as the worker's error and restarts it). Left in the chain, the
+ * rejection would instead skip every later message while heartbeats made the thread look well.
+ */
+function serially(task: () => void | Promise<void>): void {
+  chain = chain.then(task).catch((error: unknown) => {
+    process.nextTick(() => {
+      throw error instanceof Error ? error : new Error(String(error));
+    });
+  });
+}
+
 port.on('message', (message: ToWorker) => {
   switch (message.type) {
     case 'load':
-      chain = chain.then(() => load(message.version, message.model, message.intraOpThreads));
+      serially(() => load(message.version, message.model, message.intraOpThreads));
       break;
     case 'attach':
-      chain = chain.then(() => attach(message));
+      serially(() => attach(message));
       break;
     case 'probe':
-      chain = chain.then(() => probe(message.version));
+      serially(() => probe(message.version));
       break;
     case 'release':
-      chain = chain.then(async () => {
+      serially(async () => {
         const state = versions.get(message.version);
         versions.delete(message.version);
         await state?.session.release();
       });
       break;
     case 'run':
-      chain = chain.then(() => run(message.batchId, message.version, message.slot, message.rows, message.inputs));
+      serially(() => run(message.batchId, message.version, message.slot, message.rows, message.inputs));
       break;
     case 'fault':
       applyFault(message.kind);
       break;
     case 'shutdown':
-      chain = chain.then(async () => {
+      serially(async () => {
         clearInterval(heartbeat);
         for (const state of versions.values()) await state.session.release();
         versions.clear();
